@@ -1,0 +1,66 @@
+"""The adapter to the system under test: the only package of the suite that imports stageflow.
+
+Whatever ``stageflow`` Python imports first is what gets verified: ``PYTHONPATH=DIR make verify``
+verifies a modified copy in DIR. Nothing here pins the import to site-packages, and the report
+names the path that was imported.
+
+One module per area (``context``, and later bags, subpipelines, graphs) projects real objects into
+plain observations (nested dicts, lists, strings, numbers) that compare directly with the
+reference models in ``models/``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from types import ModuleType
+
+
+class StageflowUnavailableError(ImportError):
+    pass
+
+
+def stageflow_module() -> ModuleType:
+    """Import and return the ``stageflow`` package that is first on the path."""
+    try:
+        return importlib.import_module("stageflow")
+    except ImportError as exc:
+        raise StageflowUnavailableError(
+            f"cannot import stageflow ({exc}); run `make venv` or put a stageflow package on "
+            "PYTHONPATH"
+        ) from exc
+
+
+def stageflow_version(sf: ModuleType | None = None) -> str:
+    """The version of the imported stageflow: its ``__version__``, else the installed metadata.
+
+    A copy on PYTHONPATH without ``__version__`` reports the installed distribution's version
+    with a ``+path`` suffix, so a report never passes a modified copy off as the release.
+    """
+    sf = sf or stageflow_module()
+    version = getattr(sf, "__version__", None)
+    if isinstance(version, str):
+        return version
+    try:
+        installed = importlib.metadata.version("stageflow-core")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+    if _is_installed_copy(sf):
+        return installed
+    return f"{installed}+path"
+
+
+def stageflow_path(sf: ModuleType | None = None) -> str:
+    sf = sf or stageflow_module()
+    return str(next(iter(sf.__path__)))
+
+
+def _is_installed_copy(sf: ModuleType) -> bool:
+    try:
+        files = importlib.metadata.files("stageflow-core") or []
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    for f in files:
+        if str(f).replace("\\", "/") == "stageflow/__init__.py":
+            return str(f.locate()) == str(sf.__file__)
+    return False
