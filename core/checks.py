@@ -26,6 +26,9 @@ import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
+from typing import TypeVar
+
+T = TypeVar("T")
 
 CHECK_PACKAGES = ("stateful", "properties")
 
@@ -74,20 +77,26 @@ def _modules(package_name: str) -> Iterable[ModuleType]:
         yield importlib.import_module(f"{package_name}.{info.name}")
 
 
-def discover_checks() -> list[Check]:
-    checks: list[Check] = []
+def _published(attribute: str, kind: type[T]) -> list[T]:
+    # A module may import another's list (a machine imports its findings): count each once.
+    seen: dict[int, T] = {}
     for package_name in CHECK_PACKAGES:
         for module in _modules(package_name):
-            checks.extend(getattr(module, "CHECKS", ()))
+            for item in getattr(module, attribute, ()):
+                if not isinstance(item, kind):
+                    raise TypeError(f"{module.__name__}.{attribute} holds {item!r}, not a {kind}")
+                seen.setdefault(id(item), item)
+    return list(seen.values())
+
+
+def discover_checks() -> list[Check]:
+    checks = _published("CHECKS", Check)
     _refuse_duplicates([c.name for c in checks], "check")
     return checks
 
 
 def discover_findings() -> list[Finding]:
-    findings: list[Finding] = []
-    for package_name in CHECK_PACKAGES:
-        for module in _modules(package_name):
-            findings.extend(getattr(module, "FINDINGS", ()))
+    findings = _published("FINDINGS", Finding)
     _refuse_duplicates([f.id for f in findings], "finding")
     return sorted(findings, key=lambda f: f.id)
 
@@ -118,3 +127,19 @@ def reset_example_count() -> None:
 
 def example_count() -> int:
     return _examples_run
+
+
+def still_reproduces(finding: Finding) -> bool:
+    """Run ``finding``'s reproducer against the stageflow under test (no caching, so a test that
+    monkeypatches stageflow sees the patched behaviour)."""
+    from core.sut import stageflow_module
+
+    sf = stageflow_module()
+    if finding.applies(sf) is not None:
+        return False
+    return finding.reproduce(sf)
+
+
+def reproducing_ids(findings: Iterable[Finding]) -> frozenset[str]:
+    """The ids of the findings that still reproduce: the deviations a machine's model adopts."""
+    return frozenset(f.id for f in findings if still_reproduces(f))

@@ -1,0 +1,109 @@
+"""Verify's outputs: the terminal table, ``reports/verify.json`` and ``reports/verify.md``.
+
+Rows are built by :mod:`core.verify` as :class:`Row` values; this module only renders them, so
+the JSON schema and the table cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+STATUSES = ("PASS", "KNOWN", "NEW", "FIXED", "N/A")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One check's verdict. ``detail`` (failure text, N/A reason) goes to reports, not JSON."""
+
+    name: str
+    status: str
+    finding: str | None
+    examples: int
+    seconds: float
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    stageflow_version: str
+    stageflow_path: str
+    profile: str
+    rows: tuple[Row, ...]
+
+    def summary(self) -> dict[str, int]:
+        counts = {s: 0 for s in ("pass", "known", "new", "fixed", "n/a")}
+        for row in self.rows:
+            counts[row.status.lower()] += 1
+        return {k: counts[k] for k in ("pass", "known", "new", "fixed")}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stageflow_version": self.stageflow_version,
+            "stageflow_path": self.stageflow_path,
+            "profile": self.profile,
+            "checks": [
+                {k: v for k, v in asdict(row).items() if k != "detail"} for row in self.rows
+            ],
+            "summary": self.summary(),
+        }
+
+
+def render_table(report: VerifyReport) -> str:
+    header = ("check", "status", "finding", "examples", "seconds")
+    body = [
+        (r.name, r.status, r.finding or "-", str(r.examples), f"{r.seconds:.2f}")
+        for r in report.rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+
+    def fmt(line: tuple[str, ...]) -> str:
+        left = [line[i].ljust(widths[i]) for i in range(3)]
+        right = [line[i].rjust(widths[i]) for i in range(3, 5)]
+        return "  ".join(left + right).rstrip()
+
+    lines = [fmt(header), fmt(tuple("-" * w for w in widths)), *map(fmt, body)]
+    summary = report.summary()
+    lines.append(
+        f"stageflow {report.stageflow_version} ({report.stageflow_path}), profile "
+        f"{report.profile}: "
+        + ", ".join(f"{v} {k.upper()}" for k, v in summary.items())
+        + f", {sum(r.status == 'N/A' for r in report.rows)} N/A"
+    )
+    return "\n".join(lines)
+
+
+def render_markdown(report: VerifyReport) -> str:
+    lines = [
+        "# stageflow-verify report",
+        "",
+        f"- stageflow: `{report.stageflow_version}` from `{report.stageflow_path}`",
+        f"- profile: `{report.profile}`",
+        f"- summary: {report.summary()}",
+        "",
+        "| check | status | finding | examples | seconds |",
+        "|---|---|---|---:|---:|",
+    ]
+    for r in report.rows:
+        lines.append(
+            f"| {r.name} | {r.status} | {r.finding or ''} | {r.examples} | {r.seconds:.2f} |"
+        )
+    failed = [r for r in report.rows if r.status in ("NEW", "FIXED", "N/A") and r.detail]
+    for r in failed:
+        lines += ["", f"## {r.name}: {r.status}", "", "```", r.detail.rstrip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def write_reports(report: VerifyReport, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "verify.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
+    (directory / "verify.md").write_text(render_markdown(report))
+    failures = directory / "failures"
+    failures.mkdir(exist_ok=True)
+    for stale in failures.glob("*.txt"):
+        stale.unlink()
+    for r in report.rows:
+        if r.status == "NEW":
+            (failures / f"{r.name}.txt").write_text(r.detail)

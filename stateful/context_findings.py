@@ -1,0 +1,149 @@
+"""Known findings about ``PipelineContext.fork``, each with its minimal reproducer.
+
+Every reproducer is plain Stageflow code (``sf`` is the imported ``stageflow`` package), returns
+True while the violation is there, and is what ``reports/findings.md`` prints. The context
+machine adopts the ones that still reproduce as deviations of its model (see
+``models/context_tree.py`` for the promise each one breaks).
+"""
+
+from __future__ import annotations
+
+import inspect
+from types import ModuleType
+from typing import Any
+from uuid import UUID
+
+from core.checks import Finding
+from models import context_tree as model
+
+CHECK = "context.fork_tree"
+PARENT, CHILD, ACTION = UUID(int=1), UUID(int=2), UUID(int=3)
+
+
+def _needs_inherit_data(sf: ModuleType) -> str | None:
+    if "inherit_data" in inspect.signature(sf.PipelineContext.fork).parameters:
+        return None
+    return "fork has no inherit_data parameter in this version"
+
+
+def _parent(sf: ModuleType, **fields: Any) -> Any:
+    return sf.PipelineContext(pipeline_run_id=PARENT, **fields)
+
+
+def child_writes_parent_through_parent_data(sf: ModuleType) -> bool:
+    parent = _parent(sf, data={"profile": {"tier": "free"}})
+    child = parent.fork(CHILD, "stage", ACTION)
+    try:
+        child.get_parent_data("profile")["tier"] = "pro"
+    except TypeError:
+        return False  # read-only, as promised
+    return bool(parent.data["profile"]["tier"] == "pro")
+
+
+def child_writes_parent_through_inherited_data(sf: ModuleType) -> bool:
+    parent = _parent(sf, data={"profile": {"tier": "free"}})
+    child = parent.fork(CHILD, "stage", ACTION, inherit_data=True)
+    child.data["profile"]["tier"] = "pro"
+    return bool(parent.data["profile"]["tier"] == "pro")
+
+
+def child_writes_parent_configuration(sf: ModuleType) -> bool:
+    parent = _parent(sf, configuration={"llm": {"model": "small"}})
+    child = parent.fork(CHILD, "stage", ACTION)
+    child.configuration["llm"]["model"] = "large"
+    return bool(parent.configuration["llm"]["model"] == "large")
+
+
+def child_writes_parent_metadata(sf: ModuleType) -> bool:
+    parent = _parent(sf, metadata={"labels": {"env": "prod"}})
+    child = parent.fork(CHILD, "stage", ACTION)
+    child.metadata["labels"]["env"] = "test"
+    return bool(parent.metadata["labels"]["env"] == "test")
+
+
+def child_writes_parent_extensions(sf: ModuleType) -> bool:
+    parent = _parent(sf, extensions={"feature": "on"})
+    child = parent.fork(CHILD, "stage", ACTION)
+    child.extensions["feature"] = "off"
+    return bool(parent.extensions["feature"] == "off")
+
+
+def empty_topology_override_ignored(sf: ModuleType) -> bool:
+    parent = _parent(sf, topology="chat_fast")
+    child = parent.fork(CHILD, "stage", ACTION, topology="")
+    return bool(child.topology != "")
+
+
+def child_of_unidentified_parent_is_not_a_child_run(sf: ModuleType) -> bool:
+    parent = sf.PipelineContext(pipeline_run_id=None)
+    child = parent.fork(CHILD, "stage", ACTION)
+    return not child.is_child_run
+
+
+def _finding(
+    id: str, title: str, promise: str, observed: str, reproduce: Any, **kw: Any
+) -> Finding:
+    return Finding(id, title, ("1.2.0",), CHECK, promise, observed, reproduce, **kw)
+
+
+FINDINGS = [
+    _finding(
+        model.SHALLOW_PARENT_SNAPSHOT,
+        "A child can overwrite its parent's nested data through get_parent_data",
+        "fork: 'Gets a read-only snapshot of parent data'; PipelineContext: 'Child contexts "
+        "have read-only access to parent data'. (FrozenDict's own docstring admits 'a shallow "
+        "freeze': the documented mechanism is weaker than the documented promise.)",
+        "Only the top level is frozen: a nested dict from get_parent_data is the parent's own "
+        "object, so the child's write lands in parent.data, and parent writes made after the "
+        "fork show through the 'snapshot'.",
+        child_writes_parent_through_parent_data,
+    ),
+    _finding(
+        model.SHALLOW_INHERITED_DATA,
+        "inherit_data copies one level: a child's nested write changes the parent's data",
+        "fork: 'Has its own fresh data dict'; spawn: 'inherit_data: Whether to copy all parent "
+        "data or selected keys into the child context's mutable data dict'.",
+        "self.data.copy() is shallow: nested values are shared, so child.data['k']['x'] = v "
+        "rewrites parent.data['k']['x'].",
+        child_writes_parent_through_inherited_data,
+        applies=_needs_inherit_data,
+    ),
+    _finding(
+        model.SHALLOW_CONFIGURATION,
+        "A child's nested configuration write changes the parent's configuration",
+        "Undocumented for fork; a user expects a child not to change what its parent owns "
+        "(fork copies configuration, so it means to isolate it).",
+        "configuration.copy() is shallow: nested configuration is shared.",
+        child_writes_parent_configuration,
+    ),
+    _finding(
+        model.SHALLOW_METADATA,
+        "A child's nested metadata write changes the parent's metadata",
+        "Undocumented for fork; a user expects a child not to change what its parent owns "
+        "(fork copies metadata, so it means to isolate it).",
+        "metadata.copy() is shallow: nested metadata is shared.",
+        child_writes_parent_metadata,
+    ),
+    _finding(
+        model.LIVE_EXTENSIONS,
+        "Parent and child share one extensions dict: any child write reaches the parent",
+        "Undocumented for fork; a user expects a child not to change what its parent owns.",
+        "fork passes extensions=self.extensions: the very same object, top level included.",
+        child_writes_parent_extensions,
+    ),
+    _finding(
+        model.EMPTY_OVERRIDE_IGNORED,
+        "fork(topology='') or execution_mode='' silently keeps the parent's value",
+        "fork: 'topology: Optional different topology for child' (None means inherit).",
+        "fork uses `topology or self.topology`, so an empty string is replaced by the parent's.",
+        empty_topology_override_ignored,
+    ),
+    _finding(
+        model.UNIDENTIFIED_PARENT_NOT_CHILD,
+        "A child forked from a context without pipeline_run_id is not a child run",
+        "is_child_run: 'Check if this context is for a child/subpipeline run'.",
+        "is_child_run tests parent_run_id, which is the parent's pipeline_run_id (None when the "
+        "parent had none), so the forked child reports is_child_run == False.",
+        child_of_unidentified_parent_is_not_a_child_run,
+    ),
+]
