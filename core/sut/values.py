@@ -1,0 +1,281 @@
+"""Adapter for Stageflow's value types: constructors and projections to plain data.
+
+The laws in ``properties/`` build real Stageflow values through the constructors here and read
+them back through the projections, so they never import stageflow. Every function looks its
+class up at call time (``StageOutput.ok`` is resolved when called, not when this module is
+imported), so a test that monkeypatches a planted bug onto a Stageflow class sees it here.
+
+The second half holds *typed pure wrappers* for CrossHair: each has concrete parameter types
+and returns plain data, and ``models/values.py`` holds a function of the same name and
+signature written from the docstring. ``python -m properties.diffbehavior`` pairs them up.
+
+For example::
+
+    out = output_ok({"k": 1}, version="v2")
+    output_fields(out)["version"]            # "v2"
+    extract_service("chat_fast")             # "chat"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+from stageflow import PipelineContext, StageArtifact, StageEvent, StageOutput, StageStatus
+from stageflow import SubpipelineResult as _SubpipelineResult
+from stageflow import extract_service as _extract_service
+from stageflow.auth.tenant import TenantContext
+from stageflow.context import (
+    ContextSnapshot,
+    Conversation,
+    Enrichments,
+    Message,
+    OutputEntry,
+    ProfileEnrichment,
+    RoutingDecision,
+    RunIdentity,
+)
+from stageflow.utils.frozen import FrozenDict, FrozenList
+
+# --- frozen containers ---------------------------------------------------------------------
+
+
+def frozen_dict(data: Mapping[Any, Any] | None = None) -> FrozenDict[Any, Any]:
+    return FrozenDict(data)
+
+
+def frozen_list(data: Sequence[Any] | None = None) -> FrozenList[Any]:
+    return FrozenList(data)
+
+
+# --- StageOutput ---------------------------------------------------------------------------
+
+OUTPUT_FIELDS = ("status", "data", "artifacts", "events", "error", "duration_ms", "version")
+
+
+def output_ok(
+    data: dict[str, Any] | None = None, *, version: str | None = None, **kwargs: Any
+) -> StageOutput:
+    return StageOutput.ok(data, version=version, **kwargs)
+
+
+def output_skip(
+    reason: str = "", data: dict[str, Any] | None = None, *, version: str | None = None
+) -> StageOutput:
+    return StageOutput.skip(reason, data, version=version)
+
+
+def output_cancel(
+    reason: str = "", data: dict[str, Any] | None = None, *, version: str | None = None
+) -> StageOutput:
+    return StageOutput.cancel(reason, data, version=version)
+
+
+def output_fail(
+    error: str | None = None,
+    data: dict[str, Any] | None = None,
+    *,
+    response: str | None = None,
+    version: str | None = None,
+) -> StageOutput:
+    return StageOutput.fail(error, data, response=response, version=version)
+
+
+def output_retry(
+    error: str, data: dict[str, Any] | None = None, *, version: str | None = None
+) -> StageOutput:
+    return StageOutput.retry(error, data, version=version)
+
+
+def stage_output(status: str, **fields: Any) -> StageOutput:
+    """Build a StageOutput directly from its fields; ``status`` is the enum's value."""
+    return StageOutput(status=StageStatus(status), **fields)
+
+
+def status_values() -> list[str]:
+    return [s.value for s in StageStatus]
+
+
+def artifact(type_: str, payload: dict[str, Any], timestamp: datetime) -> StageArtifact:
+    return StageArtifact(type=type_, payload=payload, timestamp=timestamp)
+
+
+def event(type_: str, data: dict[str, Any], timestamp: datetime) -> StageEvent:
+    return StageEvent(type=type_, data=data, timestamp=timestamp)
+
+
+def output_fields(output: StageOutput) -> dict[str, Any]:
+    """Every field of ``output``, with the status as its string value (containers not copied)."""
+    fields = {name: getattr(output, name) for name in OUTPUT_FIELDS}
+    fields["status"] = output.status.value
+    return fields
+
+
+def output_with_duration(output: StageOutput, duration_ms: int) -> StageOutput:
+    return output.with_duration(duration_ms)
+
+
+def output_with_version(output: StageOutput, version: str) -> StageOutput:
+    return output.with_version(version)
+
+
+# --- records: OutputEntry, SubpipelineResult -------------------------------------------------
+
+
+def output_entry(
+    output: StageOutput, attempt: int, timestamp: datetime, stage_name: str
+) -> OutputEntry:
+    return OutputEntry(output=output, attempt=attempt, timestamp=timestamp, stage_name=stage_name)
+
+
+def subpipeline_result(
+    success: bool,
+    child_run_id: UUID,
+    data: dict[str, Any] | None = None,
+    error: str | None = None,
+    duration_ms: float = 0.0,
+) -> _SubpipelineResult:
+    return _SubpipelineResult(
+        success=success, child_run_id=child_run_id, data=data, error=error, duration_ms=duration_ms
+    )
+
+
+# --- ContextSnapshot and its parts -----------------------------------------------------------
+
+ID_FIELDS = ("pipeline_run_id", "request_id", "session_id", "user_id", "org_id", "interaction_id")
+
+
+def run_identity(ids: Mapping[str, UUID | None], created_at: datetime) -> RunIdentity:
+    return RunIdentity(**dict(ids), created_at=created_at)
+
+
+def message(
+    role: str, content: str, timestamp: datetime | None, metadata: dict[str, Any]
+) -> Message:
+    return Message(role=role, content=content, timestamp=timestamp, metadata=metadata)
+
+
+def conversation(
+    messages: list[Message], routing: tuple[str, str, str, str | None] | None
+) -> Conversation:
+    decision = RoutingDecision(*routing) if routing is not None else None
+    return Conversation(messages=messages, routing_decision=decision)
+
+
+def enrichments(
+    user_id: UUID | None,
+    display_name: str | None,
+    preferences: dict[str, Any],
+    goals: list[str],
+    web_results: list[dict[str, Any]],
+) -> Enrichments:
+    profile = ProfileEnrichment(
+        user_id=user_id, display_name=display_name, preferences=preferences, goals=goals
+    )
+    return Enrichments(profile=profile, web_results=web_results)
+
+
+def context_snapshot(**fields: Any) -> ContextSnapshot[Any]:
+    return ContextSnapshot(**fields)
+
+
+def snapshot_from_dict(data: dict[str, Any]) -> ContextSnapshot[Any]:
+    return ContextSnapshot.from_dict(data)
+
+
+def snapshot_with(snapshot: ContextSnapshot[Any], field: str, value: Any) -> ContextSnapshot[Any]:
+    """Call ``snapshot.with_<field>(value)`` (run_id, enrichments, conversation, extensions)."""
+    if field not in ("run_id", "enrichments", "conversation", "extensions"):
+        raise ValueError(f"ContextSnapshot has no with_{field}")
+    copied: ContextSnapshot[Any] = getattr(snapshot, f"with_{field}")(value)
+    return copied
+
+
+def record_fields(record: Any) -> dict[str, Any]:
+    """The dataclass fields of a Stageflow record, by name (values not copied)."""
+    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
+
+
+# --- PipelineContext, extract_service, tenant --------------------------------------------------
+
+
+def pipeline_context(**fields: Any) -> PipelineContext:
+    return PipelineContext.create(**fields)
+
+
+def context_from_snapshot(snapshot: ContextSnapshot[Any]) -> PipelineContext:
+    return PipelineContext.from_snapshot(snapshot)
+
+
+def tenant_from_snapshot(snapshot: ContextSnapshot[Any]) -> TenantContext | None:
+    return TenantContext.from_snapshot(snapshot)
+
+
+def extract_service(topology: str | None) -> str | None:
+    return _extract_service(topology)
+
+
+# --- typed pure wrappers for CrossHair (same names and signatures in models/values.py) -------
+
+
+def frozen_dict_lookup(items: dict[int, int], key: int, default: int) -> tuple[bool, int, int]:
+    fd = FrozenDict(items)
+    return key in fd, cast(int, fd.get(key, default)), len(fd)
+
+
+def frozen_dict_equal(a: dict[int, int], b: dict[int, int]) -> bool:
+    return FrozenDict(a) == FrozenDict(b)
+
+
+def frozen_dict_hash_agrees(a: dict[int, int], b: dict[int, str]) -> bool:
+    # Keys 1 and "1" print alike: the one shape where FrozenDict's str-sorted hash can split.
+    left = FrozenDict({**a, **{str(k): v for k, v in b.items()}})
+    right = FrozenDict({**{str(k): v for k, v in b.items()}, **a})
+    return left != right or hash(left) == hash(right)
+
+
+def frozen_list_lookup(items: list[int], index: int) -> tuple[int, int, bool]:
+    fl = FrozenList(items)
+    found = fl[index] if -len(fl) <= index < len(fl) else -1
+    return len(fl), found if isinstance(found, int) else -1, index in fl
+
+
+def stage_output_ok(data: dict[str, int], extra: dict[str, int], version: str | None) -> Any:
+    extra = {k: v for k, v in extra.items() if k not in ("data", "version")}
+    return _plain(StageOutput.ok(data, version=version, **extra))
+
+
+def stage_output_skip(reason: str, data: dict[str, int], version: str | None) -> Any:
+    return _plain(StageOutput.skip(reason, data, version=version))
+
+
+def stage_output_cancel(reason: str, data: dict[str, int], version: str | None) -> Any:
+    return _plain(StageOutput.cancel(reason, data, version=version))
+
+
+def stage_output_fail(
+    error: str | None, response: str | None, data: dict[str, int], version: str | None
+) -> Any:
+    return _plain(StageOutput.fail(error, data, response=response, version=version))
+
+
+def stage_output_retry(error: str, data: dict[str, int], version: str | None) -> Any:
+    return _plain(StageOutput.retry(error, data, version=version))
+
+
+def stage_output_with_duration(data: dict[str, int], error: str | None, duration_ms: int) -> Any:
+    return _plain(StageOutput(StageStatus.FAIL, data=data, error=error).with_duration(duration_ms))
+
+
+def _plain(output: StageOutput) -> tuple[str, dict[str, Any], str | None, int | None, str | None]:
+    # A tuple rather than a dict: CrossHair compares it element by element and prints it short.
+    return (
+        output.status.value,
+        dict(output.data),
+        output.error,
+        output.duration_ms,
+        output.version,
+    )

@@ -1,0 +1,329 @@
+"""Laws of FrozenDict and FrozenList, the read-only wrappers behind context forking.
+
+``PipelineContext.fork`` hands a child ``FrozenDict(parent.data)`` as its read-only view of the
+parent, so these two types carry the whole isolation story. Four laws each:
+
+* the ABC laws users rely on without reading docs (``Mapping``: keys, items, values, ``get``,
+  ``in`` and ``[]`` agree; ``Sequence``: indexing, slicing, ``index``, ``count``, ``reversed``);
+* value semantics: equal by contents, and equal objects hash equal (when hashable at all,
+  which, as for ``tuple``, requires hashable contents);
+* immutability through every public path: item assignment, deletion and every mutating
+  ``dict``/``list`` method must raise, and the caller's source container must not show through;
+* the deep version of the last law, which the docstrings handle differently: FrozenDict says
+  "This is a shallow freeze", FrozenList promises it "prevents any mutation". A user reading
+  ``fork``'s "read-only access to parent data" expects nested values to be safe too, so the deep
+  law is checked, and the shallowness is recorded as SF-VAL-01 and SF-VAL-03.
+
+Known violations are adopted sub-case by sub-case: each check computes the findings that still
+reproduce once, and skips only what a reproducing finding explains.
+
+For example::
+
+    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.verify --checks 'values.frozen_*'
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from collections.abc import Callable, Hashable, Mapping, MutableMapping, MutableSequence, Sequence
+from functools import partial
+from types import ModuleType
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.checks import Check, Finding, count_example, reproducing_ids
+from core.sut.values import frozen_dict, frozen_list
+from properties.strategies import (
+    clashing_keys,
+    is_hashable,
+    keys,
+    mixed_dicts,
+    mutate,
+    nested_containers,
+    scalars,
+    values,
+)
+
+_DICT_MUTATORS: list[tuple[str, Callable[[Any, Any, Any], object]]] = [
+    ("fd[k] = v", lambda fd, k, v: fd.__setitem__(k, v)),
+    ("del fd[k]", lambda fd, k, v: fd.__delitem__(k)),
+    ("fd.update({k: v})", lambda fd, k, v: fd.update({k: v})),
+    ("fd.pop(k)", lambda fd, k, v: fd.pop(k)),
+    ("fd.popitem()", lambda fd, k, v: fd.popitem()),
+    ("fd.setdefault(k, v)", lambda fd, k, v: fd.setdefault(k, v)),
+    ("fd.clear()", lambda fd, k, v: fd.clear()),
+    ("fd |= {k: v}", lambda fd, k, v: fd.__ior__({k: v})),
+    ("fd.attr = v", lambda fd, k, v: setattr(fd, "extra", v)),
+]
+
+_LIST_MUTATORS: list[tuple[str, Callable[[Any, int, Any], object]]] = [
+    ("fl[i] = v", lambda fl, i, v: fl.__setitem__(i, v)),
+    ("del fl[i]", lambda fl, i, v: fl.__delitem__(i)),
+    ("fl[:] = [v]", lambda fl, i, v: fl.__setitem__(slice(None), [v])),
+    ("fl.append(v)", lambda fl, i, v: fl.append(v)),
+    ("fl.extend([v])", lambda fl, i, v: fl.extend([v])),
+    ("fl.insert(i, v)", lambda fl, i, v: fl.insert(i, v)),
+    ("fl.pop()", lambda fl, i, v: fl.pop()),
+    ("fl.remove(v)", lambda fl, i, v: fl.remove(v)),
+    ("fl.clear()", lambda fl, i, v: fl.clear()),
+    ("fl.reverse()", lambda fl, i, v: fl.reverse()),
+    ("fl += [v]", lambda fl, i, v: fl.__iadd__([v])),
+    ("fl *= 2", lambda fl, i, v: fl.__imul__(2)),
+    ("fl.attr = v", lambda fl, i, v: setattr(fl, "extra", v)),
+]
+
+
+def _refused(mutator: Callable[[], object]) -> bool:
+    try:
+        mutator()
+    except (TypeError, AttributeError, NotImplementedError):
+        return True
+    return False
+
+
+# --- FrozenDict ------------------------------------------------------------------------------
+
+
+@given(data=mixed_dicts, probe=keys)
+def frozen_dict_mapping_law(data: dict[Any, Any], probe: Any) -> None:
+    count_example()
+    fd = frozen_dict(data)
+    assert isinstance(fd, Mapping) and not isinstance(fd, MutableMapping)
+    assert len(fd) == len(data) and list(fd) == list(data)
+    assert list(fd.keys()) == list(fd) and list(fd.values()) == [fd[k] for k in fd]
+    assert list(fd.items()) == [(k, fd[k]) for k in fd]
+    for k, v in data.items():
+        assert k in fd and fd[k] is v and fd.get(k) is v
+    if probe not in data:
+        assert probe not in fd and fd.get(probe) is None and fd.get(probe, 7) == 7
+        assert _refused_key(fd, probe), f"fd[{probe!r}] did not raise KeyError"
+        assert fd != {**data, probe: 0}
+    assert fd == data and data == fd and fd == frozen_dict(data) and fd.copy() == fd
+    snapshot = fd.to_dict()
+    assert snapshot == data and snapshot is not data and frozen_dict(fd) == fd
+
+
+def _refused_key(fd: Mapping[Any, Any], key: Any) -> bool:
+    try:
+        fd[key]
+    except KeyError:
+        return True
+    return False
+
+
+@given(data=st.dictionaries(clashing_keys | keys, scalars | values, max_size=5))
+def frozen_dict_hash_law(data: dict[Any, Any], active: frozenset[str]) -> None:
+    count_example()
+    # The same items inserted in the opposite order: equal as mappings, so equal hashes.
+    a, b = frozen_dict(data), frozen_dict(dict(reversed(data.items())))
+    assert a == b
+    hashable = all(is_hashable(v) for v in data.values())
+    if not hashable:
+        # Like a tuple holding a list: unhashable contents make the whole unhashable.
+        assert not is_hashable(a), "hash() accepted a FrozenDict holding unhashable values"
+        return
+    printed = [str(k) for k in data]
+    if "SF-VAL-02" in active and len(set(printed)) < len(printed):
+        return  # SF-VAL-02: keys that print alike (1 and "1") are hashed in insertion order
+    assert isinstance(a, Hashable) and hash(a) == hash(b), f"equal {a!r} and {b!r} hash apart"
+
+
+@given(data=mixed_dicts, key=keys, value=values)
+def frozen_dict_immutable_law(
+    data: dict[Any, Any], key: Any, value: Any, active: frozenset[str]
+) -> None:
+    count_example()
+    deep_before = copy.deepcopy(data)
+    fd = frozen_dict(data)
+    for name, mutator in _DICT_MUTATORS:
+        assert _refused(partial(mutator, fd, key, value)), f"FrozenDict allowed {name}"
+        assert fd == deep_before, f"FrozenDict changed after {name}: {fd!r}"
+    data[key] = value  # the caller's own dict: FrozenDict copied it, so nothing shows through
+    assert fd == deep_before, "a change to the source dict showed through the FrozenDict"
+    if "SF-VAL-01" in active:
+        return  # SF-VAL-01: nested values handed out by a FrozenDict are the caller's objects
+    for container in nested_containers(dict(fd.items())):
+        mutate(container)
+    assert fd == deep_before, f"a nested value handed out by the FrozenDict was changed: {fd!r}"
+
+
+# --- FrozenList ------------------------------------------------------------------------------
+
+
+@given(
+    items=st.lists(values, max_size=5),
+    probe=values,
+    bounds=st.tuples(*[st.none() | st.integers(-6, 6)] * 2),
+)
+def frozen_list_sequence_law(
+    items: list[Any], probe: Any, bounds: tuple[int | None, int | None], active: frozenset[str]
+) -> None:
+    count_example()
+    fl = frozen_list(items)
+    n = len(items)
+    assert isinstance(fl, Sequence) and not isinstance(fl, MutableSequence)
+    assert len(fl) == n and list(fl) == items and list(reversed(fl)) == items[::-1]
+    for i in range(-n, n):
+        assert fl[i] is items[i]
+    assert list(fl[bounds[0] : bounds[1]]) == items[bounds[0] : bounds[1]]
+    assert (probe in fl) == (probe in items) and fl.count(probe) == items.count(probe)
+    if probe in items:
+        assert fl.index(probe) == items.index(probe)
+    assert fl.to_list() == items and fl.to_list() is not items
+    if "SF-VAL-04" not in active:  # SF-VAL-04: FrozenList compares by identity
+        assert fl == frozen_list(items) and fl.copy() == fl, "equal FrozenLists compare unequal"
+        assert fl != frozen_list([*items, probe])
+    if all(is_hashable(v) for v in items):
+        assert hash(fl) == hash(frozen_list(list(items))), "equal FrozenLists hash apart"
+    else:
+        assert not is_hashable(fl), "hash() accepted a FrozenList holding unhashable values"
+
+
+@given(items=st.lists(values, min_size=1, max_size=5), index=st.integers(0, 4), value=values)
+def frozen_list_immutable_law(
+    items: list[Any], index: int, value: Any, active: frozenset[str]
+) -> None:
+    count_example()
+    deep_before = copy.deepcopy(items)
+    fl = frozen_list(items)
+    for name, mutator in _LIST_MUTATORS:
+        assert _refused(partial(mutator, fl, index, value)), f"FrozenList allowed {name}"
+        assert list(fl) == deep_before, f"FrozenList changed after {name}: {fl!r}"
+    items.append(value)
+    assert list(fl) == deep_before, "a change to the source list showed through the FrozenList"
+    if "SF-VAL-03" in active:
+        return  # SF-VAL-03: nested values handed out by a FrozenList are the caller's objects
+    for container in nested_containers(list(fl)):
+        mutate(container)
+    assert list(fl) == deep_before, f"a nested value handed out by the FrozenList changed: {fl!r}"
+
+
+def _with_active(law: Callable[..., None]) -> Callable[[], None]:
+    def run() -> None:
+        law(active=reproducing_ids(FINDINGS))
+
+    return run
+
+
+CHECKS = [
+    Check(
+        name="values.frozen_dict_mapping_laws",
+        run=frozen_dict_mapping_law,
+        summary="FrozenDict obeys the Mapping ABC and equals the dict it wraps",
+    ),
+    Check(
+        name="values.frozen_dict_hash",
+        run=_with_active(frozen_dict_hash_law),
+        summary="equal FrozenDicts hash equal; unhashable values make it unhashable",
+    ),
+    Check(
+        name="values.frozen_dict_immutable",
+        run=_with_active(frozen_dict_immutable_law),
+        summary="no public path changes a FrozenDict, nested values included",
+    ),
+    Check(
+        name="values.frozen_list_sequence_laws",
+        run=_with_active(frozen_list_sequence_law),
+        summary="FrozenList obeys the Sequence ABC, with value equality and hashing",
+    ),
+    Check(
+        name="values.frozen_list_immutable",
+        run=_with_active(frozen_list_immutable_law),
+        summary="no public path changes a FrozenList, nested values included",
+    ),
+]
+
+
+# --- findings --------------------------------------------------------------------------------
+
+
+def _frozen(sf: ModuleType) -> ModuleType:
+    return importlib.import_module(f"{sf.__name__}.utils.frozen")
+
+
+def _dict_is_shallow(sf: ModuleType) -> bool:
+    parent_data = {"user": {"role": "viewer"}}
+    view = _frozen(sf).FrozenDict(parent_data)
+    view["user"]["role"] = "admin"
+    return bool(parent_data["user"]["role"] == "admin")
+
+
+def _hash_splits(sf: ModuleType) -> bool:
+    fd = _frozen(sf).FrozenDict
+    a, b = fd({1: "a", "1": "b"}), fd({"1": "b", 1: "a"})
+    return bool(a == b and hash(a) != hash(b))
+
+
+def _list_is_shallow(sf: ModuleType) -> bool:
+    fl = _frozen(sf).FrozenList([[1]])
+    fl[0].append(2)
+    return list(fl) == [[1, 2]]
+
+
+def _list_identity_equality(sf: ModuleType) -> bool:
+    fl = _frozen(sf).FrozenList
+    return bool(fl([1]) != fl([1]))
+
+
+FINDINGS = [
+    Finding(
+        id="SF-VAL-01",
+        title="FrozenDict hands out nested values that can be mutated",
+        versions=("1.2.0",),
+        check="values.frozen_dict_immutable",
+        promise=(
+            "Documented: 'Wraps a dictionary and prevents any mutation ... Note: This is a "
+            "shallow freeze. Nested mutable objects can still be modified.' Reasonably "
+            "expected: PipelineContext.fork gives children 'read-only access to parent data' "
+            "through FrozenDict(parent.data), so a child cannot change what the parent holds."
+        ),
+        observed=(
+            "The top level is frozen (as documented), but fd['user']['role'] = 'admin' changes "
+            "the parent's own nested dict: a child context can write into its parent."
+        ),
+        reproduce=_dict_is_shallow,
+    ),
+    Finding(
+        id="SF-VAL-02",
+        title="Equal FrozenDicts can have different hashes (keys that print alike)",
+        versions=("1.2.0",),
+        check="values.frozen_dict_hash",
+        promise=(
+            "Python's data model (reasonably expected of any hashable type): objects that "
+            "compare equal have the same hash."
+        ),
+        observed=(
+            "FrozenDict.__hash__ sorts items by str(key), a stable sort, so keys 1 and '1' stay "
+            "in insertion order: FrozenDict({1: 'a', '1': 'b'}) == FrozenDict({'1': 'b', 1: 'a'}) "
+            "but their hashes differ, so sets and dict keys treat them as different."
+        ),
+        reproduce=_hash_splits,
+    ),
+    Finding(
+        id="SF-VAL-03",
+        title="FrozenList hands out nested values that can be mutated",
+        versions=("1.2.0",),
+        check="values.frozen_list_immutable",
+        promise="Documented: FrozenList 'Wraps a list and prevents any mutation' (no shallow note)",
+        observed="FrozenList([[1]])[0].append(2) changes the FrozenList to [[1, 2]].",
+        reproduce=_list_is_shallow,
+    ),
+    Finding(
+        id="SF-VAL-04",
+        title="FrozenList compares by identity: FrozenList([1]) != FrozenList([1])",
+        versions=("1.2.0",),
+        check="values.frozen_list_sequence_laws",
+        promise=(
+            "Reasonably expected of an immutable, hashable value type (tuple, frozenset, "
+            "FrozenDict via Mapping.__eq__): equal contents compare equal; fl.copy() == fl."
+        ),
+        observed=(
+            "Sequence defines no __eq__, so FrozenList falls back to identity: "
+            "FrozenList([1]) != FrozenList([1]) and fl.copy() != fl, although both hash equal."
+        ),
+        reproduce=_list_identity_equality,
+    ),
+]

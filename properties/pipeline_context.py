@@ -1,0 +1,165 @@
+"""Laws of PipelineContext's pure projections: to_dict, the id and tenant fields, extract_service.
+
+PipelineContext itself is mutable by design (stages write ``ctx.data``); what must hold is that
+its *projections* are faithful and detached:
+
+* ``to_dict`` ("Convert context to a dict for tool execution") writes every id as its string
+  (or None), keeps topology, execution mode, input, metadata, service, data and cancellation,
+  and hands a tool a detached dict: ``to_dict`` copies ``metadata``, and the reasonable
+  expectation is that it treats ``data`` the same way (SF-VAL-12 while it does not);
+* the id and tenant fields survive every hop between the two context types:
+  ``to_snapshot`` -> ``from_snapshot`` keeps each id, and ``TenantContext.from_snapshot`` keeps
+  org, user and session (and is None exactly when there is no org);
+* ``extract_service`` agrees with the model in ``models/values.py`` (written from its docstring:
+  "chat_fast" -> "chat", kernel names -> None) on generated topologies.
+
+For example::
+
+    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.verify --checks 'values.pipeline_context_*'
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.checks import Check, Finding, count_example, reproducing_ids
+from core.sut.values import (
+    ID_FIELDS,
+    context_from_snapshot,
+    extract_service,
+    pipeline_context,
+    tenant_from_snapshot,
+)
+from models import values as model
+from properties.strategies import datetimes, json_dicts, optional_text, str_dicts
+
+context_fields = st.fixed_dictionaries(
+    {
+        **{name: st.none() | st.uuids() for name in ID_FIELDS},
+        "topology": optional_text,
+        "execution_mode": optional_text,
+        "input_text": optional_text,
+        "input_audio_duration_ms": st.none() | st.integers(0, 10**7),
+        "metadata": json_dicts,
+        "service": st.text(max_size=6),
+        "data": str_dicts,
+        "canceled": st.booleans(),
+        "created_at": datetimes,
+    }
+)
+
+
+@given(fields=context_fields)
+def pipeline_context_to_dict_law(fields: dict[str, Any], active: frozenset[str]) -> None:
+    count_example()
+    ctx = pipeline_context(**copy.deepcopy(fields))
+    d = ctx.to_dict()
+    for name in ID_FIELDS:
+        uid = fields[name]
+        assert d[name] == (str(uid) if uid is not None else None), f"to_dict lost {name}"
+    for name in ("topology", "execution_mode", "input_text", "input_audio_duration_ms"):
+        assert d[name] == fields[name], f"to_dict lost {name}"
+    assert d["metadata"] == fields["metadata"] and d["data"] == fields["data"]
+    assert d["service"] == fields["service"] and d["canceled"] is fields["canceled"]
+    assert d["cancellation_reason"] is None and d["artifacts_count"] == 0
+    assert not {"parent_run_id", "parent_stage_id", "correlation_id"} & set(d)
+    d["metadata"]["<tool>"] = True
+    assert ctx.metadata == fields["metadata"], "a tool changed ctx.metadata through to_dict()"
+    if "SF-VAL-12" not in active:  # SF-VAL-12: to_dict hands out the live data dict
+        d["data"]["<tool>"] = True
+        assert ctx.data == fields["data"], "a tool changed ctx.data through to_dict()"
+
+
+@given(fields=context_fields)
+def pipeline_context_ids_law(fields: dict[str, Any]) -> None:
+    count_example()
+    ctx = pipeline_context(**fields)
+    snapshot = ctx.to_snapshot()
+    back = context_from_snapshot(snapshot)
+    for name in ID_FIELDS:
+        assert getattr(snapshot, name) == fields[name], f"to_snapshot lost {name}"
+        assert getattr(back, name) == fields[name], f"from_snapshot lost {name}"
+    for name in ("topology", "execution_mode", "input_text", "created_at", "metadata"):
+        assert getattr(back, name) == fields[name], f"the snapshot round trip lost {name}"
+    tenant = tenant_from_snapshot(snapshot)
+    if fields["org_id"] is None:
+        assert tenant is None, "a TenantContext was made without an org_id"
+    else:
+        assert tenant is not None
+        assert (tenant.org_id, tenant.user_id, tenant.session_id) == (
+            fields["org_id"],
+            fields["user_id"],
+            fields["session_id"],
+        ), "TenantContext.from_snapshot lost a tenant field"
+
+
+# Topologies built from underscore-separated words, so "_kernel" suffixes, leading and
+# trailing underscores and empty words all occur, plus arbitrary unicode text.
+_words = st.sampled_from(["chat", "voice", "fast", "kernel", "accurate", "", "é"])
+topologies = st.none() | st.text(max_size=8) | st.lists(_words, max_size=4).map("_".join)
+
+
+@given(topology=topologies)
+def extract_service_law(topology: str | None) -> None:
+    count_example()
+    got, expected = extract_service(topology), model.extract_service(topology)
+    assert got == expected, f"extract_service({topology!r}) == {got!r}, model says {expected!r}"
+
+
+def _with_active(law: Callable[..., None]) -> Callable[[], None]:
+    def run() -> None:
+        law(active=reproducing_ids(FINDINGS))
+
+    return run
+
+
+CHECKS = [
+    Check(
+        name="values.pipeline_context_to_dict",
+        run=_with_active(pipeline_context_to_dict_law),
+        summary="PipelineContext.to_dict keeps every listed field in a detached dict",
+    ),
+    Check(
+        name="values.pipeline_context_ids",
+        run=pipeline_context_ids_law,
+        summary="ids and tenant fields survive to_snapshot, from_snapshot and TenantContext",
+    ),
+    Check(
+        name="values.extract_service",
+        run=extract_service_law,
+        summary="extract_service agrees with its documented model",
+    ),
+]
+
+
+def _to_dict_shares_data(sf: ModuleType) -> bool:
+    ctx = sf.PipelineContext(data={"approved": False}, metadata={"source": "api"})
+    tool_view = ctx.to_dict()
+    tool_view["data"]["approved"] = True
+    return bool(ctx.data["approved"] is True)
+
+
+FINDINGS = [
+    Finding(
+        id="SF-VAL-12",
+        title="PipelineContext.to_dict hands tools the live data dict (metadata is copied)",
+        versions=("1.2.0",),
+        check="values.pipeline_context_to_dict",
+        promise=(
+            "to_dict: 'Convert context to a dict for tool execution'. It copies metadata "
+            "(self.metadata.copy()); reasonably expected to detach data the same way, so a "
+            "tool cannot write pipeline data behind the stages' backs."
+        ),
+        observed=(
+            "'data': self.data is the context's own dict: ctx.to_dict()['data']['approved'] = "
+            "True changes ctx.data."
+        ),
+        reproduce=_to_dict_shares_data,
+    ),
+]

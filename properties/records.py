@@ -1,0 +1,170 @@
+"""Laws of the records Stageflow serialises: OutputEntry and SubpipelineResult.
+
+Both have a ``to_dict`` documented (OutputEntry) or used as a JSON-serialisable view, and
+neither has a ``from_dict``, so the law is the one-way half of a round trip: every field of the
+record can be read back from the dict (a timestamp through ``datetime.fromisoformat``, a UUID
+through ``UUID(...)``, a StageOutput through its status value and fields), and the dict
+survives ``json.dumps``/``json.loads`` unchanged when the payload is JSON data. Summaries the
+format chose on purpose (``artifacts_count`` rather than the artifacts) are checked as counts.
+
+OutputEntry is a frozen dataclass, so its law also checks that its own fields cannot be
+reassigned. (Its StageOutput's data dict is shared, which is SF-VAL-08's subject, not this one.)
+
+For example::
+
+    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.verify --checks 'values.*_to_dict'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+from uuid import UUID, uuid4
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.checks import Check, Finding, count_example, reproducing_ids
+from core.sut.values import output_entry, output_fields, stage_output, subpipeline_result
+from properties.strategies import datetimes, json_dicts, optional_text
+
+_MISSING = object()
+
+
+@given(
+    status=st.sampled_from(["ok", "skip", "cancel", "fail", "retry"]),
+    data=json_dicts,
+    error=optional_text,
+    duration=st.none() | st.integers(0, 10**6),
+    version=optional_text,
+    attempt=st.integers(1, 10),
+    timestamp=datetimes,
+    stage_name=st.text(max_size=8),
+)
+def output_entry_to_dict_law(
+    status: str,
+    data: dict[str, Any],
+    error: str | None,
+    duration: int | None,
+    version: str | None,
+    attempt: int,
+    timestamp: datetime,
+    stage_name: str,
+    active: frozenset[str],
+) -> None:
+    count_example()
+    out = stage_output(status, data=data, error=error, duration_ms=duration, version=version)
+    entry = output_entry(out, attempt, timestamp, stage_name)
+    for name in ("output", "attempt", "timestamp", "stage_name"):
+        try:
+            setattr(entry, name, None)
+        except dataclasses.FrozenInstanceError:
+            continue
+        raise AssertionError(f"OutputEntry allowed entry.{name} = None")
+    d = entry.to_dict()
+    fields = output_fields(out)
+    assert d["stage_name"] == stage_name and d["attempt"] == attempt
+    assert datetime.fromisoformat(d["timestamp"]) == timestamp, "timestamp did not round-trip"
+    assert d["status"] == fields["status"] and d["data"] == data
+    assert d["error"] == error and d["duration_ms"] == duration
+    assert d["artifacts_count"] == 0 and d["events_count"] == 0
+    if "SF-VAL-09" not in active:  # SF-VAL-09: to_dict omits the output's version
+        assert d.get("version", _MISSING) == version, "OutputEntry.to_dict lost the version"
+    assert json.loads(json.dumps(d)) == d, "OutputEntry.to_dict is not JSON round-trippable"
+
+
+@given(
+    success=st.booleans(),
+    child_run_id=st.uuids(),
+    data=st.none() | json_dicts,
+    error=optional_text,
+    duration=st.floats(min_value=0, max_value=1e9, allow_nan=False),
+)
+def subpipeline_result_to_dict_law(
+    success: bool,
+    child_run_id: UUID,
+    data: dict[str, Any] | None,
+    error: str | None,
+    duration: float,
+    active: frozenset[str],
+) -> None:
+    count_example()
+    d = subpipeline_result(success, child_run_id, data, error, duration).to_dict()
+    assert d["success"] is success and UUID(d["child_run_id"]) == child_run_id
+    assert d["duration_ms"] == duration
+    # An absent key reads as None: that is how to_dict writes "no data" and "no error".
+    if not ("SF-VAL-10" in active and data == {}):  # SF-VAL-10: empty data is dropped
+        assert d.get("data") == data, f"SubpipelineResult.to_dict lost data={data!r}"
+    if not ("SF-VAL-10" in active and error == ""):  # SF-VAL-10: empty error is dropped
+        assert d.get("error") == error, f"SubpipelineResult.to_dict lost error={error!r}"
+    assert json.loads(json.dumps(d)) == d, "SubpipelineResult.to_dict is not JSON round-trippable"
+
+
+def _with_active(law: Callable[..., None]) -> Callable[[], None]:
+    def run() -> None:
+        law(active=reproducing_ids(FINDINGS))
+
+    return run
+
+
+CHECKS = [
+    Check(
+        name="values.output_entry_to_dict",
+        run=_with_active(output_entry_to_dict_law),
+        summary="OutputEntry is frozen and its to_dict keeps every field, JSON-safe",
+    ),
+    Check(
+        name="values.subpipeline_result_to_dict",
+        run=_with_active(subpipeline_result_to_dict_law),
+        summary="SubpipelineResult.to_dict keeps every field, JSON-safe",
+    ),
+]
+
+
+def _entry_drops_version(sf: ModuleType) -> bool:
+    out = sf.StageOutput.ok({"text": "hi"}, version="summary/v2")
+    entry = sf.context.OutputEntry(output=out, attempt=1, timestamp=datetime.now(), stage_name="s")
+    return "version" not in entry.to_dict()
+
+
+def _result_drops_empty(sf: ModuleType) -> bool:
+    result = sf.SubpipelineResult(success=False, child_run_id=uuid4(), data={}, error="")
+    d = result.to_dict()
+    return "data" not in d or "error" not in d
+
+
+FINDINGS = [
+    Finding(
+        id="SF-VAL-09",
+        title="OutputEntry.to_dict omits the StageOutput's version",
+        versions=("1.2.0",),
+        check="values.output_entry_to_dict",
+        promise=(
+            "OutputEntry.to_dict 'Convert to JSON-serializable dictionary' serialises every "
+            "other StageOutput field (status, data, error, duration_ms); reasonably expected to "
+            "keep the 'explicit schema version tag' StageOutput.with_version sets."
+        ),
+        observed="OutputEntry(StageOutput.ok(..., version='summary/v2'), ...).to_dict() has no "
+        "'version' key: the schema tag is lost from OutputBag.to_dict too.",
+        reproduce=_entry_drops_version,
+    ),
+    Finding(
+        id="SF-VAL-10",
+        title="SubpipelineResult.to_dict drops empty data and empty error",
+        versions=("1.2.0",),
+        check="values.subpipeline_result_to_dict",
+        promise=(
+            "Reasonably expected of a serialisation: it keeps every field, so data={} and "
+            "error='' read back as given (to_dict already writes None-valued fields as absent)."
+        ),
+        observed=(
+            "'if self.data:' / 'if self.error:' test truthiness: data={} and error='' vanish "
+            "and read back as None. Minor: {} and None both mean 'no output' to most callers."
+        ),
+        reproduce=_result_drops_empty,
+    ),
+]

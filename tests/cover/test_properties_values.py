@@ -1,0 +1,77 @@
+"""The value-type laws pass on pristine Stageflow, every SF-VAL finding still reproduces, and
+each finding's sub-case is caught by its law as soon as the law stops adopting it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from core.checks import Check, Finding, still_reproduces
+from properties import frozen, pipeline_context, records, snapshot, stage_output
+
+MODULES = [frozen, stage_output, records, snapshot, pipeline_context]
+CHECKS: list[Check] = [c for m in MODULES for c in m.CHECKS]
+FINDINGS: list[Finding] = [f for m in MODULES for f in getattr(m, "FINDINGS", [])]
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.name)
+def test_value_law_passes_on_pristine_stageflow(check: Check) -> None:
+    check.run()
+
+
+@pytest.mark.parametrize("finding", FINDINGS, ids=lambda f: f.id)
+def test_value_finding_still_reproduces(finding: Finding) -> None:
+    assert still_reproduces(finding), f"{finding.id} no longer reproduces: mark it FIXED"
+
+
+def test_value_findings_name_value_checks_and_use_the_values_prefix() -> None:
+    names = {c.name for c in CHECKS}
+    for finding in FINDINGS:
+        assert finding.id.startswith("SF-VAL-") and finding.check in names
+        assert finding.versions == ("1.2.0",)
+
+
+# Each law, run with every finding adopted except one, must rediscover that one: proof that
+# the skip is as narrow as the finding and that the law would notice if it came back.
+_LAWS: dict[str, Callable[..., None]] = {
+    "SF-VAL-01": frozen.frozen_dict_immutable_law,
+    "SF-VAL-02": frozen.frozen_dict_hash_law,
+    "SF-VAL-03": frozen.frozen_list_immutable_law,
+    "SF-VAL-04": frozen.frozen_list_sequence_law,
+    "SF-VAL-05": stage_output.stage_output_factory_law,
+    "SF-VAL-06": stage_output.stage_output_factory_law,
+    "SF-VAL-07": stage_output.stage_output_factory_law,
+    "SF-VAL-08": stage_output.stage_output_frozen_law,
+    "SF-VAL-09": records.output_entry_to_dict_law,
+    "SF-VAL-10": records.subpipeline_result_to_dict_law,
+    "SF-VAL-11": snapshot.context_snapshot_frozen_law,
+    "SF-VAL-12": pipeline_context.pipeline_context_to_dict_law,
+}
+
+_MESSAGES = {
+    "SF-VAL-01": "nested value handed out by the FrozenDict",
+    "SF-VAL-02": "hash apart",
+    "SF-VAL-03": "nested value handed out by the FrozenList",
+    "SF-VAL-04": "equal FrozenLists compare unequal",
+    "SF-VAL-05": "ok() dropped keyword data",
+    "SF-VAL-06": "lost reason",
+    "SF-VAL-07": "fail() kept error 'Unknown error'",
+    "SF-VAL-08": "showed through a StageOutput",
+    "SF-VAL-09": "lost the version",
+    "SF-VAL-10": "SubpipelineResult.to_dict lost",
+    "SF-VAL-11": "'immutable' snapshot changed",
+    "SF-VAL-12": "a tool changed ctx.data",
+}
+
+
+def test_every_value_finding_has_a_law_that_rediscovers_it() -> None:
+    assert set(_LAWS) == {f.id for f in FINDINGS}
+
+
+@pytest.mark.parametrize("finding_id", sorted(_LAWS))
+def test_law_rediscovers_its_finding_when_not_adopted(finding_id: str) -> None:
+    others = frozenset(f.id for f in FINDINGS) - {finding_id}
+    with pytest.raises(AssertionError, match=re.escape(_MESSAGES[finding_id])):
+        _LAWS[finding_id](active=others)
