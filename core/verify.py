@@ -71,7 +71,9 @@ def run_check(check: registry.Check, sf: ModuleType) -> Row:
     seconds = time.perf_counter() - start
     examples = registry.example_count()
     if exc is not None:
-        return Row(check.name, "NEW", None, examples, seconds, _failure_text(check.name, exc, output))
+        return Row(
+            check.name, "NEW", None, examples, seconds, _failure_text(check.name, exc, output)
+        )
     if examples == 0:
         detail = f"check {check.name} ran no example: a check that runs nothing proves nothing"
         return Row(check.name, "NEW", None, 0, seconds, detail)

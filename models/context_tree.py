@@ -257,7 +257,8 @@ class ContextTreeModel:
         elif op.inherit_data is False:
             keys = ()
         else:  # selected keys, in the order given, those the parent has
-            keys = tuple(dict.fromkeys(k for k in op.inherit_data if k in parent_box.keys()))
+            present = set(parent_box.keys())
+            keys = tuple(dict.fromkeys(k for k in op.inherit_data if k in present))
         entries: dict[str, Value] = {}
         for key in keys:
             heap, entries[key] = copy_value(

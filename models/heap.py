@@ -12,13 +12,12 @@ Everything here is immutable: operations take a :class:`Heap` and return a new o
 from __future__ import annotations
 
 import copy
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import TypeAlias
 
-Scalar: TypeAlias = None | bool | int | str
+Scalar: TypeAlias = bool | int | str | None
 Plain: TypeAlias = Scalar | dict[str, "Plain"] | list["Plain"]
 PathStep: TypeAlias = str | int
 Path: TypeAlias = tuple[PathStep, ...]
@@ -201,7 +200,7 @@ def edit_box(heap: Heap, ref: int, edit: Edit) -> Heap:
     if isinstance(box, MapBox) and isinstance(edit, SetKey):
         heap, value = store(heap, edit.value)
         kept = tuple((k, v) for k, v in box.items if k != edit.key)
-        if edit.key in box.keys():  # dict assignment keeps the key's position
+        if edit.key in set(box.keys()):  # dict assignment keeps the key's position
             kept = tuple((k, value if k == edit.key else v) for k, v in box.items)
             return heap.put(ref, MapBox(kept))
         return heap.put(ref, MapBox((*kept, (edit.key, value))))

@@ -130,10 +130,13 @@ class ContextTreeComparison(RuleBasedStateMachine):
 
     @initialize(target=contexts, op=root_operations())
     def create_first_root(self, op: CreateRoot) -> int:
-        return self.create_root(op)
+        return self._create_root(op)
 
     @rule(target=contexts, op=root_operations())
     def create_root(self, op: CreateRoot) -> int:
+        return self._create_root(op)
+
+    def _create_root(self, op: CreateRoot) -> int:
         self.state = self.model.step(self.state, op)
         return self._add(sut.create_root(op), None, len(self.real))
 
@@ -179,7 +182,10 @@ class ContextTreeComparison(RuleBasedStateMachine):
         if start is None:
             return  # nothing to reach: a root's parent data, no extensions, no overrides
         heap = self.state.heap
+        # Nested containers first: they are where shallow copies leak, so the small selectors
+        # that Hypothesis tries (and shrinks to) reach them; the top level comes last.
         paths = container_paths(heap, start)
+        paths = paths[1:] + paths[:1]
         path = paths[selector % len(paths)]
         target = resolve(heap, start, path)
         assert target is not None

@@ -59,9 +59,7 @@ def fork(parent: Any, op: Fork, overrides: dict[str, Any] | None) -> Any:
         kwargs["inherit_data"] = op.inherit_data
     if overrides is not None:
         kwargs["data_overrides"] = overrides
-    return parent.fork(
-        UUID(op.child_run_id), op.parent_stage_id, UUID(op.correlation_id), **kwargs
-    )
+    return parent.fork(UUID(op.child_run_id), op.parent_stage_id, UUID(op.correlation_id), **kwargs)
 
 
 def _fresh(value: dict[str, Plain]) -> dict[str, Any]:
