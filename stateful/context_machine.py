@@ -32,6 +32,7 @@ from core.sut import context as sut
 from models.context_tree import (
     ROOT_ID_FIELDS,
     TENANT_FIELDS,
+    AddArtifact,
     ContextTreeModel,
     CreateRoot,
     EditThrough,
@@ -203,6 +204,11 @@ class ContextTreeComparison(RuleBasedStateMachine):
     def mark_canceled(self, context: int, reason: str | None) -> None:
         self.state = self.model.step(self.state, MarkCanceled(context, reason))
         sut.mark_canceled(self.real[context], reason)
+
+    @rule(context=contexts)
+    def add_artifact(self, context: int) -> None:
+        self.state = self.model.step(self.state, AddArtifact(context))
+        sut.add_artifact(self.real[context])
 
     @invariant()
     def every_context_matches_model(self) -> None:

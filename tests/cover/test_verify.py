@@ -1,0 +1,94 @@
+"""verify's verdicts, exit codes and report files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from core import checks as registry
+from core import verify
+from core.sut import stageflow_module
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _passing() -> None:
+    registry.count_example()
+
+
+def _failing() -> None:
+    registry.count_example()
+    raise AssertionError("the planted violation")
+
+
+def _finding(reproduces: bool) -> registry.Finding:
+    def reproduce(sf: ModuleType) -> bool:
+        return reproduces
+
+    return registry.Finding("SF-T-01", "t", ("1.2.0",), "c", "p", "o", reproduce)
+
+
+def test_a_check_that_raises_is_new_and_keeps_the_failure_text() -> None:
+    row = verify.run_check(registry.Check("t.fail", _failing, "s"), stageflow_module())
+    assert (row.status, row.examples) == ("NEW", 1)
+    assert "the planted violation" in row.detail
+    assert "make verify CHECKS='t.fail'" in row.detail
+
+
+def test_a_check_that_runs_no_example_is_never_a_pass() -> None:
+    row = verify.run_check(registry.Check("t.empty", lambda: None, "s"), stageflow_module())
+    assert row.status == "NEW"
+
+
+def test_a_check_that_does_not_apply_is_not_applicable() -> None:
+    check = registry.Check("t.na", _passing, "s", applies=lambda sf: "no such API")
+    row = verify.run_check(check, stageflow_module())
+    assert (row.status, row.detail) == ("N/A", "no such API")
+
+
+def test_findings_are_known_while_they_reproduce_and_fixed_after() -> None:
+    sf = stageflow_module()
+    assert verify.run_finding(_finding(True), sf).status == "KNOWN"
+    assert verify.run_finding(_finding(False), sf).status == "FIXED"
+
+
+def test_verify_exits_one_when_something_is_new(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    checks = [registry.Check("t.ok", _passing, "s"), registry.Check("t.bad", _failing, "s")]
+    monkeypatch.setattr(registry, "discover_checks", lambda: checks)
+    monkeypatch.setattr(registry, "discover_findings", lambda: [_finding(True)])
+    assert verify.main(["--reports", str(tmp_path)]) == 1
+    report = json.loads((tmp_path / "verify.json").read_text())
+    assert report["summary"] == {"pass": 1, "known": 1, "new": 1, "fixed": 0}
+    assert set(report["checks"][0]) == {"name", "status", "finding", "examples", "seconds"}
+    assert (tmp_path / "failures" / "t.bad.txt").exists()
+    assert "| t.bad | NEW |" in (tmp_path / "verify.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("env", "argv", "message"),
+    [
+        ({"HYPOTHESIS_PROFILE": "bogus"}, [], "not a known profile"),
+        ({}, ["--checks", "no.such.check"], "matches no check"),
+    ],
+)
+def test_bad_input_exits_two_with_one_line_and_runs_nothing(
+    env: dict[str, str], argv: list[str], message: str, tmp_path: Path
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "core.verify", "--reports", str(tmp_path), *argv],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert not (tmp_path / "verify.json").exists()
