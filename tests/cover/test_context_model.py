@@ -13,7 +13,7 @@ from models.context_tree import (
     ReadPath,
     TreeState,
 )
-from models.heap import EMPTY_HEAP, SetKey, container_paths, load, store
+from models.heap import EMPTY_HEAP, Plain, SetKey, container_paths, load, store
 
 ROOT = CreateRoot(
     identity={"pipeline_run_id": "r", "org_id": "o", "user_id": "u"},
@@ -41,7 +41,7 @@ def _edit_child_profile(model: ContextTreeModel, read_path: ReadPath) -> TreeSta
 
 
 def test_store_then_load_gives_back_the_plain_value() -> None:
-    value = {"a": [1, {"b": None}], "c": "x"}
+    value: Plain = {"a": [1, {"b": None}], "c": "x"}
     heap, ref = store(EMPTY_HEAP, value)
     assert load(heap, ref) == value
 
