@@ -143,3 +143,22 @@ def still_reproduces(finding: Finding) -> bool:
 def reproducing_ids(findings: Iterable[Finding]) -> frozenset[str]:
     """The ids of the findings that still reproduce: the deviations a machine's model adopts."""
     return frozenset(f.id for f in findings if still_reproduces(f))
+
+
+def adopting_known(
+    law: Callable[..., None], findings: Callable[[], Iterable[Finding]]
+) -> Callable[[], None]:
+    """A check body that runs ``law(active=ids)``, ids being the findings that still reproduce.
+
+    ``findings`` is called when the check runs (a module usually lists its FINDINGS below its
+    CHECKS), so a monkeypatched stageflow is judged as it is at that moment.
+
+    For example::
+
+        Check("values.frozen_dict_hash", adopting_known(hash_law, lambda: FINDINGS), "...")
+    """
+
+    def run() -> None:
+        law(active=reproducing_ids(findings()))
+
+    return run

@@ -34,7 +34,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.checks import Check, Finding, count_example, reproducing_ids
+from core.checks import Check, Finding, adopting_known, count_example
 from core.sut.values import frozen_dict, frozen_list
 from properties.strategies import (
     clashing_keys,
@@ -201,13 +201,6 @@ def frozen_list_immutable_law(
     assert list(fl) == deep_before, f"a nested value handed out by the FrozenList changed: {fl!r}"
 
 
-def _with_active(law: Callable[..., None]) -> Callable[[], None]:
-    def run() -> None:
-        law(active=reproducing_ids(FINDINGS))
-
-    return run
-
-
 CHECKS = [
     Check(
         name="values.frozen_dict_mapping_laws",
@@ -216,22 +209,22 @@ CHECKS = [
     ),
     Check(
         name="values.frozen_dict_hash",
-        run=_with_active(frozen_dict_hash_law),
+        run=adopting_known(frozen_dict_hash_law, lambda: FINDINGS),
         summary="equal FrozenDicts hash equal; unhashable values make it unhashable",
     ),
     Check(
         name="values.frozen_dict_immutable",
-        run=_with_active(frozen_dict_immutable_law),
+        run=adopting_known(frozen_dict_immutable_law, lambda: FINDINGS),
         summary="no public path changes a FrozenDict, nested values included",
     ),
     Check(
         name="values.frozen_list_sequence_laws",
-        run=_with_active(frozen_list_sequence_law),
+        run=adopting_known(frozen_list_sequence_law, lambda: FINDINGS),
         summary="FrozenList obeys the Sequence ABC, with value equality and hashing",
     ),
     Check(
         name="values.frozen_list_immutable",
-        run=_with_active(frozen_list_immutable_law),
+        run=adopting_known(frozen_list_immutable_law, lambda: FINDINGS),
         summary="no public path changes a FrozenList, nested values included",
     ),
 ]
@@ -268,7 +261,7 @@ def _list_identity_equality(sf: ModuleType) -> bool:
     return bool(fl([1]) != fl([1]))
 
 
-FINDINGS = [
+FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-01",
         title="FrozenDict hands out nested values that can be mutated",

@@ -21,14 +21,13 @@ For example::
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.checks import Check, Finding, count_example, reproducing_ids
+from core.checks import Check, Finding, adopting_known, count_example
 from core.sut.values import (
     ID_FIELDS,
     context_from_snapshot,
@@ -112,17 +111,10 @@ def extract_service_law(topology: str | None) -> None:
     assert got == expected, f"extract_service({topology!r}) == {got!r}, model says {expected!r}"
 
 
-def _with_active(law: Callable[..., None]) -> Callable[[], None]:
-    def run() -> None:
-        law(active=reproducing_ids(FINDINGS))
-
-    return run
-
-
 CHECKS = [
     Check(
         name="values.pipeline_context_to_dict",
-        run=_with_active(pipeline_context_to_dict_law),
+        run=adopting_known(pipeline_context_to_dict_law, lambda: FINDINGS),
         summary="PipelineContext.to_dict keeps every listed field in a detached dict",
     ),
     Check(
@@ -145,7 +137,7 @@ def _to_dict_shares_data(sf: ModuleType) -> bool:
     return bool(ctx.data["approved"] is True)
 
 
-FINDINGS = [
+FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-12",
         title="PipelineContext.to_dict hands tools the live data dict (metadata is copied)",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
 from typing import Any
@@ -28,7 +27,7 @@ from uuid import UUID, uuid4
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.checks import Check, Finding, count_example, reproducing_ids
+from core.checks import Check, Finding, adopting_known, count_example
 from core.sut.values import output_entry, output_fields, stage_output, subpipeline_result
 from properties.strategies import datetimes, json_dicts, optional_text
 
@@ -104,22 +103,15 @@ def subpipeline_result_to_dict_law(
     assert json.loads(json.dumps(d)) == d, "SubpipelineResult.to_dict is not JSON round-trippable"
 
 
-def _with_active(law: Callable[..., None]) -> Callable[[], None]:
-    def run() -> None:
-        law(active=reproducing_ids(FINDINGS))
-
-    return run
-
-
 CHECKS = [
     Check(
         name="values.output_entry_to_dict",
-        run=_with_active(output_entry_to_dict_law),
+        run=adopting_known(output_entry_to_dict_law, lambda: FINDINGS),
         summary="OutputEntry is frozen and its to_dict keeps every field, JSON-safe",
     ),
     Check(
         name="values.subpipeline_result_to_dict",
-        run=_with_active(subpipeline_result_to_dict_law),
+        run=adopting_known(subpipeline_result_to_dict_law, lambda: FINDINGS),
         summary="SubpipelineResult.to_dict keeps every field, JSON-safe",
     ),
 ]
@@ -137,7 +129,7 @@ def _result_drops_empty(sf: ModuleType) -> bool:
     return "data" not in d or "error" not in d
 
 
-FINDINGS = [
+FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-09",
         title="OutputEntry.to_dict omits the StageOutput's version",

@@ -24,14 +24,13 @@ import contextlib
 import copy
 import dataclasses
 import json
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.checks import Check, Finding, count_example, reproducing_ids
+from core.checks import Check, Finding, adopting_known, count_example
 from core.sut.values import (
     ID_FIELDS,
     context_snapshot,
@@ -134,13 +133,6 @@ def context_snapshot_frozen_law(fields: dict[str, Any], value: Any, active: froz
     assert snapshot.to_dict() == before, "the 'immutable' snapshot changed after creation"
 
 
-def _with_active(law: Callable[..., None]) -> Callable[[], None]:
-    def run() -> None:
-        law(active=reproducing_ids(FINDINGS))
-
-    return run
-
-
 CHECKS = [
     Check(
         name="values.context_snapshot_roundtrip",
@@ -154,7 +146,7 @@ CHECKS = [
     ),
     Check(
         name="values.context_snapshot_frozen",
-        run=_with_active(context_snapshot_frozen_law),
+        run=adopting_known(context_snapshot_frozen_law, lambda: FINDINGS),
         summary="an 'immutable' ContextSnapshot cannot change after creation",
     ),
 ]
@@ -166,7 +158,7 @@ def _metadata_mutable(sf: ModuleType) -> bool:
     return bool(snapshot.metadata["tenant_tier"] == "enterprise")
 
 
-FINDINGS = [
+FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-11",
         title="An 'immutable' ContextSnapshot's metadata can be changed, also via to_dict()",

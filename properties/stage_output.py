@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.checks import Check, Finding, count_example, reproducing_ids
+from core.checks import Check, Finding, adopting_known, count_example
 from core.sut.values import (
     OUTPUT_FIELDS,
     artifact,
@@ -191,17 +190,10 @@ def stage_output_frozen_law(fields: dict[str, Any], value: Any, active: frozense
     assert output_fields(out) == before, "changing a with_duration copy changed the original"
 
 
-def _with_active(law: Callable[..., None]) -> Callable[[], None]:
-    def run() -> None:
-        law(active=reproducing_ids(FINDINGS))
-
-    return run
-
-
 CHECKS = [
     Check(
         name="values.stage_output_factories",
-        run=_with_active(stage_output_factory_law),
+        run=adopting_known(stage_output_factory_law, lambda: FINDINGS),
         summary="ok/skip/cancel/fail/retry keep every argument they are given",
     ),
     Check(
@@ -211,7 +203,7 @@ CHECKS = [
     ),
     Check(
         name="values.stage_output_frozen",
-        run=_with_active(stage_output_frozen_law),
+        run=adopting_known(stage_output_frozen_law, lambda: FINDINGS),
         summary="a StageOutput cannot change after creation; equal outputs hash equal",
     ),
 ]
@@ -241,7 +233,7 @@ def _data_shared(sf: ModuleType) -> bool:
     return bool(out.data["answer"] == 0)
 
 
-FINDINGS = [
+FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-05",
         title="StageOutput.ok drops keyword data when a data dict is also given",
