@@ -6,7 +6,22 @@ STAMP := $(VENV)/.installed
 HYPOTHESIS_PROFILE ?= ci
 export HYPOTHESIS_PROFILE
 
-.PHONY: verify test typecheck lint bench venv
+# STAGEFLOW=X verifies released stageflow-core X (in .venv-stageflow-X, made on first use);
+# SUT=PATH verifies the stageflow package under PATH; verify-all runs MATRIX_VERSIONS side by side.
+STAGEFLOW ?=
+SUT ?=
+MATRIX_VERSIONS ?= 0.5.1 1.2.0
+
+.PHONY: verify verify-all test typecheck lint bench venv
+
+# Bad STAGEFLOW/SUT input stops make while it parses, before anything (even .venv) is made: one
+# line, exit 2. core.matrix needs only the standard library, so the system Python runs it.
+ifneq ($(strip $(STAGEFLOW)$(SUT)),)
+ifneq ($(filter verify,$(MAKECMDGOALS)),)
+MATRIX_ERROR := $(shell $(PYTHON) -m core.matrix check --stageflow '$(STAGEFLOW)' --sut '$(SUT)' 2>&1 >/dev/null)
+$(if $(MATRIX_ERROR),$(error $(MATRIX_ERROR)))
+endif
+endif
 
 venv: $(STAMP)
 
@@ -16,8 +31,18 @@ $(STAMP): requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $(STAMP)
 
+# GNU make itself exits 2 whenever a recipe fails: its last line says "Error 1" (something NEW)
+# or "Error 2" (bad input). `$(PY) -m core.matrix verify ...` returns verify's own code.
 verify: $(STAMP)
+ifeq ($(strip $(STAGEFLOW)$(SUT)),)
 	$(PY) -m core.verify $(if $(CHECKS),--checks '$(CHECKS)')
+else
+	$(PY) -m core.matrix verify --stageflow '$(STAGEFLOW)' --sut '$(SUT)' \
+		$(if $(CHECKS),--checks '$(CHECKS)')
+endif
+
+verify-all: $(STAMP)
+	$(PY) -m core.matrix all $(MATRIX_VERSIONS) $(if $(CHECKS),--checks '$(CHECKS)')
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 tests
@@ -29,5 +54,44 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-bench: $(STAMP)
+# The detection bench drives PyPI peers (frontrun, detangle) from a venv of their own, so they
+# never enter .venv. If they cannot be installed the stamp stays old and the bench says so.
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_PEERS := frontrun==0.7.0 detangle==0.1.0
+
+bench: $(STAMP) $(BENCH_STAMP)
 	HYPOTHESIS_PROFILE=dev $(PY) -m tests.bench
+
+$(BENCH_STAMP): requirements.lock
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check \
+		-c requirements.lock stageflow-core $(BENCH_PEERS) && touch $@ \
+		|| echo "bench: could not install $(BENCH_PEERS); the detection table will say so"
+
+# Every planted bug of tests/quality/mutants.py against verify (and the CORE-003-style
+# baseline), JOBS at a time; prints the table and `killed K/N`, writes reports/mutation.json.
+.PHONY: mutation
+mutation: $(STAMP)
+	$(PY) -m core.mutation $(if $(JOBS),--jobs $(JOBS)) $(if $(MUTANTS),--only $(MUTANTS))
+
+# Every check under the nightly profile on every core (pytest-xdist) for NIGHTLY_MINUTES; writes
+# reports/nightly.json, .md and .xml (JUnit). HYPOTHESIS_DB=redis://HOST:PORT shares examples.
+NIGHTLY_MINUTES ?= 30
+.PHONY: nightly modelcheck contracts
+nightly: $(STAMP)
+	HYPOTHESIS_PROFILE=nightly $(PY) -m core.nightly --minutes $(NIGHTLY_MINUTES) \
+		$(if $(CHECKS),--checks '$(CHECKS)')
+
+# Every schedule of small real-Stageflow scenarios within a preemption bound, and a
+# breadth-first walk of the models' own states; writes reports/modelcheck.json.
+modelcheck: $(STAMP)
+	$(PY) -m core.modelcheck
+
+# CrossHair on the models' and the checker's contracts, diffbehavior, and the properties under
+# the crosshair profile; CONTRACTS_TIMEOUT per condition, CONTRACTS_TOTAL for the whole run.
+CONTRACTS_TIMEOUT ?= 2
+CONTRACTS_TOTAL ?= 900
+contracts: $(STAMP)
+	timeout $$(( $(CONTRACTS_TOTAL) + 60 )) $(PY) -m core.contracts \
+		--per-condition-timeout $(CONTRACTS_TIMEOUT) --total-timeout $(CONTRACTS_TOTAL)

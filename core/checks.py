@@ -57,7 +57,8 @@ class Finding:
 
     ``promise`` quotes what Stageflow documents (or states what a user reasonably expects, and
     says so); ``observed`` is what happens instead. ``reproduce(stageflow)`` returns True while
-    the violation reproduces.
+    the violation reproduces. ``swimlane``, for a finding about an interleaving, is the
+    rendered swimlane of its shrunk schedule (``reports/findings.md`` prints it).
     """
 
     id: str
@@ -69,6 +70,7 @@ class Finding:
     reproduce: Callable[[ModuleType], bool]
     applies: Callable[[ModuleType], str | None] = _always_applies
     tags: tuple[str, ...] = field(default=())
+    swimlane: str = ""
 
 
 def _modules(package_name: str) -> Iterable[ModuleType]:

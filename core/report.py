@@ -107,3 +107,30 @@ def write_reports(report: VerifyReport, directory: Path) -> None:
     for r in report.rows:
         if r.status == "NEW":
             (failures / f"{r.name}.txt").write_text(r.detail)
+
+
+def write_version_record(report: VerifyReport, directory: Path) -> None:
+    """Merge ``report`` into the record of its Stageflow version kept in ``directory``.
+
+    The record is what ``make verify-all``'s table and ``reports/findings.md`` read. A run with
+    ``CHECKS=...`` updates only the rows it ran: the other rows keep their last verdict, so a
+    quick re-check of one finding does not erase what a full run measured.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "verify.json"
+    rows: dict[str, Row] = {}
+    if path.exists():
+        for old in json.loads(path.read_text())["checks"]:
+            rows[old["name"]] = Row(**old)
+    rows.update((r.name, r) for r in report.rows)
+    merged = VerifyReport(
+        report.stageflow_version, report.stageflow_path, report.profile, tuple(rows.values())
+    )
+    path.write_text(json.dumps(merged.to_json(), indent=2) + "\n")
+    (directory / "verify.md").write_text(render_markdown(merged))
+    failures = directory / "failures"
+    failures.mkdir(exist_ok=True)
+    for r in report.rows:
+        (failures / f"{r.name}.txt").unlink(missing_ok=True)
+        if r.status == "NEW":
+            (failures / f"{r.name}.txt").write_text(r.detail)

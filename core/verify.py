@@ -24,9 +24,16 @@ from types import ModuleType
 from hypothesis.reporting import with_reporter
 
 from core import checks as registry
-from core.profiles import UnknownProfileError, load_selected_profile
-from core.report import Row, VerifyReport, render_table, write_reports
-from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
+from core.findings_report import write_findings_report
+from core.profiles import ProfileError, load_selected_profile
+from core.report import Row, VerifyReport, render_table, write_reports, write_version_record
+from core.sut import (
+    StageflowUnavailableError,
+    stageflow_label,
+    stageflow_module,
+    stageflow_path,
+    stageflow_version,
+)
 
 
 class BadInput(Exception):
@@ -107,7 +114,7 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
     try:
         profile = load_selected_profile()
         sf = stageflow_module()
-    except (UnknownProfileError, StageflowUnavailableError) as exc:
+    except (ProfileError, StageflowUnavailableError) as exc:
         raise BadInput(str(exc)) from exc
     findings = [f for f in registry.discover_findings() if _selected(finding_row_name(f), patterns)]
     checks = [c for c in registry.discover_checks() if _selected(c.name, patterns)]
@@ -125,6 +132,9 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
         _print_progress(rows[-1])
     report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
     write_reports(report, reports_dir)
+    # The per-version record feeds verify-all's table and the measured versions of findings.md.
+    write_version_record(report, reports_dir / "versions" / stageflow_label(sf))
+    write_findings_report(registry.discover_findings(), reports_dir)
     return report
 
 

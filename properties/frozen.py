@@ -265,7 +265,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-01",
         title="FrozenDict hands out nested values that can be mutated",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check="values.frozen_dict_immutable",
         promise=(
             "Documented: 'Wraps a dictionary and prevents any mutation ... Note: This is a "
@@ -282,7 +282,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-02",
         title="Equal FrozenDicts can have different hashes (keys that print alike)",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check="values.frozen_dict_hash",
         promise=(
             "Python's data model (reasonably expected of any hashable type): objects that "
@@ -298,7 +298,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-03",
         title="FrozenList hands out nested values that can be mutated",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check="values.frozen_list_immutable",
         promise="Documented: FrozenList 'Wraps a list and prevents any mutation' (no shallow note)",
         observed="FrozenList([[1]])[0].append(2) changes the FrozenList to [[1, 2]].",
@@ -307,7 +307,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-04",
         title="FrozenList compares by identity: FrozenList([1]) != FrozenList([1])",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check="values.frozen_list_sequence_laws",
         promise=(
             "Reasonably expected of an immutable, hashable value type (tuple, frozenset, "

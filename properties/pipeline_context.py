@@ -31,6 +31,7 @@ from core.checks import Check, Finding, adopting_known, count_example
 from core.sut.values import (
     ID_FIELDS,
     context_from_snapshot,
+    context_has,
     extract_service,
     pipeline_context,
     tenant_from_snapshot,
@@ -116,11 +117,15 @@ CHECKS = [
         name="values.pipeline_context_to_dict",
         run=adopting_known(pipeline_context_to_dict_law, lambda: FINDINGS),
         summary="PipelineContext.to_dict keeps every listed field in a detached dict",
+        # The law's fields (metadata, input_text, cancellation_reason) and its constructor are
+        # 1.2.0's; SF-VAL-12's reproducer checks the data aliasing on every version.
+        applies=lambda sf: context_has("create", "metadata", "cancellation_reason"),
     ),
     Check(
         name="values.pipeline_context_ids",
         run=pipeline_context_ids_law,
         summary="ids and tenant fields survive to_snapshot, from_snapshot and TenantContext",
+        applies=lambda sf: context_has("create", "to_snapshot", "from_snapshot"),
     ),
     Check(
         name="values.extract_service",
@@ -131,7 +136,9 @@ CHECKS = [
 
 
 def _to_dict_shares_data(sf: ModuleType) -> bool:
-    ctx = sf.PipelineContext(data={"approved": False}, metadata={"source": "api"})
+    # Every id is given (0.5.1 requires them; 1.2.0 accepts the same call).
+    no_ids = dict.fromkeys(["pipeline_run_id", "request_id", "session_id", "user_id", "org_id"])
+    ctx = sf.PipelineContext(data={"approved": False}, interaction_id=None, **no_ids)
     tool_view = ctx.to_dict()
     tool_view["data"]["approved"] = True
     return bool(ctx.data["approved"] is True)
@@ -141,7 +148,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-12",
         title="PipelineContext.to_dict hands tools the live data dict (metadata is copied)",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check="values.pipeline_context_to_dict",
         promise=(
             "to_dict: 'Convert context to a dict for tool execution'. It copies metadata "

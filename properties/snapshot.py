@@ -40,6 +40,7 @@ from core.sut.values import (
     record_fields,
     run_identity,
     snapshot_from_dict,
+    snapshot_takes_dict_extensions,
     snapshot_with,
 )
 from properties.strategies import datetimes, is_hashable, json_dicts, optional_text, values
@@ -65,7 +66,8 @@ snapshot_fields = st.fixed_dictionaries(
         "run_id": run_identities,
         "enrichments": st.none() | _enrichments,
         "conversation": st.none() | conversations,
-        "extensions": st.none() | json_dicts,
+        # 0.5.1's to_dict takes typed extension bundles only, not plain dicts: none drawn there.
+        "extensions": (st.none() | json_dicts) if snapshot_takes_dict_extensions() else st.none(),
         "input_text": optional_text,
         "input_audio_duration_ms": st.none() | st.integers(0, 10**7),
         "topology": optional_text,
@@ -162,7 +164,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-11",
         title="An 'immutable' ContextSnapshot's metadata can be changed, also via to_dict()",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check="values.context_snapshot_frozen",
         promise=(
             "ContextSnapshot docstring: 'Immutable view passed to stages ... It is: Immutable "

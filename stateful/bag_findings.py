@@ -58,7 +58,7 @@ FINDINGS = [
     Finding(
         WRITTEN_DICT_SHOWS,
         "Mutating a dict after writing it changes the output an OutputBag holds",
-        ("1.2.0",),
+        ("0.5.1", "1.2.0"),
         OUTPUT_CHECK,
         "StageOutput and OutputEntry are frozen dataclasses and OutputBag is 'append-only': a "
         "user expects a written output not to change unless written again (not documented "
@@ -71,7 +71,7 @@ FINDINGS = [
     Finding(
         READ_DATA_WRITES_BAG,
         "Mutating the data a read returned rewrites the OutputBag's stored output",
-        ("1.2.0",),
+        ("0.5.1", "1.2.0"),
         OUTPUT_CHECK,
         "OutputEntry and StageOutput are frozen dataclasses, and retries must use "
         "write(..., allow_overwrite=True), which counts an attempt: a user expects outputs read "
@@ -85,7 +85,7 @@ FINDINGS = [
     Finding(
         CONTEXT_COPY_IS_SHALLOW,
         "ContextBag.to_dict() 'copy' shares nested values with the bag",
-        ("1.2.0",),
+        ("0.5.1", "1.2.0"),
         CONTEXT_CHECK,
         "ContextBag.to_dict: 'Returns: Copy of the internal data dictionary'; and ContextBag "
         "rejects a second write of a key.",

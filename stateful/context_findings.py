@@ -8,7 +8,9 @@ machine adopts the ones that still reproduce as deviations of its model (see
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 from uuid import UUID
@@ -26,8 +28,19 @@ def _needs_inherit_data(sf: ModuleType) -> str | None:
     return "fork has no inherit_data parameter in this version"
 
 
-def _parent(sf: ModuleType, **fields: Any) -> Any:
-    return sf.PipelineContext(pipeline_run_id=PARENT, **fields)
+def _needs_field(name: str) -> Callable[[ModuleType], str | None]:
+    def applies(sf: ModuleType) -> str | None:
+        if name in {f.name for f in dataclasses.fields(sf.PipelineContext)}:
+            return None
+        return f"PipelineContext has no {name} field in this version"
+
+    return applies
+
+
+# Every id is given, None included: 0.5.1 requires them all, and 1.2.0 accepts the same call.
+def _parent(sf: ModuleType, run_id: UUID | None = PARENT, **fields: Any) -> Any:
+    no_ids = dict.fromkeys(["request_id", "session_id", "user_id", "org_id", "interaction_id"])
+    return sf.PipelineContext(pipeline_run_id=run_id, **no_ids, **fields)
 
 
 def child_writes_parent_through_parent_data(sf: ModuleType) -> bool:
@@ -75,15 +88,27 @@ def empty_topology_override_ignored(sf: ModuleType) -> bool:
 
 
 def child_of_unidentified_parent_is_not_a_child_run(sf: ModuleType) -> bool:
-    parent = sf.PipelineContext(pipeline_run_id=None)
+    parent = _parent(sf, run_id=None)
     child = parent.fork(CHILD, "stage", ACTION)
     return not child.is_child_run
 
 
+# The versions each finding was measured to reproduce on (`make verify-all`): the ones that
+# need a 1.2.0-only API (inherit_data, metadata, extensions) are N/A on 0.5.1.
+ALL_VERSIONS = ("0.5.1", "1.2.0")
+SINCE_1_2 = ("1.2.0",)
+
+
 def _finding(
-    id: str, title: str, promise: str, observed: str, reproduce: Any, **kw: Any
+    id: str,
+    title: str,
+    promise: str,
+    observed: str,
+    reproduce: Any,
+    versions: tuple[str, ...] = ALL_VERSIONS,
+    **kw: Any,
 ) -> Finding:
-    return Finding(id, title, ("1.2.0",), CHECK, promise, observed, reproduce, **kw)
+    return Finding(id, title, versions, CHECK, promise, observed, reproduce, **kw)
 
 
 FINDINGS = [
@@ -106,6 +131,7 @@ FINDINGS = [
         "self.data.copy() is shallow: nested values are shared, so child.data['k']['x'] = v "
         "rewrites parent.data['k']['x'].",
         child_writes_parent_through_inherited_data,
+        SINCE_1_2,
         applies=_needs_inherit_data,
     ),
     _finding(
@@ -123,6 +149,8 @@ FINDINGS = [
         "(fork copies metadata, so it means to isolate it).",
         "metadata.copy() is shallow: nested metadata is shared.",
         child_writes_parent_metadata,
+        SINCE_1_2,
+        applies=_needs_field("metadata"),
     ),
     _finding(
         model.LIVE_EXTENSIONS,
@@ -130,6 +158,8 @@ FINDINGS = [
         "Undocumented for fork; a user expects a child not to change what its parent owns.",
         "fork passes extensions=self.extensions: the very same object, top level included.",
         child_writes_parent_extensions,
+        SINCE_1_2,
+        applies=_needs_field("extensions"),
     ),
     _finding(
         model.EMPTY_OVERRIDE_IGNORED,

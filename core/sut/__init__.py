@@ -55,6 +55,19 @@ def stageflow_path(sf: ModuleType | None = None) -> str:
     return str(next(iter(sf.__path__)))
 
 
+def stageflow_label(sf: ModuleType | None = None) -> str:
+    """The version as verify records it: a copy on PYTHONPATH always carries ``+path``.
+
+    ``stageflow_version`` trusts a copy's own ``__version__``; the record must not, or verifying
+    a modified checkout would overwrite what the release itself was measured to do.
+    """
+    sf = sf or stageflow_module()
+    version = stageflow_version(sf)
+    if "+" in version or _is_installed_copy(sf):
+        return version
+    return f"{version}+path"
+
+
 def _is_installed_copy(sf: ModuleType) -> bool:
     try:
         files = importlib.metadata.files("stageflow-core") or []

@@ -4,15 +4,33 @@ plain data in the same shape as :meth:`models.context_tree.ContextTreeModel.obse
 Observation goes through what a user can reach (fields, ``get_parent_data``, ``is_child_run``),
 except for the set of parent-data keys: the public API has no way to list them, so it is read
 from the private ``_parent_data`` where the version has it.
+
+Versions differ (see :class:`Features`): 0.5.1's ``PipelineContext`` requires every id field,
+has no ``create``, no ``metadata``, ``extensions`` or ``cancellation_reason``, and its ``fork``
+takes no ``inherit_data`` or ``data_overrides``. The machine passes each operation through the
+``bridge_*`` functions first, so it only asks a version for what that version has (the model
+steps on the bridged operation, so both sides agree on what was done), and
+:func:`comparable` leaves the fields a version lacks out of the comparison, on both sides.
+Nothing is relaxed for a field the version has.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import inspect
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
-from models.context_tree import IDENTITY_FIELDS, ROOT_ID_FIELDS, CreateRoot, Fork, ReadPath
+from models.context_tree import (
+    IDENTITY_FIELDS,
+    ROOT_ID_FIELDS,
+    CreateRoot,
+    Fork,
+    ReadPath,
+)
 from models.heap import Edit, Path, Plain, edit_plain
 
 from . import stageflow_module
@@ -33,19 +51,102 @@ def plain(value: Any) -> Plain:
     return repr(value)
 
 
+@dataclass(frozen=True)
+class Features:
+    """What this version's ``PipelineContext`` has, among the things the model talks about."""
+
+    create: bool  # the PipelineContext.create classmethod (else: the constructor)
+    metadata: bool
+    extensions: bool
+    cancellation_reason: bool  # the field, and mark_canceled(reason)
+    inherit_data: bool  # fork(..., inherit_data=...)
+    data_overrides: bool  # fork(..., data_overrides=...)
+
+    def missing_fields(self) -> tuple[str, ...]:
+        names = ("metadata", "extensions", "cancellation_reason")
+        return tuple(n for n in names if not getattr(self, n))
+
+
+def features() -> Features:
+    cls = stageflow_module().PipelineContext
+    return _features(cls, cls.fork)
+
+
+# Keyed on fork too: a planted bug that swaps fork is a different SUT. A fork taking **kwargs
+# (a planted wrapper) counts as taking every keyword, so bridging never hides it.
+@functools.lru_cache(maxsize=16)
+def _features(cls: type, fork: Any) -> Features:
+    fields = {f.name for f in dataclasses.fields(cls)}
+    params = inspect.signature(fork).parameters
+    any_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return Features(
+        create=hasattr(cls, "create"),
+        metadata="metadata" in fields,
+        extensions="extensions" in fields,
+        cancellation_reason="cancellation_reason" in fields,
+        inherit_data=any_keyword or "inherit_data" in params,
+        data_overrides=any_keyword or "data_overrides" in params,
+    )
+
+
+def bridge_root(op: CreateRoot) -> CreateRoot:
+    """``op`` with what this version cannot hold left at the empty value (no metadata...)."""
+    f = features()
+    return replace(
+        op,
+        metadata=op.metadata if f.metadata else {},
+        extensions=op.extensions if f.extensions else None,
+    )
+
+
+def bridge_fork(op: Fork) -> Fork:
+    f = features()
+    return replace(
+        op,
+        inherit_data=op.inherit_data if f.inherit_data else False,
+        data_overrides=op.data_overrides if f.data_overrides else None,
+    )
+
+
+def bridge_reason(reason: str | None) -> str | None:
+    return reason if features().cancellation_reason else None
+
+
+def reachable(read_path: ReadPath) -> bool:
+    """Whether a user of this version can reach containers through ``read_path`` at all."""
+    f = features()
+    return {
+        ReadPath.METADATA: f.metadata,
+        ReadPath.EXTENSIONS: f.extensions,
+        ReadPath.DATA_OVERRIDES: f.data_overrides,
+    }.get(read_path, True)
+
+
+def comparable(observation: dict[str, Plain]) -> dict[str, Plain]:
+    """An observation (the model's or Stageflow's) without the fields this version lacks."""
+    missing = features().missing_fields()
+    return {k: v for k, v in observation.items() if k not in missing}
+
+
 def create_root(op: CreateRoot) -> Any:
     sf = stageflow_module()
-    ids = {f: to_uuid(op.identity.get(f)) for f in ROOT_ID_FIELDS}
-    return sf.PipelineContext.create(
-        **ids,
+    f = features()
+    # Every id is passed, None included: 0.5.1 requires them all as keywords.
+    fields: dict[str, Any] = {f_: to_uuid(op.identity.get(f_)) for f_ in ROOT_ID_FIELDS}
+    fields.update(
         topology=op.topology,
         execution_mode=op.execution_mode,
         service=op.service,
         data=_fresh(op.data),
         configuration=_fresh(op.configuration),
-        metadata=_fresh(op.metadata),
-        extensions=None if op.extensions is None else _fresh(op.extensions),
     )
+    if f.metadata:
+        fields["metadata"] = _fresh(op.metadata)
+    if f.extensions:
+        fields["extensions"] = None if op.extensions is None else _fresh(op.extensions)
+    if f.create:
+        return sf.PipelineContext.create(**fields)
+    return sf.PipelineContext(**fields)
 
 
 def fork(parent: Any, op: Fork, overrides: dict[str, Any] | None) -> Any:
@@ -115,7 +216,7 @@ def observe(ctx: Any, overrides: Any) -> dict[str, Plain]:
     parent_data: Plain = None
     if snapshot is not None:
         parent_data = {str(k): plain(ctx.get_parent_data(k)) for k in snapshot}
-    return {
+    observation: dict[str, Plain] = {
         "identity": {f: _id(getattr(ctx, f, None)) for f in IDENTITY_FIELDS},
         "topology": ctx.topology,
         "execution_mode": ctx.execution_mode,
@@ -123,14 +224,15 @@ def observe(ctx: Any, overrides: Any) -> dict[str, Plain]:
         "is_child_run": ctx.is_child_run,
         "data": plain(ctx.data),
         "configuration": plain(ctx.configuration),
-        "metadata": plain(ctx.metadata),
-        "extensions": plain(ctx.extensions),
+        "metadata": plain(getattr(ctx, "metadata", None)),
+        "extensions": plain(getattr(ctx, "extensions", None)),
         "parent_data": parent_data,
         "data_overrides": plain(overrides),
         "canceled": ctx.canceled,
-        "cancellation_reason": ctx.cancellation_reason,
+        "cancellation_reason": getattr(ctx, "cancellation_reason", None),
         "artifacts": len(ctx.artifacts),
     }
+    return comparable(observation)
 
 
 def _id(value: Any) -> str | None:

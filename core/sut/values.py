@@ -51,6 +51,38 @@ def frozen_list(data: Sequence[Any] | None = None) -> FrozenList[Any]:
     return FrozenList(data)
 
 
+# --- versions ---------------------------------------------------------------------------------
+# 0.5.1's StageOutput has no ``version`` (no factory takes one, no with_version), and its
+# ContextSnapshot.to_dict wants extensions with a to_dict method (a typed bundle), where 1.2.0
+# also takes a plain dict. The laws ask these functions before drawing what a version lacks.
+
+
+def output_has_version() -> bool:
+    return any(f.name == "version" for f in dataclasses.fields(StageOutput))
+
+
+def _version_kw(version: str | None) -> dict[str, Any]:
+    # A version that has no version field is asked for none; a non-None version is always passed
+    # on, so a law that asks one of 0.5.1 fails loudly instead of silently losing the argument.
+    return {} if version is None and not output_has_version() else {"version": version}
+
+
+def snapshot_takes_dict_extensions() -> bool:
+    try:
+        ContextSnapshot(extensions=cast(Any, {"probe": 1})).to_dict()
+    except AttributeError:  # 'dict' object has no attribute 'to_dict'
+        return False
+    return True
+
+
+def context_has(*names: str) -> str | None:
+    """None when PipelineContext has every attribute in ``names``, else the N/A reason."""
+    missing = [n for n in names if not hasattr(PipelineContext, n)]
+    if not missing:
+        return None
+    return f"PipelineContext has no {', '.join(missing)} in this version"
+
+
 # --- StageOutput ---------------------------------------------------------------------------
 
 OUTPUT_FIELDS = ("status", "data", "artifacts", "events", "error", "duration_ms", "version")
@@ -59,19 +91,19 @@ OUTPUT_FIELDS = ("status", "data", "artifacts", "events", "error", "duration_ms"
 def output_ok(
     data: dict[str, Any] | None = None, *, version: str | None = None, **kwargs: Any
 ) -> StageOutput:
-    return StageOutput.ok(data, version=version, **kwargs)
+    return StageOutput.ok(data, **_version_kw(version), **kwargs)
 
 
 def output_skip(
     reason: str = "", data: dict[str, Any] | None = None, *, version: str | None = None
 ) -> StageOutput:
-    return StageOutput.skip(reason, data, version=version)
+    return StageOutput.skip(reason, data, **_version_kw(version))
 
 
 def output_cancel(
     reason: str = "", data: dict[str, Any] | None = None, *, version: str | None = None
 ) -> StageOutput:
-    return StageOutput.cancel(reason, data, version=version)
+    return StageOutput.cancel(reason, data, **_version_kw(version))
 
 
 def output_fail(
@@ -81,17 +113,20 @@ def output_fail(
     response: str | None = None,
     version: str | None = None,
 ) -> StageOutput:
-    return StageOutput.fail(error, data, response=response, version=version)
+    return StageOutput.fail(error, data, response=response, **_version_kw(version))
 
 
 def output_retry(
     error: str, data: dict[str, Any] | None = None, *, version: str | None = None
 ) -> StageOutput:
-    return StageOutput.retry(error, data, version=version)
+    return StageOutput.retry(error, data, **_version_kw(version))
 
 
 def stage_output(status: str, **fields: Any) -> StageOutput:
     """Build a StageOutput directly from its fields; ``status`` is the enum's value."""
+    if "version" in fields:
+        version = fields.pop("version")
+        fields.update(_version_kw(version))
     return StageOutput(status=StageStatus(status), **fields)
 
 
@@ -107,9 +142,17 @@ def event(type_: str, data: dict[str, Any], timestamp: datetime) -> StageEvent:
     return StageEvent(type=type_, data=data, timestamp=timestamp)
 
 
+def output_field_names() -> tuple[str, ...]:
+    """The OUTPUT_FIELDS this version's StageOutput has (0.5.1: all but version)."""
+    return OUTPUT_FIELDS if output_has_version() else OUTPUT_FIELDS[:-1]
+
+
 def output_fields(output: StageOutput) -> dict[str, Any]:
-    """Every field of ``output``, with the status as its string value (containers not copied)."""
-    fields = {name: getattr(output, name) for name in OUTPUT_FIELDS}
+    """Every field of ``output``, with the status as its string value (containers not copied).
+
+    A version without StageOutput.version reads as version None: nothing can set one there.
+    """
+    fields = {name: getattr(output, name, None) for name in OUTPUT_FIELDS}
     fields["status"] = output.status.value
     return fields
 

@@ -1,0 +1,244 @@
+"""Which Stageflow ``make verify`` tests: a released version, a source tree, or both side by side.
+
+``make verify STAGEFLOW=0.5.1`` runs verify in ``.venv-stageflow-0.5.1``, a virtualenv made on
+first use from ``requirements.lock`` with only stageflow-core swapped, so the suite's own tools
+(Hypothesis, pytest) are the same on every version and only the system under test changes.
+``make verify SUT=PATH`` runs it in ``.venv`` with the stageflow package found under PATH first
+on ``PYTHONPATH`` (``core.sut`` imports whatever stageflow comes first, and the report names its
+path). ``make verify-all`` verifies each version of ``MATRIX_VERSIONS`` in turn, then prints one
+table, a row per check and a column per version, from the per-version records that verify keeps
+in ``reports/versions/<version>/verify.json``.
+
+Input is checked before anything runs: a version pip has never heard of, or a PATH without a
+stageflow package, is one line on stderr and exit 2. Only then is a virtualenv created.
+
+This module uses the standard library only: the Makefile runs its checks with the system Python
+while parsing, before ``.venv`` exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCK = ROOT / "requirements.lock"
+DISTRIBUTION = "stageflow-core"
+DEFAULT_VERSIONS = ("0.5.1", "1.2.0")
+# Release-shaped strings only: anything else never reaches pip, a shell or a directory name.
+_VERSION = re.compile(r"[0-9]+(\.[0-9]+){0,3}((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?")
+
+
+class BadInput(Exception):
+    """Input refused before anything runs; the message is the one line printed (exit 2)."""
+
+
+def _requirements() -> list[tuple[str, str]]:
+    """(name, line) of each requirement in the lock, comments stripped."""
+    found = []
+    for raw in LOCK.read_text().splitlines():
+        line = raw.partition("#")[0].strip()
+        if line:
+            found.append((line.partition("==")[0].strip().lower(), line))
+    return found
+
+
+def pinned_version() -> str:
+    for name, line in _requirements():
+        if name == DISTRIBUTION:
+            return line.partition("==")[2].strip()
+    raise BadInput(f"{LOCK.name} pins no {DISTRIBUTION}; restore the pin and retry")
+
+
+def venv_for(version: str) -> Path:
+    """The virtualenv verifying ``version``: ``.venv`` for the pinned one, else its own."""
+    return ROOT / ".venv" if version == pinned_version() else ROOT / f".venv-stageflow-{version}"
+
+
+def _lock_digest() -> str:
+    return hashlib.sha256(LOCK.read_bytes()).hexdigest()
+
+
+def _stamp(venv: Path) -> Path:
+    return venv / ".installed-matrix"
+
+
+def venv_ready(version: str) -> bool:
+    venv = venv_for(version)
+    if version == pinned_version():
+        return (venv / "bin" / "python").exists()
+    stamp = _stamp(venv)
+    return stamp.exists() and stamp.read_text().strip() == _lock_digest()
+
+
+def released_versions() -> list[str]:
+    """The versions of stageflow-core that pip can install (one ``pip index`` query)."""
+    command = [sys.executable, "-m", "pip", "index", "versions", DISTRIBUTION]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise BadInput(f"cannot ask pip which {DISTRIBUTION} versions exist ({exc})") from exc
+    for line in done.stdout.splitlines():
+        if line.startswith("Available versions:"):
+            return [v.strip() for v in line.partition(":")[2].split(",") if v.strip()]
+    detail = (done.stderr.strip().splitlines() or ["no answer"])[-1]
+    raise BadInput(
+        f"cannot ask pip which {DISTRIBUTION} versions exist ({detail}); check the network or "
+        f"pip's index configuration, or use SUT=PATH with a local checkout"
+    )
+
+
+def check_version(version: str) -> None:
+    if not _VERSION.fullmatch(version):
+        raise BadInput(f"STAGEFLOW={version!r} is not a version number (e.g. STAGEFLOW=0.5.1)")
+    if venv_ready(version):
+        return  # made before, so pip knew it then: no query needed
+    released = released_versions()
+    if version not in released:
+        raise BadInput(
+            f"{DISTRIBUTION} {version} is not a released version; released: {', '.join(released)}"
+        )
+
+
+def resolve_sut(path: str) -> Path:
+    """The directory to put first on PYTHONPATH so that ``import stageflow`` finds PATH's copy.
+
+    PATH may hold the package (``PATH/stageflow/__init__.py``), be a checkout with a ``src``
+    layout (``PATH/src/stageflow``), or be the package directory itself.
+    """
+    given = Path(path).expanduser()
+    if not given.is_dir():
+        raise BadInput(f"SUT={path!r} is not a directory; give the directory holding stageflow/")
+    given = given.resolve()
+    candidates = [given, given / "src"]
+    if given.name == "stageflow":
+        candidates.append(given.parent)
+    for candidate in candidates:
+        if (candidate / "stageflow" / "__init__.py").is_file():
+            return candidate
+    raise BadInput(
+        f"SUT={path!r} holds no stageflow package (looked for stageflow/__init__.py in it and "
+        f"in its src/); point SUT at a checkout of stageflow or at the directory holding it"
+    )
+
+
+def check(stageflow: str | None, sut: str | None) -> None:
+    if stageflow and sut:
+        raise BadInput("give STAGEFLOW=VERSION or SUT=PATH, not both")
+    if stageflow:
+        check_version(stageflow)
+    if sut:
+        resolve_sut(sut)
+
+
+def ensure_venv(version: str) -> Path:
+    """Create (once) the virtualenv for ``version``; the lock's pins, stageflow-core swapped."""
+    venv = venv_for(version)
+    python = venv / "bin" / "python"
+    if venv_ready(version):
+        return python
+    print(f"matrix: creating {venv.name} for {DISTRIBUTION} {version} (once)", flush=True)
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    others = [line for name, line in _requirements() if name != DISTRIBUTION]
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    for step in (others, [f"{DISTRIBUTION}=={version}"]):
+        if subprocess.run([*pip, *step]).returncode != 0:
+            raise BadInput(
+                f"pip could not install {' '.join(step[-1:])} into {venv.name} (its output is "
+                f"above); fix the cause and rerun, the venv is completed on the next run"
+            )
+    _stamp(venv).write_text(_lock_digest() + "\n")
+    return python
+
+
+def run_verify(python: Path, checks: str, reports: str, pythonpath: Path | None = None) -> int:
+    env = dict(os.environ)
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(pythonpath), env.get("PYTHONPATH", "")) if p
+        )
+    command = [str(python), "-m", "core.verify", "--reports", reports]
+    if checks:
+        command += ["--checks", checks]
+    return subprocess.run(command, cwd=ROOT, env=env).returncode
+
+
+def verify(stageflow: str | None, sut: str | None, checks: str, reports: str) -> int:
+    check(stageflow, sut)
+    if sut:
+        return run_verify(venv_for(pinned_version()) / "bin" / "python", checks, reports,
+                          resolve_sut(sut))  # fmt: skip
+    return run_verify(ensure_venv(stageflow or pinned_version()), checks, reports)
+
+
+def verify_all(versions: Sequence[str], checks: str, reports: str) -> int:
+    """Verify every version (all of them, even after a NEW), then print the table."""
+    for version in versions:
+        check_version(version)
+    codes = []
+    for version in versions:
+        print(f"\n==== stageflow-core {version}", flush=True)
+        codes.append(verify(version, None, checks, reports))
+    table = render_matrix(versions, Path(reports))
+    print("\n" + table)
+    (Path(reports) / "matrix.md").write_text("# stageflow-verify matrix\n\n" + table + "\n")
+    return 2 if 2 in codes else max(codes, default=0)
+
+
+def load_record(reports: Path, version: str) -> dict[str, str]:
+    """``{row name: status}`` of the last verify of ``version`` (empty if never verified)."""
+    path = reports / "versions" / version / "verify.json"
+    if not path.exists():
+        return {}
+    return {row["name"]: row["status"] for row in json.loads(path.read_text())["checks"]}
+
+
+def render_matrix(versions: Sequence[str], reports: Path) -> str:
+    records = [load_record(reports, v) for v in versions]
+    names: list[str] = []
+    for record in records:
+        names += [n for n in record if n not in names]
+    header = ["check", *versions]
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join([n, *(r.get(n, "-") for r in records)]) + " |" for n in names),
+    ]
+    return "\n".join(lines)
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m core.matrix", description=__doc__)
+    parser.add_argument("command", choices=("check", "verify", "all"))
+    parser.add_argument("versions", nargs="*", help="for `all`: the versions, in order")
+    parser.add_argument("--stageflow", default="", help="a released stageflow-core version")
+    parser.add_argument("--sut", default="", help="a directory holding a stageflow package")
+    parser.add_argument("--checks", default="", help="passed on to core.verify")
+    parser.add_argument("--reports", default="reports", help="passed on to core.verify")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    try:
+        if args.command == "check":
+            check(args.stageflow, args.sut)
+            return 0
+        if args.command == "verify":
+            return verify(args.stageflow, args.sut, args.checks, args.reports)
+        return verify_all(args.versions or DEFAULT_VERSIONS, args.checks, args.reports)
+    except BadInput as exc:
+        print(f"verify: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
