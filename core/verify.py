@@ -116,7 +116,12 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
         sf = stageflow_module()
     except (ProfileError, StageflowUnavailableError) as exc:
         raise BadInput(str(exc)) from exc
-    findings = [f for f in registry.discover_findings() if _selected(finding_row_name(f), patterns)]
+    # A finding row comes with its check: `--checks 'graphs.*'` shows graphs' findings too.
+    findings = [
+        f
+        for f in registry.discover_findings()
+        if _selected(finding_row_name(f), patterns) or _selected(f.check, patterns)
+    ]
     checks = [c for c in registry.discover_checks() if _selected(c.name, patterns)]
     if not findings and not checks:
         raise BadInput(
