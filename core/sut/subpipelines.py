@@ -1,0 +1,398 @@
+"""Real subpipeline spawners, trackers and event sinks, projected into plain observations.
+
+A :class:`SubpipelineHarness` owns one fresh ``ChildRunTracker``, one ``SubpipelineSpawner`` and
+two recording event sinks (the roots' ``ctx.event_sink`` and the ambient ``get_event_sink()``,
+set in a ``contextvars.Context`` of the harness's own, so nothing leaks between examples). Every
+run gets a label: roots ``r0, r1, ...`` and children the label the caller chose, which the
+harness passes as ``pipeline_name`` so that events, results and tracker entries can all be
+named without knowing Stageflow's uuid4 ids.
+
+Each child's runner parks on a gate: it records whether the tracker already knew it, writes
+its label into its own ``ctx.data``, and waits until :meth:`finish` says how to end. A finished
+runner first awaits the children spawned from it (so a parent outlives its children) and a
+cancelled one cancels and awaits them, as a ``TaskGroup`` would.
+
+The harness is loop-agnostic: every operation is a coroutine that returns once the runs it woke
+are parked again, so the same code runs on a plain asyncio loop or under the suite's
+deterministic scheduler (:class:`Driver` owns either).
+
+For example::
+
+    driver = Driver(SubpipelineHarness(roots=("r0",), max_depth=1))
+    assert driver.run(driver.harness.spawn("r0", "c1")) == ("spawned",)
+    driver.run(driver.harness.finish("c1", "dict"))
+    assert driver.harness.observe()["results"]["c1"]["data"] == {"out": "c1"}
+    driver.close()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+import logging
+import uuid
+from collections.abc import Coroutine, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from core.sut import stageflow_module
+
+T = TypeVar("T")
+Plain = Any  # nested dicts, lists, strings, numbers: what the model's views produce
+
+EVENT_NAMES = {
+    "pipeline.spawned_child": "spawned",
+    "pipeline.child_completed": "completed",
+    "pipeline.child_failed": "failed",
+    "pipeline.canceled": "canceled",
+}
+
+# spawn() logs every failing child at ERROR; with no handler configured, logging's last-resort
+# handler would print them all over verify's table.
+logging.getLogger("stageflow.subpipeline").addHandler(logging.NullHandler())
+logging.getLogger("stageflow.subpipeline").propagate = False
+
+
+class SinkFailure(RuntimeError):
+    pass
+
+
+class RecordingSink:
+    """An EventSink that records every emit it is asked for, then maybe yields or raises."""
+
+    def __init__(self, failing_type: str | None = None, delay: int = 0) -> None:
+        self.emitted: list[tuple[str, dict[str, Any]]] = []
+        self.failing_type = failing_type
+        self.delay = delay
+
+    async def emit(self, *, type: str, data: dict[str, Any] | None) -> None:
+        self.emitted.append((type, dict(data or {})))
+        for _ in range(self.delay):  # a slow sink: other tasks run in between
+            await asyncio.sleep(0)
+        if type == self.failing_type:
+            raise SinkFailure(f"event sink failed on {type}")
+
+    def try_emit(self, *, type: str, data: dict[str, Any] | None) -> None:
+        self.emitted.append((type, dict(data or {})))
+
+
+@dataclass(eq=False)
+class _Run:
+    label: str
+    parent: _Run | None
+    ctx: Any = None
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    outcome: str = "none"
+    phase: str = "starting"  # starting -> parked -> draining -> (task done)
+    task: asyncio.Task[None] | None = None
+    children: list[asyncio.Task[None]] = field(default_factory=list)
+    registered_at_start: bool | None = None
+    spawn_result: tuple[object, ...] | None = None
+    result: dict[str, Plain] | None = None
+
+    def quiet(self) -> bool:
+        if self.task is None or self.task.done():
+            return True
+        if self.task.cancelling():  # cancelled, and not yet through spawn's finally
+            return False
+        if self.phase == "parked":
+            return not self.gate.is_set()
+        return self.phase == "draining" and any(not t.done() for t in self.children)
+
+
+class _CountedIds:
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self._next = itertools.count(1_000)
+
+    def __call__(self) -> uuid.UUID:
+        return uuid.UUID(int=next(self._next))
+
+
+class _LiveContexts(Mapping[uuid.UUID, Any]):
+    # The contexts a caller passes to cancel_with_children, looked up when the cascade reaches
+    # each run: a child whose runner starts while the cascade runs is in it too, as it would
+    # be in a caller's own registry of contexts.
+    def __init__(self, harness: SubpipelineHarness) -> None:
+        self._harness = harness
+
+    def _ctxs(self) -> dict[uuid.UUID, Any]:
+        runs = self._harness.runs.values()
+        return {r.ctx.pipeline_run_id: r.ctx for r in runs if r.ctx is not None}
+
+    def __getitem__(self, run_id: uuid.UUID) -> Any:
+        return self._ctxs()[run_id]
+
+    def __iter__(self) -> Iterator[uuid.UUID]:
+        return iter(self._ctxs())
+
+    def __len__(self) -> int:
+        return len(self._ctxs())
+
+
+class SubpipelineHarness:
+    """One example's Stageflow objects and runs; see the module docstring."""
+
+    def __init__(
+        self,
+        roots: tuple[str, ...] = ("r0",),
+        max_depth: int | None = None,
+        failing_event: str | None = None,
+        sink_delay: int = 0,
+    ) -> None:
+        sf = stageflow_module()
+        sub = sf.pipeline.subpipeline
+        self.errors = sub
+        # spawn() names each child with uuid4(); sets of uuid4 ids iterate in a random order, so
+        # sibling order in cancel_with_children (and with it the schedules Hypothesis explores)
+        # would differ run to run. Counted ids make every example replay exactly; close()
+        # puts the real uuid4 back.
+        self._module = sub
+        self._uuid4 = getattr(sub.uuid4, "real", sub.uuid4)  # another harness may be open
+        sub.uuid4 = _CountedIds(self._uuid4)
+        self.tracker = sub.ChildRunTracker()
+        depth = {} if max_depth is None else {"max_depth": max_depth}
+        self.spawner = sub.SubpipelineSpawner(child_tracker=self.tracker, **depth)
+        failing = {v: k for k, v in EVENT_NAMES.items()}.get(failing_event or "")
+        self.ambient = RecordingSink(failing_type=failing, delay=sink_delay)
+        self.context_sink = RecordingSink(failing_type=failing, delay=sink_delay)
+        self.context = contextvars.Context()
+        self.context.run(sf.set_event_sink, self.ambient)
+        self.runs: dict[str, _Run] = {}
+        self.labels: dict[uuid.UUID, str] = {}
+        self.changed = asyncio.Event()  # set whenever a run parks, drains or ends
+        for i, label in enumerate(roots):
+            run = _Run(label, None, phase="root")
+            run.ctx = sf.PipelineContext(
+                pipeline_run_id=uuid.UUID(int=i + 1),
+                event_sink=self.context_sink,
+                data={"root": label, "n": i},
+            )
+            self.runs[label] = run
+            self.labels[run.ctx.pipeline_run_id] = label
+
+    def close(self) -> None:
+        self._module.uuid4 = self._uuid4
+
+    def start(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+        """Start ``coro`` as a task in the harness's context (so it sees the ambient sink)."""
+        return asyncio.get_running_loop().create_task(coro, name=name, context=self.context)
+
+    def _signal(self, *_: object) -> None:
+        self.changed.set()
+
+    async def quiesce(self) -> None:
+        """Wait until every run is parked, draining on a live child, or done.
+
+        Every transition into one of those (a runner parking or draining, a task ending) sets
+        ``changed``, so this waits on events instead of polling: under the deterministic
+        scheduler it adds no steps of its own, and a run that can never settle is a deadlock
+        the scheduler reports rather than a hang.
+        """
+        while not all(r.quiet() for r in self.runs.values()):
+            self.changed.clear()
+            await self.changed.wait()
+
+    async def spawn(self, parent: str, child: str, inherit: bool = False) -> tuple[object, ...]:
+        """Spawn ``child`` from ``parent``'s context; ("spawned",) once its runner is parked,
+        ("refused", current_depth, max_depth) or ("raised", message) otherwise."""
+        await self.begin_spawn(parent, child, inherit)
+        await self.quiesce()
+        return self.spawn_outcome(child)
+
+    def spawn_outcome(self, child: str) -> tuple[object, ...]:
+        return self.runs[child].spawn_result or ("spawned",)
+
+    async def begin_spawn(self, parent: str, child: str, inherit: bool = False) -> None:
+        owner = self.runs[parent]
+        run = _Run(child, owner)
+        self.runs[child] = run
+        run.task = self.start(self._spawn(run, inherit), name=f"spawn {child}")
+        run.task.add_done_callback(self._signal)
+        owner.children.append(run.task)
+
+    async def _spawn(self, run: _Run, inherit: bool) -> None:
+        assert run.parent is not None
+        try:
+            res = await self.spawner.spawn(
+                run.label,
+                run.parent.ctx,
+                uuid.uuid4(),
+                f"stage-of-{run.parent.label}",
+                self._runner(run),
+                inherit_data=inherit,
+            )
+            kind = "ok" if res.success else "failed"
+            run.result = {"kind": kind, "data": res.data, "error": res.error}
+        except self.errors.MaxDepthExceededError as exc:
+            run.spawn_result = ("refused", exc.current_depth, exc.max_depth)
+        except asyncio.CancelledError:
+            run.result = {"kind": "cancelled", "data": None, "error": None}
+        except Exception as exc:
+            if run.ctx is None:
+                run.spawn_result = ("raised", str(exc))
+            run.result = {"kind": "raised", "data": None, "error": str(exc)}
+
+    def _runner(self, run: _Run) -> Any:
+        async def runner(ctx: Any) -> Any:
+            run.ctx = ctx
+            self.labels[ctx.pipeline_run_id] = run.label
+            parent_id = await self.tracker.get_parent(ctx.pipeline_run_id)
+            run.registered_at_start = parent_id == ctx.parent_run_id
+            ctx.data["run"] = run.label
+            run.phase = "parked"
+            self._signal()
+            try:
+                await run.gate.wait()
+                run.phase = "draining"
+                self._signal()
+                # A spawn from this run may land while it drains: wait for those too.
+                while not all(t.done() for t in run.children):
+                    await asyncio.gather(*run.children)
+            except asyncio.CancelledError:
+                for task in run.children:
+                    task.cancel()
+                await asyncio.gather(*run.children, return_exceptions=True)
+                raise
+            if run.outcome == "raise":
+                raise RuntimeError(f"boom {run.label}")
+            return {"none": None, "dict": {"out": run.label}, "value": 7}[run.outcome]
+
+        return runner
+
+    async def finish(self, label: str, outcome: str = "none") -> None:
+        self.release(label, outcome)
+        await self.quiesce()
+
+    def release(self, label: str, outcome: str) -> None:
+        run = self.runs[label]
+        run.outcome = outcome
+        run.gate.set()
+
+    async def abort(self, label: str) -> None:
+        self.cancel_task(label)
+        await self.quiesce()
+
+    def cancel_task(self, label: str) -> None:
+        task = self.runs[label].task
+        assert task is not None
+        task.cancel()
+
+    async def cancel_with_children(self, label: str, with_contexts: bool) -> tuple[object, ...]:
+        result = await self.cancel_cascade(label, with_contexts)
+        await self.quiesce()
+        return result
+
+    async def cancel_cascade(self, label: str, with_contexts: bool) -> tuple[object, ...]:
+        """("canceled", [labels]) or ("raised", message, [labels newly marked])."""
+        before = set(self.spawner._canceled_runs)
+        try:
+            ids = await self.spawner.cancel_with_children(
+                self.runs[label].ctx.pipeline_run_id,
+                contexts=_LiveContexts(self) if with_contexts else None,
+            )
+        except SinkFailure as exc:
+            marked = [i for i in self.spawner._canceled_runs if i not in before]
+            result: tuple[object, ...] = ("raised", str(exc), [self._name(i) for i in marked])
+        else:
+            result = ("canceled", [self._name(i) for i in ids])
+        return result
+
+    async def is_canceled(self, label: str) -> tuple[bool, bool]:
+        ctx = self.runs[label].ctx
+        return await self.spawner.is_canceled(ctx.pipeline_run_id), bool(ctx.is_canceled)
+
+    def _name(self, run_id: Any) -> str:
+        if run_id is None:
+            return "?none"
+        if run_id not in self.labels:  # an id only the sink saw: its spawn raised while emitting
+            for type_, data in self.ambient.emitted + self.context_sink.emitted:
+                if type_ == "pipeline.spawned_child" and data["child_run_id"] == str(run_id):
+                    self.labels[run_id] = data["pipeline_name"]
+        return self.labels.get(run_id, f"?{run_id}")
+
+    def _event(self, type_: str, data: dict[str, Any]) -> dict[str, Plain]:
+        kind = EVENT_NAMES.get(type_, type_)
+        run_key = "pipeline_run_id" if kind == "canceled" else "child_run_id"
+        parent = data.get("parent_run_id")
+        out: dict[str, Plain] = {
+            "type": kind,
+            "run": self._name(uuid.UUID(data[run_key])),
+            "parent": self._name(uuid.UUID(parent)) if parent else None,
+        }
+        if kind == "failed":
+            out["error"] = data["error_message"]
+        if kind == "canceled":
+            out["cascade_depth"] = data["cascade_depth"]
+        return out
+
+    def observe(self) -> dict[str, Plain]:
+        """The plain observation the model's views are compared with."""
+        children = {
+            self._name(p): sorted(self._name(c) for c in cs)
+            for p, cs in self.tracker._children.items()
+        }
+        parents = {self._name(c): self._name(p) for c, p in self.tracker._parents.items()}
+        started = [r for r in self.runs.values() if r.ctx is not None]
+        return {
+            "tracker": {"children": children, "parents": parents},
+            "depths": {self._name(i): d for i, d in self.spawner._run_depths.items()},
+            "canceled": sorted(self._name(i) for i in self.spawner._canceled_runs),
+            "ctx_canceled": sorted(r.label for r in started if r.ctx.is_canceled),
+            "data": {r.label: dict(r.ctx.data) for r in started},
+            "results": {r.label: r.result for r in self.runs.values() if r.result is not None},
+            "registered_at_start": {
+                r.label: r.registered_at_start for r in started if r.parent is not None
+            },
+            "events": {
+                "ambient": [self._event(t, d) for t, d in self.ambient.emitted],
+                "context": [self._event(t, d) for t, d in self.context_sink.emitted],
+            },
+        }
+
+    def retained(self) -> dict[str, int]:
+        """Per-run entries the spawner and tracker still hold."""
+        return {
+            "tracker_parents": len(self.tracker._parents),
+            "tracker_children": len(self.tracker._children),
+            "depths": len(self.spawner._run_depths),
+            "canceled_ids": len(self.spawner._canceled_runs),
+        }
+
+
+class Driver:
+    """Runs harness operations, one ``run`` at a time, on one loop owned by one example.
+
+    ``loop`` defaults to a fresh stock asyncio loop; the machine passes the suite's
+    deterministic loop so that the scheduler chooses every interleaving. ``close`` cancels
+    whatever is still parked, so nothing outlives the example.
+    """
+
+    def __init__(
+        self, harness: SubpipelineHarness, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        self.harness = harness
+        self.loop = loop or asyncio.new_event_loop()
+
+    def run(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> T:
+        task = self.loop.create_task(coro, name=name, context=self.harness.context)
+        return self.loop.run_until_complete(task)
+
+    def close(self) -> None:
+        try:
+            self._close_loop()
+        finally:
+            self.harness.close()
+
+    def _close_loop(self) -> None:
+        finish = getattr(self.loop, "finish", None)
+        if finish is not None:  # the deterministic loop cancels and awaits leftovers itself
+            finish()
+            return
+        pending = [r.task for r in self.harness.runs.values() if r.task and not r.task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        self.loop.close()

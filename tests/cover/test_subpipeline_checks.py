@@ -1,0 +1,63 @@
+"""The subpipeline checks and findings against the installed Stageflow (1.2.0)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from core.checks import discover_checks, discover_findings, reproducing_ids
+from core.sut import stageflow_module
+from core.sut.subpipelines import Driver, SubpipelineHarness
+from stateful.subpipeline_findings import SUBPIPELINE_FINDINGS
+from stateful.subpipeline_machine import FINDINGS, run_spawn_tree
+from stateful.subpipeline_memory import UNEXPLAINED_LIMIT, retention_report, run_no_retention
+
+
+def test_the_checks_and_findings_are_discovered_once() -> None:
+    names = {c.name for c in discover_checks()}
+    assert {"subpipelines.spawn_tree", "subpipelines.no_retention"} <= names
+    ids = [f.id for f in discover_findings() if f.id.startswith("SF-SUB-")]
+    assert ids == sorted(f.id for f in SUBPIPELINE_FINDINGS)
+    assert FINDINGS is SUBPIPELINE_FINDINGS
+
+
+@pytest.mark.parametrize("finding", SUBPIPELINE_FINDINGS, ids=lambda f: f.id)
+def test_every_finding_reproduces_on_the_installed_stageflow(finding: object) -> None:
+    from core.checks import Finding
+
+    assert isinstance(finding, Finding)
+    assert re.fullmatch(r"SF-SUB-\d\d", finding.id)
+    assert finding.versions == ("1.2.0",) and finding.promise and finding.observed
+    assert finding.reproduce(stageflow_module()) is True
+
+
+def test_the_machine_adopts_every_reproducing_finding() -> None:
+    assert reproducing_ids(FINDINGS) == frozenset(f.id for f in SUBPIPELINE_FINDINGS)
+
+
+def test_pristine_stageflow_passes_the_spawn_tree_check() -> None:
+    run_spawn_tree()
+
+
+def test_pristine_stageflow_passes_the_retention_check() -> None:
+    run_no_retention()
+
+
+def test_plain_cycles_retain_nothing_and_cancelling_ones_only_the_kept_ids() -> None:
+    report = retention_report()
+    assert report["plain"]["bytes_per_cycle"] < UNEXPLAINED_LIMIT
+    assert report["cancelling"]["ids_kept_per_cycle"] == 2.0  # SF-SUB-01: child + grandchild
+    assert report["cancelling"]["left_depths"] == report["cancelling"]["left_tracker_parents"] == 0
+
+
+def test_harnesses_share_no_sink_tracker_or_ids() -> None:
+    first, second = (Driver(SubpipelineHarness(("r0",))) for _ in range(2))
+    try:
+        assert first.run(first.harness.spawn("r0", "c1")) == ("spawned",)
+        assert second.harness.observe()["events"] == {"ambient": [], "context": []}
+        assert second.harness.observe()["tracker"] == {"children": {}, "parents": {}}
+    finally:
+        first.close()
+        second.close()
+    assert stageflow_module().pipeline.subpipeline.uuid4.__module__ == "uuid"

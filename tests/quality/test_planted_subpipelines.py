@@ -1,0 +1,137 @@
+"""Planted subpipeline bugs: each one must make subpipelines.spawn_tree fail, shrunk.
+
+Each bug is planted by recompiling one ``SubpipelineSpawner`` method from its installed source
+with a single textual edit and monkeypatching it onto the class for the test's duration; the
+installed package is never written. The edit must match exactly once, so a Stageflow release
+that rewrites the method fails here loudly instead of silently planting nothing.
+"""
+
+from __future__ import annotations
+import __future__
+
+import inspect
+import re
+import textwrap
+
+import pytest
+
+from core.sut import stageflow_module
+from stateful.subpipeline_machine import run_spawn_tree
+from tests.quality.planting import expect_failure, expect_pass
+
+RULES = tuple(
+    f"state.{r}("
+    for r in (
+        "spawn_child",
+        "finish_child",
+        "cancel_child_task",
+        "cancel_with_children",
+        "race",
+    )
+)
+MAX_SHRUNK_STEPS = 10  # lines of the shrunk program: configure() and the rules (a race is one)
+
+
+def plant(monkeypatch: pytest.MonkeyPatch, method: str, edits: list[tuple[str, str]]) -> None:
+    sub = stageflow_module().pipeline.subpipeline
+    source = textwrap.dedent(inspect.getsource(getattr(sub.SubpipelineSpawner, method)))
+    for old, new in edits:
+        assert source.count(old) == 1, f"planted edit {old!r} no longer matches {method}"
+        source = source.replace(old, new)
+    flags = __future__.annotations.compiler_flag  # the module's annotations stay strings
+    code = compile(source, f"<planted {method}>", "exec", flags=flags, dont_inherit=True)
+    namespace: dict[str, object] = {}
+    exec(code, vars(sub), namespace)
+    monkeypatch.setattr(sub.SubpipelineSpawner, method, namespace[method])
+
+
+def assert_found_and_shrunk(*expected_rules: str) -> list[str]:
+    caught = expect_failure(run_spawn_tree)
+    assert isinstance(caught.error, AssertionError), caught.error
+    # Hypothesis attaches the falsifying program to the error as notes; the reporter (what
+    # Caught.steps reads) may carry nothing else.
+    notes = "\n".join(getattr(caught.error, "__notes__", ()))
+    steps = caught.steps or re.findall(r"^state\.\w+\(.*$", notes, flags=re.MULTILINE)
+    steps = [s for s in steps if s.startswith(("state.configure", *RULES))]
+    assert steps, f"no runnable counterexample was attached:\n{caught.report}\n{notes}"
+    assert len(steps) <= MAX_SHRUNK_STEPS, "\n".join(steps)
+    assert any(rule in s for s in steps for rule in expected_rules), "\n".join(steps)
+    return steps
+
+
+def test_pristine_stageflow_passes_the_spawn_tree_check() -> None:
+    expect_pass(run_spawn_tree)
+
+
+def test_depth_check_off_by_one_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    plant(
+        monkeypatch,
+        "spawn",
+        [("current_depth >= self._max_depth:", "current_depth > self._max_depth:")],
+    )
+    assert_found_and_shrunk("spawn_child", "race")
+
+
+def test_child_depth_not_recorded_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    plant(monkeypatch, "spawn", [("self._run_depths[child_run_id] = child_depth", "pass")])
+    assert_found_and_shrunk("spawn_child", "race")
+
+
+def test_unregister_skipped_when_the_child_fails_is_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plant(
+        monkeypatch,
+        "spawn",
+        [
+            (
+                "start_time = time.perf_counter()\n",
+                "start_time = time.perf_counter()\n    failed = False\n",
+            ),
+            ("except Exception as e:\n", "except Exception as e:\n        failed = True\n"),
+            (
+                "finally:\n        if parent_run_id:",
+                "finally:\n        if parent_run_id and not failed:",
+            ),
+        ],
+    )
+    assert_found_and_shrunk("finish_child", "race")
+
+
+def test_cancel_that_is_not_recursive_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    plant(
+        monkeypatch,
+        "cancel_with_children",
+        [
+            (
+                "await cancel_recursive(child_id, depth + 1)",
+                "await cancel_recursive(child_id, depth + 1) if depth == 0 else None",
+            )
+        ],
+    )
+    assert_found_and_shrunk("cancel_with_children", "race")
+
+
+def test_registration_after_the_runner_started_is_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    register = (
+        "if parent_run_id:\n"
+        "        await self._tracker.register_child(parent_run_id, child_run_id)\n"
+    )
+    plant(
+        monkeypatch,
+        "spawn",
+        [
+            (register, ""),
+            (
+                "result = await runner(child_ctx)\n",
+                "started = asyncio.ensure_future(runner(child_ctx))\n"
+                "        await asyncio.sleep(0)\n"
+                "        if parent_run_id:\n"
+                "            await self._tracker.register_child(parent_run_id, child_run_id)\n"
+                "        result = await started\n",
+            ),
+        ],
+    )
+    assert_found_and_shrunk("spawn_child", "race")
