@@ -49,6 +49,7 @@ For example::
 from __future__ import annotations
 
 import heapq
+import math
 from dataclasses import dataclass, field, replace
 
 RETRY_ONCE = "SF-RUN-01"  # RetryInterceptor never makes more than two attempts
@@ -56,6 +57,8 @@ RETRY_STATUS_IGNORED = "SF-RUN-02"  # StageOutput.retry() neither retried nor a 
 TIMEOUT_NOT_RETRIED = "SF-RUN-03"  # TimeoutError (raised or a timeout) is never retried
 ORPHANED_STAGES = "SF-RUN-04"  # a cancelled run's stages (and a child graph's) keep running
 SHARED_CANCEL_TOKEN = "SF-RUN-05"  # concurrent runs share one cancellation token
+# How 0.5.1 ends a run stopped by SF-RUN-05 when the failed run ends first (token reset to None).
+SHARED_TOKEN_CLEARED = "raised AttributeError: 'NoneType' object has no attribute 'reason'"
 SHARED_CLEANUP = "SF-RUN-06"  # concurrent runs share one cleanup registry
 SHARED_OUTPUTS = "SF-RUN-07"  # a stage can change the outputs other stages receive
 OPEN_BREAKER_OK = "SF-RUN-08"  # an open circuit breaker reports the stage OK, with empty data
@@ -93,8 +96,10 @@ class GuardDesc:
 @dataclass(frozen=True)
 class Config:
     """``interceptors``: ``default`` (build()), ``retry`` (defaults + RetryInterceptor),
-    ``timeout`` (only TimeoutInterceptor) or ``bare`` (only LoggingInterceptor: neither timeout
-    nor retry nor breaker). ``timeout_ms`` goes into ``ctx.data['_timeout_ms']`` when set."""
+    ``timeout`` (only TimeoutInterceptor), ``bare`` (only LoggingInterceptor: neither timeout
+    nor retry nor breaker) or ``none`` (0.5.1's graph, which runs no interceptor stack: no
+    timeout at all, not even the 30 s default). ``timeout_ms`` goes into
+    ``ctx.data['_timeout_ms']`` when set."""
 
     interceptors: str
     max_attempts: int
@@ -104,7 +109,10 @@ class Config:
     @property
     def timeout(self) -> float:
         # Only TimeoutInterceptor (in the defaults too) reads _timeout_ms; without it,
-        # run_with_interceptors still applies the 30 s default.
+        # run_with_interceptors still applies the 30 s default. Without run_with_interceptors
+        # (``none``) nothing times a stage out: the machine draws no ``slow`` stage there.
+        if self.interceptors == "none":
+            return math.inf
         if self.timeout_ms is None or self.interceptors == "bare":
             return DEFAULT_TIMEOUT
         return self.timeout_ms / 1000
@@ -132,7 +140,8 @@ Result = tuple[str, str, int | None, tuple[str, ...] | None]  # stage, status, a
 @dataclass(frozen=True)
 class RunObservation:
     """One run as plain data. ``outcome``: ok, failed (``failed_stage``), cancelled (by the
-    caller) or cancelled_by_other (``UnifiedPipelineCancelled`` nobody in this run asked for)."""
+    caller) or cancelled_by_other (``UnifiedPipelineCancelled`` nobody in this run asked for;
+    on 0.5.1 also the AttributeError ``SHARED_TOKEN_CLEARED``, the same stop)."""
 
     outcome: str
     failed_stage: str | None

@@ -5,12 +5,23 @@ runs its own ``asyncio.run`` with sleeps of a few milliseconds, and returns True
 violation is there. ``stateful/graph_machine.py`` adopts the ones that still reproduce as
 deviations of its model (``models/graph_run.py`` names the rule each one breaks), except
 SF-RUN-09, which the machine sidesteps by never passing an empty interceptor list.
+
+The reproducers run on 0.5.1 too: :func:`_context` builds the root context a graph of that
+version runs on, and stages are declared with ``StageKind`` members (0.5.1 logs
+``kind.value``, so a plain string fails every stage there). A finding about a concept 0.5.1
+lacks is N/A there (``applies``): RetryInterceptor (SF-RUN-01, 03) and an interceptor stack in
+built graphs (SF-RUN-08, 09; 0.5.1's ``UnifiedStageGraph`` runs none). SF-RUN-02 reproduces on
+0.5.1 without a retrier (there is none): a RETRY output is still not a failure. SF-RUN-10 does not
+reproduce on 0.5.1, whose graph raises a FAIL output from inside the stage task and so cancels
+the siblings; it came with 1.2.0's interceptor path.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
+import inspect
 from types import ModuleType
 from typing import Any
 
@@ -19,6 +30,31 @@ from core.checks import Finding
 from models import graph_run as model
 
 CHECK = "graphs.run_dag"
+
+
+def _needs_retry(sf: ModuleType) -> str | None:
+    if importlib.util.find_spec("stageflow.pipeline.retry") is None:
+        return "this stageflow has no RetryInterceptor (no stageflow.pipeline.retry)"
+    return None
+
+
+def _needs_interceptor_stack(sf: ModuleType) -> str | None:
+    if "interceptors" not in inspect.signature(sf.Pipeline.build).parameters:
+        return "Pipeline.build() takes no interceptors: this stageflow's built graph runs none"
+    return None
+
+
+def _context(sf: ModuleType, **fields: Any) -> Any:
+    """The root context of one run: ``PipelineContext.create`` where it exists; 0.5.1 runs a
+    built graph on a root StageContext, made as its own PipelineRunner makes one."""
+    if hasattr(sf.PipelineContext, "create"):
+        return sf.PipelineContext.create(**fields)
+    snapshot = sf.context.ContextSnapshot(input_text=fields.get("input_text"))
+    root = "__pipeline_root__"
+    inputs = sf.create_stage_inputs(snapshot, prior_outputs={}, declared_deps=(), stage_name=root)
+    return sf.StageContext(
+        snapshot=snapshot, inputs=inputs, stage_name=root, timer=sf.PipelineTimer()
+    )
 
 
 def _retry(sf: ModuleType, attempts: int) -> Any:
@@ -32,7 +68,7 @@ def _retry(sf: ModuleType, attempts: int) -> Any:
 def _outcome(sf: ModuleType, graph: Any, **data: Any) -> Any:
     async def main() -> Any:
         try:
-            return await graph.run(sf.PipelineContext.create(data=data))
+            return await graph.run(_context(sf, data=data))
         except Exception as exc:
             return exc
 
@@ -48,7 +84,11 @@ def retry_stops_after_two_attempts(sf: ModuleType) -> bool:
             raise ConnectionError("transient")
         return sf.StageOutput.ok()
 
-    graph = sf.Pipeline().with_stage("a", flaky, "transform").build(interceptors=[_retry(sf, 5)])
+    graph = (
+        sf.Pipeline()
+        .with_stage("a", flaky, sf.StageKind.TRANSFORM)
+        .build(interceptors=[_retry(sf, 5)])
+    )
     return isinstance(_outcome(sf, graph), Exception) and len(calls) == 2
 
 
@@ -61,12 +101,15 @@ def retry_output_is_a_success(sf: ModuleType) -> bool:
     async def after(ctx: Any) -> Any:
         ran.append(1)
 
-    graph = (
+    pipeline = (
         sf.Pipeline()
-        .with_stage("a", asks, "transform")
-        .with_stage("b", after, "transform", dependencies=("a",))
-        .build(interceptors=[_retry(sf, 3)])
+        .with_stage("a", asks, sf.StageKind.TRANSFORM)
+        .with_stage("b", after, sf.StageKind.TRANSFORM, dependencies=("a",))
     )
+    # With a RetryInterceptor where there is one; 0.5.1 has none (nor any interceptor in a
+    # built graph), and an unretried RETRY is still "Stage failed".
+    retrier = _needs_retry(sf) is None
+    graph = pipeline.build(interceptors=[_retry(sf, 3)]) if retrier else pipeline.build()
     results = _outcome(sf, graph)
     return not isinstance(results, Exception) and results["a"].status == "retry" and ran == [1]
 
@@ -80,7 +123,7 @@ def timeout_error_is_not_retried(sf: ModuleType) -> bool:
             raise TimeoutError("upstream timed out")
         return sf.StageOutput.ok()
 
-    stage = sf.Pipeline().with_stage("a", slow_upstream, "transform")
+    stage = sf.Pipeline().with_stage("a", slow_upstream, sf.StageKind.TRANSFORM)
     outcome = _outcome(sf, stage.build(interceptors=[_retry(sf, 3)]))
     return isinstance(outcome, Exception) and len(calls) == 1
 
@@ -93,9 +136,9 @@ def cancelled_run_keeps_running(sf: ModuleType) -> bool:
         finished.append(1)
 
     async def main() -> None:
-        graph = sf.Pipeline().with_stage("a", work, "transform").build()
+        graph = sf.Pipeline().with_stage("a", work, sf.StageKind.TRANSFORM).build()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(graph.run(sf.PipelineContext.create()), 0.01)
+            await asyncio.wait_for(graph.run(_context(sf)), 0.01)
         await asyncio.sleep(0.1)  # the run is over; nothing of it may still be working
 
     asyncio.run(main())
@@ -116,13 +159,13 @@ def failed_output_leaves_siblings_running(sf: ModuleType) -> bool:
     async def main() -> bool:
         graph = (
             sf.Pipeline()
-            .with_stage("check", fails, "transform")
-            .with_stage("work", sibling, "transform")
+            .with_stage("check", fails, sf.StageKind.TRANSFORM)
+            .with_stage("work", sibling, sf.StageKind.TRANSFORM)
             .build()
         )
         try:
-            await graph.run(sf.PipelineContext.create())
-        except sf.UnifiedStageExecutionError:
+            await graph.run(_context(sf))
+        except sf.pipeline.dag.UnifiedStageExecutionError:
             await asyncio.sleep(0.1)  # the run has failed; its sibling must not finish now
             return finished == [1]
         return False
@@ -145,21 +188,24 @@ def failing_run_cancels_concurrent_run(sf: ModuleType) -> bool:
     async def main() -> Any:
         graph = (
             sf.Pipeline()
-            .with_stage("quick", quick, "transform")
-            .with_stage("slow", slow, "transform")
+            .with_stage("quick", quick, sf.StageKind.TRANSFORM)
+            .with_stage("slow", slow, sf.StageKind.TRANSFORM)
             .build()
         )
 
         async def one(text: str) -> Any:
             try:
-                return await graph.run(sf.PipelineContext.create(input_text=text))
+                return await graph.run(_context(sf, input_text=text))
             except Exception as exc:
                 return exc
 
         return await asyncio.gather(one("bad"), one("good"))
 
     _, good = asyncio.run(main())
-    return type(good).__name__ == "UnifiedPipelineCancelled"
+    # 1.2.0 stops it with UnifiedPipelineCancelled; 0.5.1 resets the shared token to None when
+    # the failed run ends, so the stopped run, reading the token's reason, raises AttributeError.
+    crashed = isinstance(good, AttributeError) and "attribute 'reason'" in str(good)
+    return type(good).__name__ == "UnifiedPipelineCancelled" or crashed
 
 
 def cleanup_runs_at_the_other_runs_end(sf: ModuleType) -> bool:
@@ -176,10 +222,10 @@ def cleanup_runs_at_the_other_runs_end(sf: ModuleType) -> bool:
         await asyncio.sleep(0.01 if label == "A" else 0.04)
 
     async def main() -> None:
-        holder["graph"] = sf.Pipeline().with_stage("s", stage, "transform").build()
+        holder["graph"] = sf.Pipeline().with_stage("s", stage, sf.StageKind.TRANSFORM).build()
 
         async def one(label: str) -> None:
-            await holder["graph"].run(sf.PipelineContext.create(input_text=label))
+            await holder["graph"].run(_context(sf, input_text=label))
             events.append(f"end {label}")
 
         await asyncio.gather(one("A"), one("B"))
@@ -203,9 +249,9 @@ def stage_changes_what_its_sibling_receives(sf: ModuleType) -> bool:
 
     graph = (
         sf.Pipeline()
-        .with_stage("p", produce, "transform")
-        .with_stage("m", mutate, "transform", dependencies=("p",))
-        .with_stage("r", read, "transform", dependencies=("p",))
+        .with_stage("p", produce, sf.StageKind.TRANSFORM)
+        .with_stage("m", mutate, sf.StageKind.TRANSFORM, dependencies=("p",))
+        .with_stage("r", read, sf.StageKind.TRANSFORM, dependencies=("p",))
         .build()
     )
     results = _outcome(sf, graph)
@@ -219,7 +265,7 @@ def open_breaker_reports_success(sf: ModuleType) -> bool:
         ran.append(1)
         raise ValueError("down")
 
-    graph = sf.Pipeline().with_stage("a", broken, "transform").build()
+    graph = sf.Pipeline().with_stage("a", broken, sf.StageKind.TRANSFORM).build()
     outcomes = [_outcome(sf, graph) for _ in range(3)]  # two failures each: the breaker opens
     fourth = _outcome(sf, graph)
     opened = all(isinstance(o, Exception) for o in outcomes) and len(ran) == 3
@@ -230,13 +276,17 @@ def empty_interceptor_list_installs_defaults(sf: ModuleType) -> bool:
     async def work(ctx: Any) -> Any:
         await asyncio.sleep(0.05)
 
-    graph = sf.Pipeline().with_stage("a", work, "transform").build(interceptors=[])
+    graph = sf.Pipeline().with_stage("a", work, sf.StageKind.TRANSFORM).build(interceptors=[])
     # Only TimeoutInterceptor reads _timeout_ms: with no interceptors the stage cannot time out.
     return isinstance(_outcome(sf, graph, _timeout_ms=10), Exception)
 
 
-def _finding(id: str, title: str, promise: str, observed: str, reproduce: Any) -> Finding:
-    return Finding(id, title, ("1.2.0",), CHECK, promise, observed, reproduce)
+def _finding(
+    id: str, title: str, promise: str, observed: str, reproduce: Any, *,
+    versions: tuple[str, ...] = ("1.2.0",), applies: Any = None,
+) -> Finding:  # fmt: skip
+    extra = {} if applies is None else {"applies": applies}
+    return Finding(id, title, versions, CHECK, promise, observed, reproduce, **extra)
 
 
 FINDINGS = [
@@ -249,6 +299,7 @@ FINDINGS = [
         "in future'): the retried attempt's exception becomes a failed result and on_error is "
         "never asked again, so a stage failing twice fails the run with max_attempts=5.",
         retry_stops_after_two_attempts,
+        applies=_needs_retry,
     ),
     _finding(
         model.RETRY_STATUS_IGNORED,
@@ -259,6 +310,7 @@ FINDINGS = [
         "ever has status 'retry': the stage runs once, its dependents run on its output, and "
         "the results hold a RETRY output in a successful run.",
         retry_output_is_a_success,
+        versions=("0.5.1", "1.2.0"),
     ),
     _finding(
         model.TIMEOUT_NOT_RETRIED,
@@ -269,6 +321,7 @@ FINDINGS = [
         "timed out after 30000ms' (even when the stage raised it itself); on_error is never "
         "called, so neither a stage's TimeoutError nor a TimeoutInterceptor timeout is retried.",
         timeout_error_is_not_retried,
+        applies=_needs_retry,
     ),
     _finding(
         model.ORPHANED_STAGES,
@@ -280,6 +333,7 @@ FINDINGS = [
         "stage that spawned the graph being cancelled) never cancels the stage tasks: they "
         "finish, retry and update the circuit breaker after the run is over, unobserved.",
         cancelled_run_keeps_running,
+        versions=("0.5.1", "1.2.0"),
     ),
     _finding(
         model.SHARED_CANCEL_TOKEN,
@@ -288,8 +342,11 @@ FINDINGS = [
         "two contexts to be independent (Pipeline.run builds per call, build() is for reuse).",
         "run() keeps its CancellationToken in self._cancel_token: a run started later replaces "
         "it, and when the earlier run fails it cancels the later run's token, which then stops "
-        "with UnifiedPipelineCancelled('<external>', 'Stage failed').",
+        "with UnifiedPipelineCancelled('<external>', 'Stage failed'). 0.5.1 also sets "
+        "self._cancel_token = None when the failed run ends: a stopped run still cancelling its "
+        "stages then reads None.reason and raises AttributeError instead.",
         failing_run_cancels_concurrent_run,
+        versions=("0.5.1", "1.2.0"),
     ),
     _finding(
         model.SHARED_CLEANUP,
@@ -300,6 +357,7 @@ FINDINGS = [
         "first run to end: the other run's cleanups run while it is still working, and the ones "
         "it registers afterwards are silently dropped.",
         cleanup_runs_at_the_other_runs_end,
+        versions=("0.5.1", "1.2.0"),
     ),
     _finding(
         model.SHARED_OUTPUTS,
@@ -309,6 +367,7 @@ FINDINGS = [
         "prior_outputs hold the producing stage's own StageOutput, whose data dict is shared: a "
         "dependent's in-place change shows in every other dependent and in PipelineResults.",
         stage_changes_what_its_sibling_receives,
+        versions=("0.5.1", "1.2.0"),
     ),
     _finding(
         model.OPEN_BREAKER_OK,
@@ -319,6 +378,7 @@ FINDINGS = [
         "result is treated as success'), dropping its error: after three failed runs (each "
         "failure counts twice) the fourth run succeeds with StageOutput.ok({}) and resets it.",
         open_breaker_reports_success,
+        applies=_needs_interceptor_stack,
     ),
     _finding(
         "SF-RUN-09",
@@ -328,6 +388,7 @@ FINDINGS = [
         "UnifiedStageGraph uses `interceptors or get_default_interceptors()`: an empty list "
         "gets timeouts, the circuit breaker and idempotency all the same.",
         empty_interceptor_list_installs_defaults,
+        applies=_needs_interceptor_stack,
     ),
     _finding(
         model.ORPHANED_ON_FAIL,

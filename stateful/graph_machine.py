@@ -4,7 +4,10 @@ Each example draws a small DAG (2 to 6 stages, random dependencies), a behaviour
 fail, raise, a transient error n times, ``StageOutput.retry()`` n times, slower than the
 timeout, spawn a child pipeline, mutate what it received, a guard with a guard-retry policy)
 and an interceptor stack (defaults, defaults + RetryInterceptor, TimeoutInterceptor alone, or
-none of the three), and builds the graph once. Rules run it under the deterministic scheduler
+none of the three), and builds the graph once. Only what the Stageflow under test can build is
+drawn (``core.sut.graphs.features``): 0.5.1's graph runs no interceptors, so there every graph
+has the configuration ``none``, no stage is ``slow`` (nothing would time it out) and no guard
+has a guard-retry policy (0.5.1 has none). Rules run it under the deterministic scheduler
 with virtual time: one run; two runs at once (the second with the same or an all-ok script);
 a run cancelled from outside, or by ``wait_for``, at a chosen instant. After every run the rule
 compares the whole :class:`~models.graph_run.RunObservation` with the model (outcome, results,
@@ -42,7 +45,7 @@ from hypothesis.stateful import (
 from core.checks import Check, count_example, reproducing_ids
 from core.choosers import HypothesisChooser
 from core.scheduler import run
-from core.sut.graphs import LINGER, GraphHarness, quiet
+from core.sut.graphs import LINGER, GraphHarness, features, quiet
 from models.graph_run import (
     ALWAYS_OK,
     SHARED_CANCEL_TOKEN,
@@ -73,12 +76,16 @@ def fine(index: int) -> float:
 
 @st.composite
 def graphs(draw: st.DrawFn) -> Graph:
+    can = features()
+    configs = can.configs()
+    # A slow stage outlasts the timeout; with no interceptor stack there is none to outlast.
+    kinds = KINDS if can.interceptors else tuple(k for k in KINDS if k != "slow")
     count = draw(st.integers(2, 6))
     stages: list[StageDesc] = []
     for i in range(count):
         earlier = list(NAMES[:i])
         deps = draw(st.lists(st.sampled_from(earlier), max_size=2, unique=True)) if i else []
-        kind = draw(st.sampled_from(KINDS))
+        kind = draw(st.sampled_from(kinds))
         if kind == "slow" and any(s.kind == "slow" for s in stages):
             kind = "ok"  # two slow siblings would time out at the same instant: a tie
         n = draw(st.integers(1, 3)) if kind in ("transient", "retry_status") else 0
@@ -88,17 +95,19 @@ def graphs(draw: st.DrawFn) -> Graph:
     guard = None
     targets = [s.name for s in stages[:-1] if s.kind in ALWAYS_OK]
     wants_guard: bool = draw(st.booleans())
-    if targets and wants_guard:
+    if targets and wants_guard and can.guard_retry:
         target = draw(st.sampled_from(targets))
         last = stages[-1]
         with_target = tuple(sorted({*last.deps, target}))
         stages[-1] = StageDesc(last.name, with_target, "guard", last.work, draw(st.integers(1, 3)))
         guard = GuardDesc(last.name, target, draw(st.integers(1, 3)))
+    interceptors = draw(st.sampled_from(configs))
     config = Config(
-        draw(st.sampled_from(["retry", "default", "timeout", "bare"])),
+        interceptors,
         draw(st.integers(2, 3)),
         draw(st.sampled_from([250, 500])),
-        draw(st.sampled_from([None, 5000, 8000])),
+        # Only a TimeoutInterceptor reads _timeout_ms: without a stack, nothing carries it.
+        draw(st.sampled_from([None, 5000, 8000])) if can.interceptors else None,
     )
     return Graph(tuple(stages), guard, config)
 

@@ -8,6 +8,14 @@ file what it did under that run: each attempt's start, end and outcome in virtua
 received from its dependencies, and when the cleanup it registered ran. :meth:`observe` turns
 that into the :class:`~models.graph_run.RunObservation` the model predicts.
 
+Versions differ (see :class:`GraphFeatures`). 0.5.1's ``UnifiedStageGraph`` runs no interceptor
+stack at all (no per-stage timeout, circuit breaker or retry; ``build()`` takes no arguments), has
+no ``stageflow.pipeline.retry`` and no guard-retry policy, and its ``run`` takes the root
+``StageContext`` that 0.5.1's own ``PipelineRunner`` builds (snapshot, empty inputs, a timer)
+instead of a ``PipelineContext``. Where the concept exists the adapter bridges it (the root
+context, ``Pipeline()`` without a name, ``build()`` without arguments); where it does not, the
+machine never draws it: on 0.5.1 every graph has the interceptor configuration ``none``.
+
 Runs are coroutines for the suite's deterministic loop (``core.scheduler.run``); :func:`quiet`
 wraps the loop run. It silences Stageflow's per-stage logging and makes the DAG's
 ``time.monotonic()`` (guard-retry budgets) read the loop's virtual clock by swapping
@@ -28,14 +36,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
+import importlib.util
+import inspect
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core.sut import stageflow_module
-from models.graph_run import CHILD_WORK, Graph, RunObservation, StageDesc, t7
+from models.graph_run import (
+    CHILD_WORK,
+    SHARED_TOKEN_CLEARED,
+    Graph,
+    RunObservation,
+    StageDesc,
+    t7,
+)
 
 sf = stageflow_module()
 _LOGGERS = (
@@ -54,6 +73,64 @@ for _name in _LOGGERS:
     logging.getLogger(_name).addHandler(logging.NullHandler())
     logging.getLogger(_name).propagate = False
 LINGER = 120.0  # virtual seconds a rule waits after its runs: long enough for any orphan
+
+
+@dataclass(frozen=True)
+class GraphFeatures:
+    """What this version's built graph offers, among the things the graph model talks about."""
+
+    interceptors: bool  # build(interceptors=...): a stack with timeouts and a circuit breaker
+    retry: bool  # stageflow.pipeline.retry.RetryInterceptor
+    guard_retry: bool  # build(guard_retry_strategy=...)
+    create: bool  # PipelineContext.create, and a run() that takes the PipelineContext
+    named: bool  # Pipeline(name=...)
+
+    def configs(self) -> tuple[str, ...]:
+        """The interceptor configurations (``Config.interceptors``) this version can build."""
+        if not self.interceptors:
+            return ("none",)
+        stacks = ("retry", "default", "timeout", "bare")
+        return stacks if self.retry else stacks[1:]
+
+
+def features() -> GraphFeatures:
+    return _features(sf.Pipeline.build, sf.PipelineContext)
+
+
+# Keyed on build and the context class: a planted bug that swaps either is a different SUT.
+@functools.lru_cache(maxsize=16)
+def _features(build: Any, context: type) -> GraphFeatures:
+    params = inspect.signature(build).parameters
+    return GraphFeatures(
+        interceptors="interceptors" in params,
+        retry=importlib.util.find_spec("stageflow.pipeline.retry") is not None,
+        guard_retry="guard_retry_strategy" in params,
+        create=hasattr(context, "create"),
+        named="name" in {f.name for f in dataclasses.fields(sf.Pipeline)},
+    )
+
+
+def new_pipeline(name: str) -> Any:
+    return sf.Pipeline(name=name) if features().named else sf.Pipeline()
+
+
+def root_context(input_text: str, data: dict[str, Any] | None = None) -> Any:
+    """The context one run of a built graph is given, carrying ``input_text`` (and ``data``).
+
+    0.5.1 has no ``PipelineContext.create`` and its graph runs on a root ``StageContext``, built
+    as its ``PipelineRunner.run`` builds one; nothing in a 0.5.1 graph reads ``data`` (only a
+    ``TimeoutInterceptor`` would), so the machine never sets it there.
+    """
+    if features().create:
+        return sf.PipelineContext.create(input_text=input_text, data=data or {})
+    if data:
+        raise ValueError(f"this stageflow's graphs run on a StageContext, which holds no {data}")
+    snapshot = sf.context.ContextSnapshot(input_text=input_text)
+    root = "__pipeline_root__"
+    inputs = sf.create_stage_inputs(snapshot, prior_outputs={}, declared_deps=(), stage_name=root)
+    return sf.StageContext(
+        snapshot=snapshot, inputs=inputs, stage_name=root, timer=sf.PipelineTimer()
+    )
 
 
 class _VirtualTime:
@@ -75,14 +152,16 @@ def quiet() -> Iterator[None]:
     dag = sf.pipeline.dag
     loggers = [logging.getLogger(name) for name in _LOGGERS]
     saved = [lg.disabled for lg in loggers]
-    real_time = dag.time
+    real_time = getattr(dag, "time", None)  # 0.5.1's dag reads no clock (no guard retry)
     for lg in loggers:
         lg.disabled = True  # not just a level: a disabled logger builds no records (CPU)
-    dag.time = _VirtualTime()
+    if real_time is not None:
+        dag.time = _VirtualTime()
     try:
         yield
     finally:
-        dag.time = real_time
+        if real_time is not None:
+            dag.time = real_time
         for lg, was in zip(loggers, saved, strict=True):
             lg.disabled = was
 
@@ -102,17 +181,26 @@ class GraphHarness:
 
     def _build(self) -> Any:
         g, cfg = self.graph, self.graph.config
-        pipeline = sf.Pipeline(name="verify")
+        can = features()
+        supported = can.configs()
+        if cfg.interceptors not in supported or (g.guard is not None and not can.guard_retry):
+            raise ValueError(
+                f"this stageflow cannot build {cfg.interceptors!r} interceptors"
+                f"{' with a guard retry policy' if g.guard else ''} (it builds: {supported}); "
+                "draw graphs from stateful.graph_machine.graphs(), which asks features()"
+            )
+        pipeline = new_pipeline("verify")
         for desc in g.stages:
             kind = sf.StageKind.GUARD if desc.kind == "guard" else sf.StageKind.TRANSFORM
             pipeline = pipeline.with_stage(desc.name, self._runner(desc.name), kind, desc.deps)
+        if cfg.interceptors == "none":
+            return pipeline.build()  # 0.5.1: a graph that runs no interceptors at all
         from stageflow.pipeline.guard_retry import GuardRetryPolicy, GuardRetryStrategy
         from stageflow.pipeline.interceptors import (
             LoggingInterceptor,
             TimeoutInterceptor,
             get_default_interceptors,
         )
-        from stageflow.pipeline.retry import JitterStrategy, RetryInterceptor
 
         strategy = None
         if g.guard is not None:
@@ -120,6 +208,8 @@ class GraphHarness:
             strategy = GuardRetryStrategy(policies={g.guard.guard: policy})
         interceptors: list[Any] | None = None
         if cfg.interceptors == "retry":
+            from stageflow.pipeline.retry import JitterStrategy, RetryInterceptor
+
             retry = RetryInterceptor(
                 max_attempts=cfg.max_attempts,
                 base_delay_ms=cfg.base_delay_ms,
@@ -207,8 +297,8 @@ class GraphHarness:
             finally:
                 self.attempts[label].append((name, attempt, start, loop.time(), outcome))
 
-        child_graph = sf.Pipeline(name="child").with_stage(name, child, "transform").build()
-        await child_graph.run(sf.PipelineContext.create(input_text=f"{label}/child"))
+        child_graph = new_pipeline("child").with_stage(name, child, sf.StageKind.TRANSFORM).build()
+        await child_graph.run(root_context(f"{label}/child"))
 
     async def run(
         self,
@@ -229,7 +319,7 @@ class GraphHarness:
             await asyncio.sleep(delay)
         timeout_ms = self.graph.config.timeout_ms
         data = {} if timeout_ms is None else {"_timeout_ms": timeout_ms}
-        ctx = sf.PipelineContext.create(input_text=label, data=data)
+        ctx = root_context(label, data)
         outcome, failed = "ok", None
         results: tuple[tuple[str, str, int | None, tuple[str, ...] | None], ...] = ()
         try:
@@ -242,12 +332,19 @@ class GraphHarness:
                 loop.call_at(cancel_at, task.cancel)
                 res = await task
             results = tuple(sorted(_result(name, out) for name, out in res.items()))
-        except sf.UnifiedStageExecutionError as exc:
+        except sf.pipeline.dag.UnifiedStageExecutionError as exc:  # 0.5.1: not in stageflow
             outcome, failed = "failed", exc.stage
         except sf.pipeline.dag.UnifiedPipelineCancelled:
             outcome = "cancelled_by_other"
         except (asyncio.CancelledError, TimeoutError):
             outcome = "cancelled"
+        except AttributeError as exc:
+            # 0.5.1's way of ending a run stopped by a concurrent run's failure (SF-RUN-05) once
+            # that run has reset the shared token to None: the same stop as 1.2.0's
+            # UnifiedPipelineCancelled, so recorded as such. Any other AttributeError is a crash.
+            if f"raised AttributeError: {exc}" != SHARED_TOKEN_CLEARED:
+                raise
+            outcome = "cancelled_by_other"
         self.outcomes[label] = (outcome, failed, results, loop.time())
 
     def observe(self, label: str) -> RunObservation:
@@ -264,7 +361,7 @@ class GraphHarness:
 
     def breaker(self) -> dict[str, int]:
         """The failures the built graph's circuit breaker counts, per stage (none: {})."""
-        for interceptor in self.built._interceptors:
+        for interceptor in getattr(self.built, "_interceptors", ()):  # 0.5.1: no stack
             if type(interceptor).__name__ == "CircuitBreakerInterceptor":
                 return {k: v for k, v in interceptor._failure_counts.items() if v}
         return {}
