@@ -16,12 +16,19 @@ from core.verify import run_captured
 @dataclass(frozen=True)
 class Caught:
     error: BaseException
-    report: str  # Hypothesis's falsifying example, as printed
+    printed: str  # what Hypothesis printed through its reporter
+
+    @property
+    def report(self) -> str:
+        """Everything a user sees: printed output, then the exception's notes (Hypothesis 6.170
+        attaches the falsifying program there, and the scheduler its swimlane)."""
+        return "\n".join([self.printed, *getattr(self.error, "__notes__", [])])
 
     @property
     def steps(self) -> list[str]:
-        """The rule calls of a shrunk stateful counterexample (``state.rule(...)`` lines)."""
-        return re.findall(r"^state\.\w+\(.*$", self.report, flags=re.MULTILINE)
+        """The calls of a shrunk stateful counterexample, ``state.rule(...)``, with any
+        ``bundle_0 = `` assignment in front dropped."""
+        return re.findall(r"^(?:\w+ = )?(state\.\w+\(.*)$", self.report, flags=re.MULTILINE)
 
 
 def expect_failure(run: Callable[[], None]) -> Caught:

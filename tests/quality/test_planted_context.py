@@ -61,10 +61,10 @@ def test_planted_fork_bug_fails_the_machine_with_a_shrunk_example(
     _plant(monkeypatch, damage)
     caught = expect_failure(run_fork_tree)
     assert symptom in str(caught.error)
-    notes = "\n".join(getattr(caught.error, "__notes__", []))
-    steps = [line for line in notes.splitlines() if "= state." in line or "state.edit" in line]
     # One root, one fork, at most one write: the smallest story that shows the bug.
-    assert 2 <= len(steps) <= 3, notes
+    steps = [s for s in caught.steps if s.startswith(("state.create", "state.fork", "state.edit"))]
+    assert 2 <= len(steps) <= 3, caught.report
+    assert "= state.create_first_root(" in caught.report, caught.report
 
 
 @pytest.mark.parametrize("finding", FINDINGS, ids=[f.id for f in FINDINGS])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import __future__
 
 import inspect
-import re
 import textwrap
 
 import pytest
@@ -48,12 +47,8 @@ def plant(monkeypatch: pytest.MonkeyPatch, method: str, edits: list[tuple[str, s
 def assert_found_and_shrunk(*expected_rules: str) -> list[str]:
     caught = expect_failure(run_spawn_tree)
     assert isinstance(caught.error, AssertionError), caught.error
-    # Hypothesis attaches the falsifying program to the error as notes; the reporter (what
-    # Caught.steps reads) may carry nothing else.
-    notes = "\n".join(getattr(caught.error, "__notes__", ()))
-    steps = caught.steps or re.findall(r"^state\.\w+\(.*$", notes, flags=re.MULTILINE)
-    steps = [s for s in steps if s.startswith(("state.configure", *RULES))]
-    assert steps, f"no runnable counterexample was attached:\n{caught.report}\n{notes}"
+    steps = [s for s in caught.steps if s.startswith(("state.configure", *RULES))]
+    assert steps, f"no runnable counterexample was attached:\n{caught.report}"
     assert len(steps) <= MAX_SHRUNK_STEPS, "\n".join(steps)
     assert any(rule in s for s in steps for rule in expected_rules), "\n".join(steps)
     return steps
