@@ -143,6 +143,8 @@ def frozen_dict_immutable_law(
         assert fd == deep_before, f"FrozenDict changed after {name}: {fd!r}"
     data[key] = value  # the caller's own dict: FrozenDict copied it, so nothing shows through
     assert fd == deep_before, "a change to the source dict showed through the FrozenDict"
+    fd.to_dict()[key] = value  # to_dict: "Create a mutable copy of the data"
+    assert fd == deep_before, "a write to the mutable copy from to_dict() changed the FrozenDict"
     if "SF-VAL-01" in active:
         return  # SF-VAL-01: nested values handed out by a FrozenDict are the caller's objects
     for container in nested_containers(dict(fd.items())):
@@ -194,6 +196,8 @@ def frozen_list_immutable_law(
         assert list(fl) == deep_before, f"FrozenList changed after {name}: {fl!r}"
     items.append(value)
     assert list(fl) == deep_before, "a change to the source list showed through the FrozenList"
+    fl.to_list().append(value)  # to_list: "Create a mutable copy of the data"
+    assert list(fl) == deep_before, "a write to the mutable copy from to_list() changed it"
     if "SF-VAL-03" in active:
         return  # SF-VAL-03: nested values handed out by a FrozenList are the caller's objects
     for container in nested_containers(list(fl)):

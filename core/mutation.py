@@ -1,0 +1,313 @@
+"""`make mutation`: plant each catalogued bug in a copy of stageflow; does verify notice?
+
+Mutation testing measures the suite instead of the system under test. Each :class:`Mutant` of
+``tests/quality/mutants.py`` is one or more textual :class:`Edit` s of stageflow's source. For
+each mutant the runner copies the installed ``stageflow`` package (found through importlib, so a
+``PYTHONPATH`` copy is honoured and site-packages is never written), applies the edits, and runs
+``python -m core.verify --checks <the mutant's globs>`` with ``PYTHONPATH=<copy>`` and a reports
+directory of its own. The mutant is *killed* iff verify exits 1 (a NEW row); exit 0 means it
+*survived*, and anything else (exit 2, a crash, a timeout) is an *error*, never a kill.
+
+Three decisions at the edges:
+
+- An edit whose ``old`` text does not occur exactly once is a stale catalog
+  (:class:`StaleCatalogError`): planting nothing, or planting in the wrong place, would report
+  a kill or a survival that means nothing.
+- The pristine copy runs first, with every glob the catalog targets: if pristine stageflow
+  already shows NEW, every kill would be noise, and the run stops there.
+- Every mutant names a *witness*, a tiny function of ``tests/quality/witnesses.py`` whose result
+  differs between pristine and mutant. It proves the mutant is not equivalent; the table shows
+  whether it still does.
+
+The baseline (``tests/quality/baseline``, hand-written ``asyncio.gather`` tests of the kind the
+CORE-003 report describes) runs against the same copies; it kills a mutant iff pytest fails.
+
+For example::
+
+    python -m core.mutation --jobs 2                  # every mutant, table + `killed K/N`
+    python -m core.mutation --only output_bag.check_act_split --full
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BASELINE = "tests/quality/baseline"
+VERIFY_TIMEOUT = 600  # seconds per mutant; a hung check is an error, not a kill
+WITNESS_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``old`` (which must occur exactly once) by ``new`` in ``file``, a path relative
+    to the stageflow package (``stages/context.py``)."""
+
+    file: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A planted bug: its edits, the verify globs expected to catch it, and its witness.
+
+    ``witness`` names a function in ``tests/quality/witnesses.py`` whose (JSON) result differs
+    between pristine stageflow and this mutant.
+    """
+
+    id: str
+    summary: str
+    edits: tuple[Edit, ...]
+    checks: tuple[str, ...]
+    witness: str
+
+    @property
+    def area(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+class StaleCatalogError(ValueError):
+    """An edit's ``old`` text is missing or ambiguous in the stageflow being mutated."""
+
+
+@dataclass
+class Outcome:
+    """What one copy (a mutant, or ``pristine``) did under verify, the baseline and the witness."""
+
+    id: str
+    verdict: str  # killed | survived | error (for pristine: clean | NEW | error)
+    seconds: float
+    new_rows: list[str] = field(default_factory=list)
+    baseline: str = "-"  # killed | survived | error | - (not run)
+    witness: str = "-"  # differs | SAME | error | - (not run)
+    detail: str = ""
+
+
+def stageflow_package() -> Path:
+    """The directory of the ``stageflow`` package Python would import (never hard-coded)."""
+    spec = importlib.util.find_spec("stageflow")
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("mutation: cannot find a stageflow package; run `make venv` first")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def apply(mutant: Mutant, package: Path) -> None:
+    """Apply ``mutant``'s edits to the stageflow package at ``package``, in place."""
+    for edit in mutant.edits:
+        path = package / edit.file
+        text = path.read_text()
+        count = text.count(edit.old)
+        if count != 1:
+            raise StaleCatalogError(
+                f"{mutant.id}: the text to replace occurs {count} times in {edit.file} (expected "
+                f"once), so this stageflow differs from the one the catalog was written for; "
+                f"update the edit in tests/quality/mutants.py:\n{edit.old}"
+            )
+        path.write_text(text.replace(edit.old, edit.new))
+
+
+def make_copy(root: Path, mutant: Mutant | None) -> Path:
+    """Copy stageflow under ``root`` (mutated if ``mutant``); return the PYTHONPATH entry."""
+    shutil.copytree(
+        stageflow_package(), root / "stageflow", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    if mutant is not None:
+        apply(mutant, root / "stageflow")
+    return root
+
+
+def _env(copy: Path) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(copy), PYTHONDONTWRITEBYTECODE="1")
+    env.setdefault("HYPOTHESIS_PROFILE", "ci")
+    return env
+
+
+def _run(argv: list[str], copy: Path, timeout: float) -> tuple[int | None, str, str]:
+    """Exit code (None on timeout), stdout and stderr of ``argv`` run against ``copy``."""
+    try:
+        done = subprocess.run(
+            argv, cwd=REPO, env=_env(copy), capture_output=True, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        return None, "", f"timed out after {timeout:.0f}s"
+    return done.returncode, done.stdout, done.stderr
+
+
+def run_verify(
+    copy: Path, globs: Sequence[str], reports: Path
+) -> tuple[int | None, list[str], str]:
+    """Verify the copy: exit code (None on timeout), the NEW rows, and the output's tail."""
+    argv = [sys.executable, "-m", "core.verify", "--reports", str(reports)]
+    if globs:
+        argv += ["--checks", ",".join(globs)]
+    code, out, err = _run(argv, copy, VERIFY_TIMEOUT)
+    output = out[-6000:] + err[-3000:]
+    new_rows: list[str] = []
+    report = reports / "verify.json"
+    if report.exists():
+        rows = json.loads(report.read_text())["checks"]
+        new_rows = [r["name"] for r in rows if r["status"] == "NEW"]
+    return code, new_rows, output
+
+
+def run_baseline(copy: Path) -> str:
+    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", BASELINE]
+    code, _, _ = _run(argv, copy, VERIFY_TIMEOUT)
+    return {0: "survived", 1: "killed"}.get(code if code is not None else -1, "error")
+
+
+def run_witnesses(copy: Path, names: Sequence[str]) -> dict[str, str]:
+    """Each named witness's result on the copy (``tests.quality.witnesses`` prints JSON)."""
+    argv = [sys.executable, "-m", "tests.quality.witnesses", *names]
+    code, out, err = _run(argv, copy, WITNESS_TIMEOUT)
+    if code != 0 or not out.strip():
+        return {name: f"error: {err.strip()[-300:]}" for name in names}
+    results: dict[str, str] = json.loads(out.strip().splitlines()[-1])
+    return results
+
+
+def run_witness_batch(pairs: Sequence[tuple[Path, str]], pristine: Path) -> list[str]:
+    """Witness results for many (copy, witness) pairs in one interpreter (stageflow is
+    re-imported per pair), which saves an interpreter start and a pydantic import per mutant."""
+    argv = [sys.executable, "-m", "tests.quality.witnesses", *(f"{c}::{w}" for c, w in pairs)]
+    code, out, err = _run(argv, pristine, WITNESS_TIMEOUT * 4)
+    if code != 0 or not out.strip():
+        raise RuntimeError(f"witness batch failed (exit {code}):\n{err[-3000:]}")
+    results: dict[str, str] = json.loads(out.strip().splitlines()[-1])
+    return [results[f"{c}::{w}"] for c, w in pairs]
+
+
+def judge(
+    mutant: Mutant, globs: Sequence[str], baseline: bool, pristine_witness: dict[str, str]
+) -> Outcome:
+    with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.id}-") as tmp:
+        start = time.perf_counter()
+        try:
+            copy = make_copy(Path(tmp), mutant)
+        except StaleCatalogError as exc:
+            return Outcome(mutant.id, "error", 0.0, detail=str(exc))
+        code, new_rows, output = run_verify(copy, globs, Path(tmp) / "reports")
+        seconds = time.perf_counter() - start
+        verdict = {0: "survived", 1: "killed"}.get(code if code is not None else -1, "error")
+        outcome = Outcome(mutant.id, verdict, seconds, new_rows)
+        if verdict == "error":
+            outcome.detail = f"verify exited {code}:\n{output}"
+        if baseline:
+            outcome.baseline = run_baseline(copy)
+        seen = run_witnesses(copy, [mutant.witness])[mutant.witness]
+        expected = pristine_witness.get(mutant.witness)
+        outcome.witness = (
+            "error" if seen.startswith("error") else ("SAME" if seen == expected else "differs")
+        )
+        return outcome
+
+
+def judge_pristine(globs: Sequence[str], baseline: bool) -> tuple[Outcome, dict[str, str]]:
+    from tests.quality.mutants import MUTANTS
+
+    with tempfile.TemporaryDirectory(prefix="mutant-pristine-") as tmp:
+        copy = make_copy(Path(tmp), None)
+        start = time.perf_counter()
+        code, new_rows, output = run_verify(copy, globs, Path(tmp) / "reports")
+        verdict = {0: "clean", 1: "NEW"}.get(code if code is not None else -1, "error")
+        outcome = Outcome("pristine", verdict, time.perf_counter() - start, new_rows)
+        if verdict != "clean":
+            outcome.detail = output
+        if baseline:
+            outcome.baseline = run_baseline(copy)
+        witnesses = run_witnesses(copy, sorted({m.witness for m in MUTANTS}))
+        return outcome, witnesses
+
+
+def render(outcomes: Sequence[Outcome], baseline: bool) -> str:
+    header = ("bug", "ours", "seconds", "killed by", "baseline", "witness")
+    lines = [
+        (o.id, o.verdict, f"{o.seconds:.1f}", ",".join(o.new_rows) or "-", o.baseline, o.witness)
+        for o in outcomes
+    ]
+    widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header))]
+
+    def fmt(row: tuple[str, ...]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+
+    table = [fmt(header), fmt(tuple("-" * w for w in widths)), *map(fmt, lines)]
+    mutants = [o for o in outcomes if o.id != "pristine"]
+    if baseline:
+        caught = sum(o.baseline == "killed" for o in mutants)
+        table.append(
+            f"baseline (hand-written gather tests, {BASELINE}): killed {caught}/{len(mutants)}"
+        )
+    table.append(f"killed {sum(o.verdict == 'killed' for o in mutants)}/{len(mutants)}")
+    return "\n".join(table)
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m core.mutation", description=__doc__)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--only", action="append", default=[], help="mutant id (repeatable)")
+    parser.add_argument("--full", action="store_true", help="run every check, not the targets")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline tests")
+    parser.add_argument("--reports", default="reports", help="directory for mutation.json")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from tests.quality.mutants import MUTANTS
+
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    unknown = set(args.only) - {m.id for m in MUTANTS}
+    if unknown:
+        print(f"mutation: no mutant named {sorted(unknown)}; see tests/quality/mutants.py",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    selected = [m for m in MUTANTS if not args.only or m.id in args.only]
+    baseline = not args.no_baseline
+
+    def globs(m: Mutant | None) -> list[str]:
+        if args.full:
+            return []
+        chosen = selected if m is None else [m]
+        return sorted({g for each in chosen for g in each.checks})
+
+    pristine, witnesses = judge_pristine(globs(None), baseline)
+    print(f"pristine: {pristine.verdict} ({pristine.seconds:.1f}s)", flush=True)
+    if pristine.verdict != "clean":
+        print(f"mutation: pristine stageflow does not pass verify, so no kill would mean "
+              f"anything; fix that first:\n{pristine.detail}", file=sys.stderr)  # fmt: skip
+        return 1
+    outcomes: list[Outcome] = []
+    # Threads, not processes: each job only waits on its verify subprocess.
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(judge, m, globs(m), baseline, witnesses) for m in selected]
+        for future in futures:
+            outcomes.append(future.result())
+            o = outcomes[-1]
+            print(f"  {o.verdict:<8} {o.id} ({o.seconds:.1f}s)", flush=True)
+    reports = Path(args.reports)
+    reports.mkdir(parents=True, exist_ok=True)
+    everything = [pristine, *outcomes]
+    (reports / "mutation.json").write_text(json.dumps([asdict(o) for o in everything], indent=2))
+    for o in outcomes:
+        if o.verdict == "error" or o.witness != "differs":
+            print(f"\n==== {o.id}: {o.verdict}, witness {o.witness}\n{o.detail}")
+    print()
+    print(render(everything, baseline))
+    ok = all(o.verdict == "killed" and o.witness == "differs" for o in outcomes)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
