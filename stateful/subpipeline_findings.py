@@ -8,6 +8,11 @@ and adopts the ids that still reproduce as deviations of its model (:mod:`models
 names each one), so a fixed finding turns the model back to the promise without editing the
 machine.
 
+The reproducers run unchanged on 0.5.1: the root context passes every id field (0.5.1 requires
+them), and nothing else they use differs (0.5.1's ``subpipeline`` module is 1.2.0's without
+``spawn(inherit_data=..., data_overrides=...)``, which no reproducer uses). All seven reproduce
+on 0.5.1, and the machine finds each of them there on its own when its deviation is removed.
+
 For example::
 
     import stageflow
@@ -47,7 +52,16 @@ def _setup(sf: ModuleType, failing: str | None = None) -> tuple[Any, Any, Any, _
     spawner = sub.SubpipelineSpawner(child_tracker=tracker)
     sink = _Sink(failing)
     sf.set_event_sink(sink)  # inside asyncio.run's own context copy: nothing leaks out
-    root = sf.PipelineContext(pipeline_run_id=uuid.uuid4(), event_sink=sink)
+    # Every id field is passed: 0.5.1 requires them (1.2.0 defaults them to None).
+    root = sf.PipelineContext(
+        pipeline_run_id=uuid.uuid4(),
+        request_id=None,
+        session_id=None,
+        user_id=None,
+        org_id=None,
+        interaction_id=None,
+        event_sink=sink,
+    )
     return tracker, spawner, root, sink
 
 
@@ -139,7 +153,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-01",
         title="spawner keeps the id of every cancelled run forever",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check=CHECK,
         promise="ChildRunTracker/SubpipelineSpawner clean up per-run tracking when a run ends "
         "(spawn: 'Clean up depth tracking'; tracker: 'Clean up tracking data for a completed "
@@ -152,7 +166,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-02",
         title="a child spawned from a cancelled run starts uncancelled",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check=CHECK,
         promise="cancel_with_children: 'Cancel a run and all its children'; a user expects "
         "every live descendant of a cancelled run to be cancelled.",
@@ -164,7 +178,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-03",
         title="a failing 'spawned' emit leaves the child registered forever",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check=CHECK,
         promise="spawn() unregisters the child and drops its depth in a finally block: the "
         "tracker holds exactly the live children.",
@@ -176,7 +190,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-04",
         title="a failing event sink rewrites the child's result",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check=CHECK,
         promise="SubpipelineResult.success: 'Whether the child pipeline completed successfully'.",
         observed="a failing pipeline.child_completed emit is caught by the runner's except: "
@@ -187,7 +201,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-05",
         title="a failing 'canceled' emit stops cancel_with_children half way",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check=CHECK,
         promise="cancel_with_children: 'Cancel a run and all its children (depth-first)'.",
         observed="the emit raises inside the cascade after the first descendant is marked: "
@@ -197,7 +211,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-06",
         title="subpipeline events ignore the parent context's event_sink",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check=CHECK,
         promise="PipelineContext carries an event_sink (fork passes it to the child); a user "
         "who sets it expects the spawner's events there.",
@@ -241,7 +255,7 @@ SUBPIPELINE_FINDINGS.append(
     Finding(
         id="SF-SUB-07",
         title="a cancelled child's own context never learns it was cancelled",
-        versions=("1.2.0",),
+        versions=("0.5.1", "1.2.0"),
         check=CHECK,
         promise="cancel_with_children: 'Cancel a run and all its children'; PipelineContext."
         "raise_if_cancelled: 'Raise when cooperative cancellation has been requested'.",

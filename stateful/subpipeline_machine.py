@@ -17,6 +17,10 @@ The findings that still reproduce become deviations of the model (see
 :mod:`stateful.subpipeline_findings`); the invariants phrased as claims only skip what a
 reproducing finding already explains.
 
+On a Stageflow whose ``spawn`` takes no ``inherit_data`` (0.5.1) no spawn inherits parent data:
+the drawn flag goes through :func:`~core.sut.subpipelines.bridge_inherit`, so the model and the
+harness see the same non-inheriting spawn, and a shrunk program prints ``inherit=False``.
+
 For example::
 
     run_spawn_tree()  # raises with Hypothesis's shrunk program and the race's swimlane
@@ -42,7 +46,7 @@ from hypothesis.stateful import (
 from core.checks import Check, count_example, reproducing_ids
 from core.choosers import HypothesisChooser, ReplayChooser
 from core.scheduler import DeterministicLoop
-from core.sut.subpipelines import Driver, SubpipelineHarness
+from core.sut.subpipelines import Driver, SubpipelineHarness, bridge_inherit
 from models.subpipeline_batches import linearize
 from models.subpipeline_events import Outcome
 from models.subpipelines import (
@@ -73,6 +77,9 @@ MAX_STEPS = 200_000  # the loop's whole life: every step of every rule of one ex
 PICK = st.integers(0, 7)  # an index into the runs a rule may act on; shrinks to the first
 OUTCOME_KINDS = ("none", "dict", "value", "raise")
 OUTCOMES = st.sampled_from(OUTCOME_KINDS)
+# Mapped when drawn, so the version (and a planted spawn) is asked at run time: False where spawn
+# cannot inherit parent data.
+INHERIT = st.booleans().map(bridge_inherit)
 # A move: what to do, which run (an index, as PICK) and an extra (outcome, inherit or contexts).
 BATCH = st.lists(
     st.tuples(
@@ -161,7 +168,7 @@ class SubpipelineComparison(RuleBasedStateMachine):
 
     # -- rules -----------------------------------------------------------------------------
     @precondition(lambda self: self.state is not None)
-    @rule(parent=PICK, inherit=st.booleans(), length=st.integers(1, 4))
+    @rule(parent=PICK, inherit=INHERIT, length=st.integers(1, 4))
     def spawn_child(self, parent: int, inherit: bool, length: int) -> None:
         """Spawn a chain: a child of ``parent``, its child, and so on, ``length`` levels deep
         (nesting up to and past max_depth in one rule); a refused spawn ends the chain."""
@@ -271,7 +278,8 @@ class SubpipelineComparison(RuleBasedStateMachine):
                     self.spawned += 1
                     parent = parents[pick % len(parents)]
                     spawning |= {parent} | ancestors(s, parent)
-                    ops.append(Spawn(parent, f"c{self.spawned}", extra == "inherit"))
+                    inherit = bridge_inherit(extra == "inherit")
+                    ops.append(Spawn(parent, f"c{self.spawned}", inherit))
             elif kind in ("finish", "abort"):
                 statuses = ("live",) if kind == "finish" else ("live", "draining")
                 runs = [

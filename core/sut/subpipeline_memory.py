@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.sut import stageflow_module
+from core.sut.subpipelines import root_context
 
 WARM_UP_CYCLES = 20
 
@@ -59,7 +60,7 @@ def measure_retention(cycles: int, *, cancel: bool) -> Retention:
     tracker = sub.ChildRunTracker()
     spawner = sub.SubpipelineSpawner(child_tracker=tracker)
     sink = sf.NoOpEventSink()
-    root = sf.PipelineContext(pipeline_run_id=uuid.uuid4(), event_sink=sink)
+    root = root_context(uuid.uuid4(), sink, {})
 
     async def main() -> int:
         sf.set_event_sink(sink)  # asyncio.run's own context: the caller's sink is untouched

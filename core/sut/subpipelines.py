@@ -16,6 +16,13 @@ The harness is loop-agnostic: every operation is a coroutine that returns once t
 are parked again, so the same code runs on a plain asyncio loop or under the suite's
 deterministic scheduler (:class:`Driver` owns either).
 
+Versions differ (see :class:`SubpipelineFeatures`): the spawner and tracker of 0.5.1 are those of
+1.2.0, except that 0.5.1's ``spawn`` takes no ``inherit_data`` (its child context always starts
+with empty ``data``), and 0.5.1's ``PipelineContext`` requires every id field. The harness passes
+every id field (None) on every version, and a spawn with ``inherit=True`` is refused on a version
+without ``inherit_data`` (the machine never draws one there; the model then steps on the same
+non-inheriting spawn, so both sides agree on what was done). Nothing else is bridged.
+
 For example::
 
     driver = Driver(SubpipelineHarness(roots=("r0",), max_depth=1))
@@ -29,6 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
+import inspect
 import itertools
 import logging
 import uuid
@@ -52,6 +61,43 @@ EVENT_NAMES = {
 # handler would print them all over verify's table.
 logging.getLogger("stageflow.subpipeline").addHandler(logging.NullHandler())
 logging.getLogger("stageflow.subpipeline").propagate = False
+
+
+# 0.5.1's PipelineContext requires these (keyword-only, no default); 1.2.0 defaults them to None.
+ID_FIELDS = ("request_id", "session_id", "user_id", "org_id", "interaction_id")
+
+
+@dataclass(frozen=True)
+class SubpipelineFeatures:
+    """What this version's spawner offers, among the things the subpipeline model talks about."""
+
+    inherit_data: bool  # SubpipelineSpawner.spawn(..., inherit_data=...)
+
+
+def features() -> SubpipelineFeatures:
+    return _features(stageflow_module().pipeline.subpipeline.SubpipelineSpawner.spawn)
+
+
+# Keyed on spawn: a planted bug that swaps it is a different SUT. A spawn taking **kwargs counts
+# as taking every keyword, so bridging never hides a planted wrapper.
+@functools.lru_cache(maxsize=16)
+def _features(spawn: Any) -> SubpipelineFeatures:
+    params = inspect.signature(spawn).parameters
+    any_keyword = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return SubpipelineFeatures(inherit_data=any_keyword or "inherit_data" in params)
+
+
+def bridge_inherit(inherit: bool) -> bool:
+    """``inherit`` where this version's spawn can inherit parent data, else False."""
+    return inherit and features().inherit_data
+
+
+def root_context(run_id: uuid.UUID, event_sink: Any, data: dict[str, Any]) -> Any:
+    """A root ``PipelineContext``: every id field is passed (None), as 0.5.1 requires."""
+    ids: dict[str, Any] = dict.fromkeys(ID_FIELDS)
+    return stageflow_module().PipelineContext(
+        pipeline_run_id=run_id, **ids, event_sink=event_sink, data=data
+    )
 
 
 class SinkFailure(RuntimeError):
@@ -164,11 +210,7 @@ class SubpipelineHarness:
         self.changed = asyncio.Event()  # set whenever a run parks, drains or ends
         for i, label in enumerate(roots):
             run = _Run(label, None, phase="root")
-            run.ctx = sf.PipelineContext(
-                pipeline_run_id=uuid.UUID(int=i + 1),
-                event_sink=self.context_sink,
-                data={"root": label, "n": i},
-            )
+            run.ctx = root_context(uuid.UUID(int=i + 1), self.context_sink, {"root": label, "n": i})
             self.runs[label] = run
             self.labels[run.ctx.pipeline_run_id] = label
 
@@ -205,6 +247,11 @@ class SubpipelineHarness:
         return self.runs[child].spawn_result or ("spawned",)
 
     async def begin_spawn(self, parent: str, child: str, inherit: bool = False) -> None:
+        if inherit and not features().inherit_data:
+            raise ValueError(
+                "this stageflow's spawn() takes no inherit_data; draw spawns through "
+                "core.sut.subpipelines.bridge_inherit"
+            )
         owner = self.runs[parent]
         run = _Run(child, owner)
         self.runs[child] = run
@@ -214,6 +261,8 @@ class SubpipelineHarness:
 
     async def _spawn(self, run: _Run, inherit: bool) -> None:
         assert run.parent is not None
+        # 0.5.1's spawn has no inherit_data: asked for nothing there (begin_spawn refuses True).
+        extra = {"inherit_data": inherit} if features().inherit_data else {}
         try:
             res = await self.spawner.spawn(
                 run.label,
@@ -221,7 +270,7 @@ class SubpipelineHarness:
                 uuid.uuid4(),
                 f"stage-of-{run.parent.label}",
                 self._runner(run),
-                inherit_data=inherit,
+                **extra,
             )
             kind = "ok" if res.success else "failed"
             run.result = {"kind": kind, "data": res.data, "error": res.error}

@@ -1,14 +1,17 @@
-"""The subpipeline checks and findings against the installed Stageflow (1.2.0)."""
+"""The subpipeline checks and findings against the installed Stageflow (1.2.0), and the adapter's
+bridge to a spawn without ``inherit_data`` (0.5.1's signature, planted on the installed one)."""
 
 from __future__ import annotations
 
+import inspect
 import re
+from typing import Any
 
 import pytest
 
 from core.checks import discover_checks, discover_findings, reproducing_ids
-from core.sut import stageflow_module
-from core.sut.subpipelines import Driver, SubpipelineHarness
+from core.sut import stageflow_module, stageflow_version
+from core.sut.subpipelines import Driver, SubpipelineHarness, bridge_inherit, features
 from stateful.subpipeline_findings import SUBPIPELINE_FINDINGS
 from stateful.subpipeline_machine import FINDINGS, run_spawn_tree
 from stateful.subpipeline_memory import UNEXPLAINED_LIMIT, retention_report, run_no_retention
@@ -28,7 +31,8 @@ def test_every_finding_reproduces_on_the_installed_stageflow(finding: object) ->
 
     assert isinstance(finding, Finding)
     assert re.fullmatch(r"SF-SUB-\d\d", finding.id)
-    assert finding.versions == ("1.2.0",) and finding.promise and finding.observed
+    assert finding.versions == ("0.5.1", "1.2.0") and finding.promise and finding.observed
+    assert stageflow_version() in finding.versions
     assert finding.reproduce(stageflow_module()) is True
 
 
@@ -61,3 +65,49 @@ def test_harnesses_share_no_sink_tracker_or_ids() -> None:
         first.close()
         second.close()
     assert stageflow_module().pipeline.subpipeline.uuid4.__module__ == "uuid"
+
+
+def _spawn_without_inherit_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0.5.1's signature: no inherit_data, no data_overrides, no **kwargs.
+    spawner = stageflow_module().pipeline.subpipeline.SubpipelineSpawner
+    original = spawner.spawn
+
+    async def spawn(
+        self: Any,
+        pipeline_name: str,
+        parent_ctx: Any,
+        correlation_id: Any,
+        parent_stage_id: str,
+        runner: Any,
+        *,
+        topology: str | None = None,
+        execution_mode: str | None = None,
+    ) -> Any:
+        return await original(
+            self,
+            pipeline_name,
+            parent_ctx,
+            correlation_id,
+            parent_stage_id,
+            runner,
+            topology=topology,
+            execution_mode=execution_mode,
+        )
+
+    monkeypatch.setattr(spawner, "spawn", spawn)
+
+
+def test_inherit_data_is_bridged_only_where_spawn_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    spawn = stageflow_module().pipeline.subpipeline.SubpipelineSpawner.spawn
+    has_it = "inherit_data" in inspect.signature(spawn).parameters  # 1.2.0: yes, 0.5.1: no
+    assert features().inherit_data is has_it and bridge_inherit(True) is has_it
+    _spawn_without_inherit_data(monkeypatch)
+    assert not features().inherit_data and bridge_inherit(True) is False
+    driver = Driver(SubpipelineHarness(("r0",)))
+    try:
+        assert driver.run(driver.harness.spawn("r0", "c1")) == ("spawned",)
+        assert driver.harness.observe()["data"]["c1"] == {"run": "c1"}
+        with pytest.raises(ValueError, match="inherit_data"):
+            driver.run(driver.harness.spawn("r0", "c2", inherit=True))
+    finally:
+        driver.close()
