@@ -4,20 +4,38 @@
 found once is replayed first next time. ``ci`` is what ``make verify`` and ``make test`` use:
 derandomized (the same examples on every run) and bounded so that every machine fits the
 120 s budget of ``make verify``. ``nightly`` is the long random exploration of ``make nightly``.
+``crosshair`` runs the stateless ``@given`` laws on CrossHair's symbolic backend
+(``hypothesis-crosshair``): each example is a path through the law rather than a random draw,
+so branches that random data rarely hits are tried on purpose (``make contracts``, bounded).
 
 The profile is chosen with ``HYPOTHESIS_PROFILE``; :func:`load_selected_profile` refuses an
 unknown name with a message that lists the known ones.
+
+Several machines can share one search: with ``HYPOTHESIS_DB=redis://HOST:PORT`` the profiles
+that keep examples (``dev``, ``nightly``) write to and replay from both the local directory and
+Hypothesis's ``RedisExampleDatabase`` on that server, so a failure one machine found is the
+first example every other machine tries. A malformed URL or a server that does not answer is a
+:class:`ProfileError` (verify and nightly print its one line and exit 2), never a silent
+fall-back to the local database.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.database import (
+    DirectoryBasedExampleDatabase,
+    ExampleDatabase,
+    MultiplexedDatabase,
+)
+from hypothesis.errors import InvalidArgument
 
 PROFILE_ENV = "HYPOTHESIS_PROFILE"
+DATABASE_ENV = "HYPOTHESIS_DB"
 DEFAULT_PROFILE = "dev"
 EXAMPLE_DB_DIR = ".hypothesis/examples"
 
@@ -57,11 +75,45 @@ settings.register_profile(
     suppress_health_check=_QUIET_HEALTH_CHECKS,
 )
 
-KNOWN_PROFILES = ("dev", "ci", "nightly")
+KNOWN_PROFILES = ("dev", "ci", "nightly", "crosshair")
+# The profiles that keep an example database, and so may share one through HYPOTHESIS_DB.
+SHARED_DB_PROFILES = ("dev", "nightly")
+_REDIS_URL = re.compile(r"redis://(?P<host>[^:/\s]+):(?P<port>[0-9]{1,5})/?")
 
 
-class UnknownProfileError(ValueError):
+class ProfileError(ValueError):
+    """A Hypothesis profile or example database that cannot be used; the message says why."""
+
+
+class UnknownProfileError(ProfileError):
     pass
+
+
+class SharedDatabaseError(ProfileError):
+    pass
+
+
+def _register_crosshair() -> None:
+    # Registered on demand: validating backend="crosshair" needs hypothesis-crosshair, and a
+    # venv without it must still load every other profile.
+    try:
+        settings.register_profile(
+            "crosshair",
+            backend="crosshair",
+            # A symbolic example costs seconds, not microseconds: few of them, no wall-clock
+            # deadline (CrossHair's own per-path timeout bounds each), and no database, since a
+            # symbolic run replays through concrete values Hypothesis already reports.
+            max_examples=20,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+    except InvalidArgument as exc:
+        raise UnknownProfileError(
+            f"{PROFILE_ENV}=crosshair needs hypothesis-crosshair ({exc}); run `make venv`"
+        ) from exc
 
 
 def selected_profile_name() -> str:
@@ -74,7 +126,58 @@ def selected_profile_name() -> str:
 
 
 def load_selected_profile() -> str:
-    """Load the profile named by ``HYPOTHESIS_PROFILE`` (default ``dev``) and return its name."""
+    """Load the profile named by ``HYPOTHESIS_PROFILE`` (default ``dev``) and return its name.
+
+    With ``HYPOTHESIS_DB`` set, ``dev`` and ``nightly`` are loaded with the shared database
+    added (see the module docstring); the other profiles keep none.
+    """
     name = selected_profile_name()
-    settings.load_profile(name)
+    if name == "crosshair":
+        _register_crosshair()
+    url = os.environ.get(DATABASE_ENV, "")
+    if not url or name not in SHARED_DB_PROFILES:
+        settings.load_profile(name)
+        return name
+    base = settings.get_profile(name)
+    shared = f"{name}+{url}"
+    settings.register_profile(
+        shared, parent=base, database=with_shared_database(base.database, url)
+    )
+    settings.load_profile(shared)
     return name
+
+
+def with_shared_database(local: ExampleDatabase | None, url: str) -> ExampleDatabase:
+    """``local`` multiplexed with the Redis database at ``url`` (``redis://HOST:PORT``).
+
+    For example::
+
+        db = with_shared_database(DirectoryBasedExampleDatabase(".hypothesis/examples"),
+                                  "redis://127.0.0.1:6379")
+    """
+    shared = redis_database(url)
+    return shared if local is None else MultiplexedDatabase(local, shared)
+
+
+def redis_database(url: str) -> ExampleDatabase:
+    """Hypothesis's RedisExampleDatabase on ``url``, after checking the server answers."""
+    match = _REDIS_URL.fullmatch(url)
+    if match is None:
+        raise SharedDatabaseError(
+            f"{DATABASE_ENV}={url!r} is not redis://HOST:PORT (e.g. redis://127.0.0.1:6379); "
+            f"fix it or unset {DATABASE_ENV} to use the local example database only"
+        )
+    # Imported here: only a run that asks for a shared database needs the redis client.
+    import redis
+    from hypothesis.extra.redis import RedisExampleDatabase
+
+    host, port = match["host"], int(match["port"])
+    client: Any = redis.Redis(host=host, port=port, socket_connect_timeout=2, socket_timeout=10)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise SharedDatabaseError(
+            f"{DATABASE_ENV}={url!r}: no Redis server answers at {host}:{port} ({exc}); "
+            f"start redis-server there or unset {DATABASE_ENV}"
+        ) from exc
+    return RedisExampleDatabase(client)

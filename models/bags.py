@@ -82,6 +82,11 @@ class Stored:
 
 @dataclass(frozen=True)
 class OutputBagState:
+    """Stored outputs in first-write order, at most one per stage.
+
+    inv: len({s.entry.stage for s in self.stored}) == len(self.stored)
+    """
+
     stored: tuple[Stored, ...] = ()
 
     def find(self, stage: str) -> Stored | None:
@@ -140,10 +145,13 @@ class OutputBagModel:
     aliases_reads: bool = False
 
     def init(self) -> OutputBagState:
+        """post: __return__.stored == ()"""
         return OutputBagState()
 
     def step(self, state: OutputBagState, input: BagInput) -> tuple[OutputBagState, Outcome]:
-        """post: isinstance(input, (Write, MutateWritten, MutateRead)) or __return__[0] == state"""
+        """pre: not isinstance(input, Write) or input.stage != ""
+        post: isinstance(input, (Write, MutateWritten, MutateRead)) or __return__[0] == state
+        """
         if isinstance(input, Write):
             return self.write(state, input)
         if isinstance(input, Get):
@@ -167,9 +175,7 @@ class OutputBagModel:
     def write(self, state: OutputBagState, w: Write) -> tuple[OutputBagState, Outcome]:
         """pre: w.stage != ""
         post: isinstance(__return__[1], Returned) or __return__[0] == state
-        post: isinstance(__return__[1], Raised) or (
-            _read(__return__[0], Get(w.stage, "get_attempt_count"))
-            == _read(state, Get(w.stage, "get_attempt_count")) + 1)
+        post: isinstance(__return__[1], Raised) or _counted_once(state, __return__[0], w.stage)
         """
         existing = state.find(w.stage)
         if existing is not None and not w.overwrite:
@@ -202,6 +208,16 @@ class OutputBagModel:
             for s in state.stored
         )
         return "OutputBag {" + inner + "}"
+
+
+# Contract helpers: PEP 316 conditions are one line each, so longer claims are named here.
+def _counted_once(before: OutputBagState, after: OutputBagState, stage: str) -> bool:
+    count = Get(stage, "get_attempt_count")
+    return _read(after, count) == _read(before, count) + 1  # type: ignore[operator]
+
+
+def _names_writer(after: ContextBagState, input: ContextInput) -> bool:
+    return not isinstance(input, CWrite) or _get(after.writers, input.key) == input.stage
 
 
 def _read(state: OutputBagState, g: Get) -> Hashable:
@@ -245,6 +261,11 @@ def _mutate(state: OutputBagState, data_id: int, key: str, value: Hashable) -> O
 
 @dataclass(frozen=True)
 class ContextBagState:
+    """Keys in first-write order, each with the stage that wrote it.
+
+    inv: tuple(k for k, _ in self.data) == tuple(k for k, _ in self.writers)
+    """
+
     data: Items = ()
     writers: tuple[tuple[str, str], ...] = ()
 
@@ -286,12 +307,12 @@ class ContextBagModel:
     aliases_copies: bool = False
 
     def init(self) -> ContextBagState:
+        """post: __return__.data == () and __return__.writers == ()"""
         return ContextBagState()
 
     def step(self, state: ContextBagState, input: ContextInput) -> tuple[ContextBagState, Outcome]:
         """post: isinstance(input, (CWrite, MutateCopy)) or __return__[0] == state
-        post: not isinstance(input, CWrite) or isinstance(__return__[1], Raised) or (
-            _get(__return__[0].writers, input.key) == input.stage)
+        post: isinstance(__return__[1], Raised) or _names_writer(__return__[0], input)
         """
         if isinstance(input, CWrite):
             if any(k == input.key for k, _ in state.data):

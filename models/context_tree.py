@@ -120,8 +120,14 @@ class ContextNode:
 
 @dataclass(frozen=True)
 class TreeState:
+    """Contexts in creation order (a context's index is its name), over one heap.
+
+    inv: all(_boxes_exist(self.heap, c) for c in self.contexts)
+    """
+
     heap: Heap
     contexts: tuple[ContextNode, ...]
+    __hash__ = None  # type: ignore[assignment]  # a heap is not hashable
 
 
 @dataclass(frozen=True)
@@ -189,6 +195,7 @@ class ContextTreeModel:
         self.deviations = deviations
 
     def init(self) -> TreeState:
+        """post: __return__.contexts == () and not __return__.heap.boxes"""
         return TreeState(EMPTY_HEAP, ())
 
     def _copy(self, deviation: str, otherwise: Copy = Copy.DEEP) -> Copy:
@@ -197,6 +204,14 @@ class ContextTreeModel:
         return otherwise
 
     def step(self, state: TreeState, op: Operation) -> TreeState:
+        """Apply ``op``; only CreateRoot and Fork add a context, and none is ever removed.
+
+        pre: isinstance(op, CreateRoot) or 0 <= _target(op) < len(state.contexts)
+        post: len(__return__.contexts) == len(state.contexts) + isinstance(op, (CreateRoot, Fork))
+        post: __return__.heap.next_id >= state.heap.next_id
+        """
+        # CrossHair 0.0.113 cannot make symbolic values of the recursive Plain alias.
+        # crosshair: off
         if isinstance(op, CreateRoot):
             return self._create_root(state, op)
         if isinstance(op, Fork):
@@ -325,6 +340,8 @@ class ContextTreeModel:
         Parent data is a read-only snapshot: the top level is a FrozenDict, and deeper values
         are the child's to read, not to change. Under SF-CTX-01 they are the parent's own
         objects, so an edit there lands in whatever still shares them.
+
+        post: read_path is not ReadPath.PARENT_DATA or bool(path) or not __return__
         """
         if read_path is not ReadPath.PARENT_DATA:
             return True
@@ -340,7 +357,11 @@ class ContextTreeModel:
         return TreeState(edit_box(state.heap, target, op.edit), state.contexts)
 
     def observe(self, state: TreeState, context: int) -> dict[str, Plain]:
-        """What a user reading context ``context`` sees, as plain data."""
+        """What a user reading context ``context`` sees, as plain data.
+
+        pre: 0 <= context < len(state.contexts)
+        post: __return__["canceled"] == (__return__["cancellation_reason"] is not None)
+        """
         node = state.contexts[context]
         heap = state.heap
 
@@ -363,6 +384,18 @@ class ContextTreeModel:
             "cancellation_reason": node.cancellation_reason,
             "artifacts": node.artifacts,
         }
+
+
+def _boxes_exist(heap: Heap, node: ContextNode) -> bool:
+    held = (node.data, node.configuration, node.metadata, node.extensions, node.parent_data)
+    return all(b is None or b in heap.boxes for b in (*held, node.overrides))
+
+
+def _target(op: Operation) -> int:
+    # The context an operation acts on (a Fork's parent); CreateRoot acts on none.
+    if isinstance(op, Fork):
+        return op.parent
+    return -1 if isinstance(op, CreateRoot) else op.context
 
 
 def _with_node(state: TreeState, index: int, node: ContextNode) -> TreeState:

@@ -63,29 +63,56 @@ class Copy(Enum):
 
 @dataclass(frozen=True)
 class Heap:
+    """Boxes by id. Closed: every reference leads to a box, and ``next_id`` is a fresh id.
+
+    inv: all(0 <= ref < self.next_id for ref in self.boxes)
+    inv: all(r.box in self.boxes for b in self.boxes.values() for r in _refs(b))
+    """
+
     boxes: Mapping[int, Box]
     next_id: int = 0
+    # Said outright: a dict of boxes cannot be hashed, so neither can a heap.
+    __hash__ = None  # type: ignore[assignment]
 
     def box(self, ref: int) -> Box:
+        """pre: ref in self.boxes"""
         return self.boxes[ref]
 
     def put(self, ref: int, box: Box) -> Heap:
+        """Replace the box ``ref`` (every alias of it sees the new contents).
+
+        pre: ref in self.boxes and all(r.box in self.boxes for r in _refs(box))
+        post: __return__.boxes[ref] == box and __return__.next_id == self.next_id
+        """
         return Heap({**self.boxes, ref: box}, self.next_id)
 
     def allocate(self, box: Box) -> tuple[Heap, int]:
         """Add ``box`` under a fresh id.
 
+        pre: all(r.box in self.boxes for r in _refs(box))
         post: __return__[1] not in self.boxes
+        post: __return__[0].next_id == __return__[1] + 1
         """
         ref = self.next_id
         return Heap({**self.boxes, ref: box}, ref + 1), ref
+
+
+def _refs(box: Box) -> list[Ref]:
+    values = [v for _, v in box.items] if isinstance(box, MapBox) else list(box.items)
+    return [v for v in values if isinstance(v, Ref)]
 
 
 EMPTY_HEAP = Heap({})
 
 
 def store(heap: Heap, value: Plain) -> tuple[Heap, Value]:
-    """Allocate fresh boxes for a plain value (nothing shared with anything already stored)."""
+    """Allocate fresh boxes for a plain value (nothing shared with anything already stored).
+
+    post: __return__[0].next_id >= heap.next_id
+    post: not isinstance(__return__[1], Ref) or __return__[1].box >= heap.next_id
+    """
+    # CrossHair 0.0.113 cannot make symbolic values of the recursive Plain alias.
+    # crosshair: off
     if isinstance(value, dict):
         items: list[tuple[str, Value]] = []
         for k, v in value.items():
@@ -114,7 +141,12 @@ def load(heap: Heap, value: Value) -> Plain:
 
 
 def copy_box(heap: Heap, ref: int, mode: Copy) -> tuple[Heap, int]:
-    """Copy the box ``ref`` with the given semantics and return the copy's id."""
+    """Copy the box ``ref`` with the given semantics and return the copy's id.
+
+    pre: ref in heap.boxes
+    post: (__return__[1] == ref) == (mode is Copy.LIVE)
+    post: __return__[1] in __return__[0].boxes
+    """
     if mode is Copy.LIVE:
         return heap, ref
     if mode is Copy.SHALLOW:
@@ -125,14 +157,23 @@ def copy_box(heap: Heap, ref: int, mode: Copy) -> tuple[Heap, int]:
 
 
 def copy_value(heap: Heap, value: Value, mode: Copy) -> tuple[Heap, Value]:
-    """Copy one entry: a deep copy owns new boxes, the other modes keep the reference."""
+    """Copy one entry: a deep copy owns new boxes, the other modes keep the reference.
+
+    pre: not isinstance(value, Ref) or value.box in heap.boxes
+    post: mode is Copy.DEEP or __return__ == (heap, value)
+    """
     if isinstance(value, Ref) and mode is Copy.DEEP:
         return store(heap, load(heap, value))
     return heap, value
 
 
 def resolve(heap: Heap, ref: int, path: Path) -> int | None:
-    """The box reached from ``ref`` by ``path``, or None if the path leads to no container."""
+    """The box reached from ``ref`` by ``path``, or None if the path leads to no container.
+
+    pre: ref in heap.boxes
+    post: __return__ is None or __return__ in heap.boxes or __return__ == ref
+    post: path or __return__ == ref
+    """
     for step in path:
         box = heap.box(ref)
         if isinstance(box, MapBox) and isinstance(step, str):
@@ -148,7 +189,11 @@ def resolve(heap: Heap, ref: int, path: Path) -> int | None:
 
 
 def container_paths(heap: Heap, ref: int) -> list[Path]:
-    """Every path from ``ref`` to a container, the empty path first, in a stable order."""
+    """Every path from ``ref`` to a container, the empty path first, in a stable order.
+
+    pre: ref in heap.boxes
+    post: __return__[0] == ()
+    """
     paths: list[Path] = [()]
     box = heap.box(ref)
     entries: list[tuple[PathStep, Value]] = (
@@ -195,7 +240,13 @@ def edit_box(heap: Heap, ref: int, edit: Edit) -> Heap:
 
     A new value is stored fresh, and a deletion of a missing key or index is a no-op, as the
     machine only generates edits that fit the box.
+
+    pre: ref in heap.boxes
+    post: __return__.next_id >= heap.next_id
+    post: set(heap.boxes) <= set(__return__.boxes)
     """
+    # CrossHair 0.0.113 cannot make symbolic values of the recursive Plain alias.
+    # crosshair: off
     box = heap.box(ref)
     if isinstance(box, MapBox) and isinstance(edit, SetKey):
         heap, value = store(heap, edit.value)

@@ -1,0 +1,256 @@
+"""`make nightly`: every check under the nightly profile, on every core, until the budget ends.
+
+The driver checks its input (profile, ``HYPOTHESIS_DB``, the stageflow under test) before it
+starts anything, then runs pytest with pytest-xdist over :mod:`core.nightly_shard`, where every
+check is cut into ``shards`` items that loop with fresh seeds until their share of the time is
+spent. While pytest runs, the driver tails the shards' progress files and prints, per check,
+the examples run so far and the failures. When pytest ends (or is stopped at the budget plus a
+grace period: nothing here hangs) it writes:
+
+- ``reports/nightly.json``: verify's schema (``core.report``), where a check's ``seconds`` are
+  the worker-seconds its shards ran, plus ``examples_per_second``, ``rules`` (how often each
+  state machine rule ran), ``iterations`` and ``shards`` per check;
+- ``reports/nightly.md`` (verify's markdown) and ``reports/nightly/failures/<check>.txt``;
+- ``reports/nightly.xml``: pytest's JUnit XML, one test case per shard, for CI systems.
+
+Finding reproducers run once, in the driver, so the table has verify's KNOWN and FIXED rows.
+Exit codes are verify's: 0 nothing NEW, 1 something NEW, 2 bad input.
+
+For example::
+
+    NIGHTLY_MINUTES=5 make nightly
+    .venv/bin/python -m core.nightly --minutes 0.5 --checks 'values.*' --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core import checks as registry
+from core.nightly_shard import (
+    ENV_CHECKS,
+    ENV_CHUNK,
+    ENV_DEADLINE,
+    ENV_DIR,
+    ENV_SHARDS,
+    ENV_WORKERS,
+    ShardProgress,
+    read_progress,
+)
+from core.profiles import PROFILE_ENV, ProfileError, load_selected_profile
+from core.report import Row, VerifyReport, render_markdown, render_table
+from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
+from core.verify import run_finding
+
+_SHARD_MODULE = Path(__file__).with_name("nightly_shard.py")
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m core.nightly", description=__doc__)
+    parser.add_argument("--minutes", type=float, default=float(_env("NIGHTLY_MINUTES", "30")))
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="xdist workers")
+    parser.add_argument("--shards-per-worker", type=int, default=2, metavar="K")
+    parser.add_argument("--chunk", type=int, default=100, help="examples per Hypothesis run")
+    parser.add_argument("--checks", default="", help="comma-separated glob patterns of names")
+    parser.add_argument("--reports", default="reports", help="directory for the reports")
+    parser.add_argument("--progress-every", type=float, default=30.0, metavar="S")
+    return parser.parse_args(argv)
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, "") or default
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault(PROFILE_ENV, "nightly")
+    try:
+        profile = load_selected_profile()
+        sf = stageflow_module()
+    except (ProfileError, StageflowUnavailableError) as exc:
+        print(f"nightly: {exc}", file=sys.stderr)
+        return 2
+    if args.minutes < 0 or args.workers < 1 or args.shards_per_worker < 1 or args.chunk < 1:
+        print("nightly: --minutes must be >= 0 and the other counts >= 1", file=sys.stderr)
+        return 2
+    reports = Path(args.reports)
+    directory = reports / "nightly"
+    shutil.rmtree(directory, ignore_errors=True)  # this run's progress only
+    (directory / "progress").mkdir(parents=True)
+    (directory / "failures").mkdir()
+    budget = args.minutes * 60
+    shards = args.workers * args.shards_per_worker
+    env = {
+        **os.environ,
+        ENV_DEADLINE: str(time.time() + budget),
+        ENV_WORKERS: str(args.workers),
+        ENV_SHARDS: str(shards),
+        ENV_CHUNK: str(args.chunk),
+        ENV_CHECKS: args.checks,
+        ENV_DIR: str(directory.resolve()),
+    }
+    print(
+        f"nightly: profile {profile}, {args.minutes:g} min on {args.workers} workers, "
+        f"{shards} shards per check, {args.chunk} examples per run",
+        flush=True,
+    )
+    started = time.time()
+    code = _run_pytest(env, args, reports, directory, budget)
+    progress = read_progress(directory)
+    if not progress:
+        print(f"nightly: pytest ran no shard (exit {code}); see {directory}/pytest.log")
+        return 2 if code not in (0, 1) else 1
+    rows = [*_check_rows(progress), *_finding_rows(sf, args.checks)]
+    report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
+    extra = _extras(progress)
+    _write(report, extra, reports, directory, time.time() - started, code, args)
+    print()
+    print(render_table(report))
+    for row in rows:
+        if row.status == "NEW":
+            print(f"\n==== NEW: {row.name}\n{row.detail}")
+    return 1 if report.summary()["new"] else 0
+
+
+def _run_pytest(
+    env: dict[str, str], args: argparse.Namespace, reports: Path, directory: Path, budget: float
+) -> int:
+    command = [
+        sys.executable, "-m", "pytest", str(_SHARD_MODULE), "-p", "no:randomly",
+        "-n", str(args.workers), "--dist", "load", "-rfE",
+        f"--junitxml={reports / 'nightly.xml'}", "-o", "junit_family=xunit2",
+    ]  # fmt: skip
+    # A slice overruns by at most one chunk; a failure's shrink may take longer. Past this,
+    # the run is stopped and reported with what the shards recorded.
+    hard_stop = time.monotonic() + budget + max(120.0, budget / 4)
+    with (directory / "pytest.log").open("wb") as log:
+        proc = subprocess.Popen(
+            command, env=env, cwd=_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+        last = time.monotonic()
+        while proc.poll() is None:
+            time.sleep(0.2)
+            if time.monotonic() - last >= args.progress_every:
+                last = time.monotonic()
+                print(_progress_line(read_progress(directory), budget, env), flush=True)
+            if time.monotonic() > hard_stop:
+                _stop(proc)
+    print(_progress_line(read_progress(directory), budget, env), flush=True)
+    tail = (directory / "pytest.log").read_text(errors="replace").strip().splitlines()[-3:]
+    print("pytest: " + " | ".join(tail), flush=True)
+    return proc.returncode
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    # SIGINT first: pytest then ends the session and still writes the JUnit XML of the shards
+    # that finished. The process group is the session this run started, and only it.
+    print("nightly: budget and grace spent; stopping pytest", flush=True)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _progress_line(progress: list[ShardProgress], budget: float, env: dict[str, str]) -> str:
+    elapsed = budget - max(0.0, float(env[ENV_DEADLINE]) - time.time())
+    per_check: dict[str, list[int]] = {}
+    for p in progress:
+        examples, failures = per_check.setdefault(p.check, [0, 0])
+        per_check[p.check] = [examples + p.examples, failures + p.failures]
+    total = sum(e for e, _ in per_check.values())
+    failed = sum(f for _, f in per_check.values())
+    lines = [f"[{elapsed:6.0f}s/{budget:.0f}s] {total} examples, {failed} failures"]
+    lines += [f"    {name}: {e} examples, {f} failures" for name, (e, f) in per_check.items()]
+    return "\n".join(lines)
+
+
+def _check_rows(progress: list[ShardProgress]) -> list[Row]:
+    by_check: dict[str, list[ShardProgress]] = {}
+    for p in progress:
+        by_check.setdefault(p.check, []).append(p)
+    rows = []
+    for name, shards in by_check.items():
+        examples = sum(s.examples for s in shards)
+        seconds = sum(s.seconds for s in shards)
+        failed = [s for s in shards if s.status == "failed"]
+        if all(s.status == "n/a" for s in shards):
+            rows.append(Row(name, "N/A", None, 0, 0.0, shards[0].detail))
+        elif failed:
+            rows.append(Row(name, "NEW", None, examples, seconds, failed[0].detail))
+        elif examples == 0:
+            detail = f"check {name} ran no example: a check that runs nothing proves nothing"
+            rows.append(Row(name, "NEW", None, 0, seconds, detail))
+        else:
+            rows.append(Row(name, "PASS", None, examples, seconds))
+    return rows
+
+
+def _finding_rows(sf: Any, patterns: str) -> list[Row]:
+    if patterns:  # a run restricted to some checks reports only those
+        return []
+    return [run_finding(f, sf) for f in registry.discover_findings()]
+
+
+def _extras(progress: list[ShardProgress]) -> dict[str, dict[str, Any]]:
+    extra: dict[str, dict[str, Any]] = {}
+    for p in progress:
+        e = extra.setdefault(
+            p.check, {"shards": 0, "iterations": 0, "failures": 0, "rules": Counter()}
+        )
+        e["shards"] += 1
+        e["iterations"] += p.iterations
+        e["failures"] += p.failures
+        e["rules"].update(p.rules)
+    return extra
+
+
+def _write(
+    report: VerifyReport,
+    extra: dict[str, dict[str, Any]],
+    reports: Path,
+    directory: Path,
+    wall: float,
+    pytest_exit: int,
+    args: argparse.Namespace,
+) -> None:
+    data = report.to_json()
+    for row in data["checks"]:
+        more = extra.get(row["name"])
+        if more is not None:
+            rate = row["examples"] / row["seconds"] if row["seconds"] else 0.0
+            row["examples_per_second"] = round(rate, 2)
+            row.update(more, rules=dict(sorted(more["rules"].items())))
+    data["nightly"] = {
+        "minutes": args.minutes,
+        "wall_seconds": round(wall, 1),
+        "workers": args.workers,
+        "shards_per_check": args.workers * args.shards_per_worker,
+        "examples_per_run": args.chunk,
+        "pytest_exit": pytest_exit,
+        "junit_xml": str(reports / "nightly.xml"),
+    }
+    (reports / "nightly.json").write_text(json.dumps(data, indent=2) + "\n")
+    (reports / "nightly.md").write_text(render_markdown(report))
+    for row in report.rows:
+        if row.status == "NEW":
+            (directory / "failures" / f"{row.name}.txt").write_text(row.detail)
+    print(f"wrote {reports / 'nightly.json'}, {reports / 'nightly.md'}, {reports / 'nightly.xml'}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

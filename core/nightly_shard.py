@@ -1,0 +1,214 @@
+"""The pytest items of ``make nightly``: every check, cut into shards that workers share.
+
+One ``@given`` law or one machine is one Hypothesis run, and pytest-xdist can only hand whole
+items to workers; a single item per check would pin each check to one core. So
+:mod:`core.nightly` collects this module with every check parametrized into ``NIGHTLY_SHARDS``
+items (shard-major, so that if time runs short every check has had its first shards), and each
+item loops: run the check once under the nightly profile with a fresh random seed, record what it
+did, and go again until its time slice ends. The slice is recomputed when an item starts, from
+the time left and the items not yet finished (counted in the shared progress directory), so
+items that end early (N/A, a fast failure) leave their time to the rest.
+
+Each iteration is one Hypothesis run of at most ``NIGHTLY_CHUNK`` examples: @given laws take
+their settings when they are decorated, so the chunk is set on the loaded profile before any
+check module is imported, and a slice can overrun by at most one chunk. Every run replays the
+example database first, so a failure saved by any earlier run (or by another shard, or another
+machine through ``HYPOTHESIS_DB``) is the first thing it tries.
+
+Progress: after every iteration a shard appends one JSON line (cumulative for that shard) to
+``<reports>/nightly/progress/<check>#<shard>.jsonl``; the driver tails those files. Rule counts
+come from wrapping every state machine rule in this process only: the wrapper counts the call
+and reports ``hypothesis.event("rule <name>")``, so Hypothesis's own statistics show them too.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import json
+import os
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import event, settings
+from hypothesis.stateful import RuleBasedStateMachine
+
+from core import checks as registry
+from core.profiles import load_selected_profile
+from core.sut import stageflow_module
+from core.verify import run_captured
+
+ENV_DEADLINE = "NIGHTLY_DEADLINE"  # epoch seconds at which every shard stops
+ENV_WORKERS = "NIGHTLY_WORKERS"
+ENV_SHARDS = "NIGHTLY_SHARDS"
+ENV_CHUNK = "NIGHTLY_CHUNK"
+ENV_CHECKS = "NIGHTLY_CHECKS"  # comma-separated globs, as verify's --checks
+ENV_DIR = "NIGHTLY_DIR"  # <reports>/nightly
+FINISHED = ("done", "failed", "n/a")
+
+
+@dataclass
+class ShardProgress:
+    """One shard's cumulative record: the line it appends after every iteration."""
+
+    check: str
+    shard: int
+    worker: str
+    status: str = "running"  # running | done | failed | n/a
+    iterations: int = 0
+    examples: int = 0
+    failures: int = 0
+    seconds: float = 0.0
+    rules: dict[str, int] = field(default_factory=dict)
+    detail: str = ""
+
+    def append_to(self, directory: Path) -> None:
+        path = directory / "progress" / f"{self.check}#{self.shard}.jsonl"
+        with path.open("a") as f:
+            f.write(json.dumps(asdict(self)) + "\n")
+
+
+def read_progress(directory: Path) -> list[ShardProgress]:
+    """The latest line of every shard's progress file (a partly written line is skipped)."""
+    latest: list[ShardProgress] = []
+    for path in sorted((directory / "progress").glob("*.jsonl")):
+        for line in reversed(path.read_text().splitlines()):
+            try:
+                latest.append(ShardProgress(**json.loads(line)))
+                break
+            except (json.JSONDecodeError, TypeError):
+                continue
+    return latest
+
+
+# --- rule counting ---------------------------------------------------------------------------
+
+_rule_calls: Counter[str] = Counter()
+
+
+def _counted(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def rule(*args: Any, **kwargs: Any) -> Any:
+        _rule_calls[function.__name__] += 1
+        event(f"rule {function.__name__}")
+        return function(*args, **kwargs)
+
+    rule.__dict__["_nightly_counted"] = True
+    return rule
+
+
+def count_rules() -> None:
+    """Wrap the rules of every state machine class defined so far (idempotent).
+
+    A Rule object lives on the decorated function, so subclasses made later (``machine_adopting``)
+    share the wrapped rules; this still runs before every iteration, for classes defined since.
+    """
+    pending: list[type[RuleBasedStateMachine]] = list(RuleBasedStateMachine.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        state = cls.setup_state()
+        for rule in [*state.rules, *state.initializers]:
+            if not getattr(rule.function, "_nightly_counted", False):
+                rule.function = _counted(rule.function)
+
+
+# --- the items -------------------------------------------------------------------------------
+
+
+def _selected_checks() -> list[registry.Check]:
+    patterns = [p.strip() for p in os.environ.get(ENV_CHECKS, "").split(",") if p.strip()]
+    return [
+        c
+        for c in registry.discover_checks()
+        if not patterns or any(fnmatch.fnmatchcase(c.name, p) for p in patterns)
+    ]
+
+
+def _load_chunked_profile() -> None:
+    load_selected_profile()
+    chunk = int(os.environ.get(ENV_CHUNK, "100"))
+    settings.register_profile("nightly-chunk", parent=settings.default, max_examples=chunk)
+    settings.load_profile("nightly-chunk")
+
+
+# Only when collected by core.nightly: importing this module elsewhere (a test of the shard loop)
+# must not change the loaded profile. The chunk is set before discovery imports the checks.
+CHECKS: list[registry.Check] = []
+if ENV_DEADLINE in os.environ:
+    _load_chunked_profile()
+    CHECKS = _selected_checks()
+SHARDS = int(os.environ.get(ENV_SHARDS, "1"))
+ITEMS = [(check, shard) for shard in range(SHARDS) for check in CHECKS]
+
+
+def time_slice(directory: Path, now: float) -> float:
+    """Seconds this item may use: its share of the workers' remaining time."""
+    deadline = float(os.environ[ENV_DEADLINE])
+    workers = int(os.environ.get(ENV_WORKERS, "1"))
+    finished = sum(p.status in FINISHED for p in read_progress(directory))
+    remaining_items = max(1, len(ITEMS) - finished)
+    return max(0.0, deadline - now) * min(workers, remaining_items) / remaining_items
+
+
+@pytest.mark.parametrize(("check", "shard"), ITEMS, ids=[f"{c.name}#{s}" for c, s in ITEMS] or None)
+def test_shard(check: registry.Check, shard: int) -> None:
+    directory = Path(os.environ[ENV_DIR])
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    progress = ShardProgress(check.name, shard, worker)
+    reason = check.applies(stageflow_module())
+    if reason is not None:
+        progress.status, progress.detail = "n/a", reason
+        progress.append_to(directory)
+        pytest.skip(reason)
+    start = time.time()
+    if start >= float(os.environ[ENV_DEADLINE]) and any(
+        p.check == check.name and p.iterations for p in read_progress(directory)
+    ):
+        # Past the budget, only a check no shard has run yet gets its one iteration.
+        progress.status = "done"
+        progress.append_to(directory)
+        return
+    end = start + time_slice(directory, start)
+    rules: Counter[str] = Counter()
+    while True:  # at least one iteration: a shard that starts is worth one Hypothesis run
+        count_rules()
+        _rule_calls.clear()
+        registry.reset_example_count()
+        began = time.perf_counter()
+        exc, output = run_captured(check.run)
+        progress.seconds += time.perf_counter() - began
+        progress.iterations += 1
+        progress.examples += registry.example_count()
+        rules.update(_rule_calls)
+        progress.rules = dict(rules)
+        if exc is not None:
+            progress.status, progress.failures = "failed", progress.failures + 1
+            progress.detail = failure_text(check.name, shard, exc, output)
+            progress.append_to(directory)
+            pytest.fail(progress.detail, pytrace=False)
+        if time.time() >= end:
+            break
+        progress.append_to(directory)
+    progress.status = "done"
+    progress.append_to(directory)
+
+
+def failure_text(name: str, shard: int, exc: BaseException, hypothesis_output: str) -> str:
+    formatted = "".join(traceback.format_exception(exc))
+    notes = "\n".join(getattr(exc, "__notes__", []))
+    parts = [
+        f"check {name} failed in nightly shard {shard}",
+        hypothesis_output,
+        formatted,
+        notes if notes not in formatted else "",
+        # The example database holds the failure now: any run that uses it replays it first.
+        f"replay: HYPOTHESIS_PROFILE=dev make verify CHECKS='{name}'",
+    ]
+    return "\n".join(p for p in parts if p)
