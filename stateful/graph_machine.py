@@ -2,18 +2,22 @@
 
 Each example draws a small DAG (2 to 6 stages, random dependencies), a behaviour per stage (ok,
 fail, raise, a transient error n times, ``StageOutput.retry()`` n times, slower than the
-timeout, spawn a child pipeline, mutate what it received, a guard with a guard-retry policy)
-and an interceptor stack (defaults, defaults + RetryInterceptor, TimeoutInterceptor alone, or
-none of the three), and builds the graph once. Only what the Stageflow under test can build is
-drawn (``core.sut.graphs.features``): 0.5.1's graph runs no interceptors, so there every graph
-has the configuration ``none``, no stage is ``slow`` (nothing would time it out) and no guard
-has a guard-retry policy (0.5.1 has none). Rules run it under the deterministic scheduler
-with virtual time: one run; two runs at once (the second with the same or an all-ok script);
-a run cancelled from outside, or by ``wait_for``, at a chosen instant. After every run the rule
-compares the whole :class:`~models.graph_run.RunObservation` with the model (outcome, results,
-every attempt's start and end, what each attempt received, when each cleanup ran) and then
-lingers, so anything still working after the run ended shows up in the attempts; the invariant
-compares the circuit breaker's counts, the one state runs share by design.
+timeout, spawn a child pipeline, mutate what it received, a guard with a guard-retry policy) and
+an interceptor stack (defaults, defaults + RetryInterceptor, TimeoutInterceptor alone, or none
+of the three), and builds the graph once. Only what the Stageflow under test can build is drawn
+(``core.sut.graphs.features``): 0.5.1's graph runs no interceptors, so there every graph has the
+configuration ``none``, no stage is ``slow`` (nothing would time it out) and no guard has a
+guard-retry policy (0.5.1 has none). About one example in six is instead a canonical graph at an
+attempt budget's edge (:func:`boundary_graphs`: a retry budget spent exactly or passed on its
+last attempt, a guard passing on its last allowed attempt or one later), the first of them being
+the first example ``ci`` tries; random graphs lean toward those edges too (:func:`around`).
+Rules run it under the deterministic scheduler with virtual time: one run; two runs at once (the
+second with the same or an all-ok script); a run cancelled from outside, or by ``wait_for``, at
+a chosen instant. After every run the rule compares the whole
+:class:`~models.graph_run.RunObservation` with the model (outcome, results, every attempt's
+start and end, what each attempt received, when each cleanup ran) and then lingers, so anything
+still working after the run ended shows up in the attempts; the invariant compares the circuit
+breaker's counts, the one state runs share by design.
 
 Every work duration is a whole number of seconds plus ``5**i`` microseconds for stage ``i``:
 each instant of a run is then the sum of a distinct multiset of stages, so no two events of a
@@ -45,7 +49,7 @@ from hypothesis.stateful import (
 from core.checks import Check, count_example, reproducing_ids
 from core.choosers import HypothesisChooser
 from core.scheduler import run
-from core.sut.graphs import LINGER, GraphHarness, features, quiet
+from core.sut.graphs import LINGER, GraphFeatures, GraphHarness, features, quiet
 from models.graph_run import (
     ALWAYS_OK,
     SHARED_CANCEL_TOKEN,
@@ -68,18 +72,71 @@ MAX_STEPS = 40_000
 # Cancel instants sit an eighth of a second off every event (events are whole or quarter
 # seconds plus microseconds), so a cancel never ties with the work it stops.
 CANCEL_AT = (2.125, 0.125, 4.125, 7.125)
+BOUNDARY_SHARE = 6  # about one example in 6 builds a canonical boundary graph
 
 
 def fine(index: int) -> float:
     return float(5**index) * 1e-6
 
 
+def boundary_graphs(can: GraphFeatures) -> tuple[Graph, ...]:
+    """The canonical graphs at the two attempt budgets, those this Stageflow can build.
+
+    An off-by-one in a budget shows only where the work needs exactly the budget (it passes on
+    the last allowed attempt) or one attempt more (it fails having used all of them). Random
+    graphs meet that rarely: a ``retry`` stack with ``max_attempts=2`` and a transient
+    ConnectionError stage that no sibling cuts short, or a guard failing exactly
+    ``max_attempts`` times. So :func:`graphs` draws these now and then, and the first one is
+    Hypothesis's simplest graph: the first example of the derandomized ``ci`` profile, and
+    what a failure shrinks toward.
+    """
+    canon: list[Graph] = []
+    if can.retry:
+        # a fails on both attempts the budget allows (retried once, then spent); b fails once
+        # and passes on the last allowed attempt, before a's second failure ends the run.
+        a = StageDesc("a", (), "transient", 2.0 + fine(0), 2)
+        b = StageDesc("b", (), "transient", 1.0 + fine(1), 1)
+        canon.append(Graph((a, b), None, Config("retry", 2, 250, None)))
+    if can.guard_retry:
+        t = StageDesc("t", (), "ok", 1.0 + fine(0))
+        for passes_at in (3, 2):  # one attempt more than the policy allows; its last attempt
+            g = StageDesc("g", ("t",), "guard", 1.0 + fine(1), passes_at)
+            canon.append(Graph((t, g), GuardDesc("g", "t", 2), Config("bare", 2, 250, None)))
+    return tuple(canon)
+
+
+def around(budget: int) -> st.SearchStrategy[int]:
+    """A failure count: half the time at a budget's edge (``budget``, then ``budget - 1``:
+    exhausted, or cleared on the last attempt), otherwise 1 to 3 as any other."""
+    edge = [n for n in (budget, budget - 1) if n >= 1]
+    return st.one_of(st.sampled_from(edge), st.integers(1, 3))
+
+
 @st.composite
 def graphs(draw: st.DrawFn) -> Graph:
     can = features()
-    configs = can.configs()
+    canon = boundary_graphs(can)
+    # About one example in BOUNDARY_SHARE is a boundary graph; 0, the simplest draw, is one.
+    if canon and draw(st.integers(0, BOUNDARY_SHARE - 1)) == 0:
+        return draw(st.sampled_from(canon))
+    return draw(random_graphs(can))
+
+
+@st.composite
+def random_graphs(draw: st.DrawFn, can: GraphFeatures) -> Graph:
     # A slow stage outlasts the timeout; with no interceptor stack there is none to outlast.
     kinds = KINDS if can.interceptors else tuple(k for k in KINDS if k != "slow")
+    interceptors = draw(st.sampled_from(can.configs()))
+    config = Config(
+        interceptors,
+        draw(st.integers(2, 3)),
+        draw(st.sampled_from([250, 500])),
+        # Only a TimeoutInterceptor reads _timeout_ms: without a stack, nothing carries it.
+        draw(st.sampled_from([None, 5000, 8000])) if can.interceptors else None,
+    )
+    retrying = interceptors == "retry"
+    if retrying:
+        kinds = ("transient", *kinds)  # a retry stack is there to retry: twice the transients
     count = draw(st.integers(2, 6))
     stages: list[StageDesc] = []
     for i in range(count):
@@ -88,7 +145,9 @@ def graphs(draw: st.DrawFn) -> Graph:
         kind = draw(st.sampled_from(kinds))
         if kind == "slow" and any(s.kind == "slow" for s in stages):
             kind = "ok"  # two slow siblings would time out at the same instant: a tie
-        n = draw(st.integers(1, 3)) if kind in ("transient", "retry_status") else 0
+        n = 0
+        if kind in ("transient", "retry_status"):
+            n = draw(around(config.max_attempts) if retrying else st.integers(1, 3))
         error = draw(st.sampled_from(["ConnectionError", "TimeoutError"]))
         work = draw(st.integers(1, 3)) + fine(i)
         stages.append(StageDesc(NAMES[i], tuple(sorted(deps)), kind, work, n, error))
@@ -99,16 +158,12 @@ def graphs(draw: st.DrawFn) -> Graph:
         target = draw(st.sampled_from(targets))
         last = stages[-1]
         with_target = tuple(sorted({*last.deps, target}))
-        stages[-1] = StageDesc(last.name, with_target, "guard", last.work, draw(st.integers(1, 3)))
-        guard = GuardDesc(last.name, target, draw(st.integers(1, 3)))
-    interceptors = draw(st.sampled_from(configs))
-    config = Config(
-        interceptors,
-        draw(st.integers(2, 3)),
-        draw(st.sampled_from([250, 500])),
-        # Only a TimeoutInterceptor reads _timeout_ms: without a stack, nothing carries it.
-        draw(st.sampled_from([None, 5000, 8000])) if can.interceptors else None,
-    )
+        budget = draw(st.integers(1, 3))
+        # The guard passes on the retried stage's attempt n: around the budget, it is the
+        # guard's last allowed attempt (n = budget) or one more than allowed (budget + 1).
+        passes_at = draw(around(budget + 1))
+        stages[-1] = StageDesc(last.name, with_target, "guard", last.work, passes_at)
+        guard = GuardDesc(last.name, target, budget)
     return Graph(tuple(stages), guard, config)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import find
 
 from core.checks import Finding, still_reproduces
 from core.sut import stageflow_module, stageflow_version
@@ -17,7 +18,7 @@ from models.graph_run import (
     StageDesc,
 )
 from stateful.graph_findings import FINDINGS
-from stateful.graph_machine import run_graph_machine
+from stateful.graph_machine import boundary_graphs, graphs, run_graph_machine
 
 RETRY = Config("retry", 3, 500, None)
 
@@ -84,6 +85,26 @@ def test_the_machine_draws_only_stacks_the_installed_stageflow_builds() -> None:
         assert set(can.configs()) == {"default", "timeout", "bare"} | (
             {"retry"} if can.retry else set()
         )
+
+
+def test_boundary_graphs_sit_at_the_attempt_budgets_and_come_first() -> None:
+    canon = boundary_graphs(features())
+    if not canon:  # 0.5.1: neither RetryInterceptor nor guard-retry policies
+        return
+    # The simplest graph, what derandomized runs try first and failures shrink toward.
+    assert find(graphs(), lambda g: True) == canon[0]
+    outcomes = []
+    for graph in canon:
+        seen, _ = GraphRunModel().run(graph, {}, script="main")
+        outcomes.append((seen.outcome, len(seen.attempts)))
+    expected = {
+        "retry": [("failed", 4)],  # a: 2 attempts, spent; b: 2, passes on the last
+        "guard": [("failed", 4), ("ok", 4)],  # t, g twice: spent; passes on the last
+    }
+    assert outcomes == [
+        *(expected["retry"] if features().retry else []),
+        *(expected["guard"] if features().guard_retry else []),
+    ]
 
 
 @pytest.mark.parametrize("finding", FINDINGS, ids=[f.id for f in FINDINGS])
