@@ -9,6 +9,12 @@ is a plain loop over permutations; :mod:`core.linearizability` is the general to
 operations carry their whole effect in their return values, which here they do not (a finish
 returns nothing and its effect is the tracker, the results and the events).
 
+An ``Abort`` is not atomic: its runs end one at a time, descendants first
+(:func:`~models.subpipelines.end_aborted`), and a ``cancel_with_children`` racing it can walk the
+tree between two of those ends. When no order of whole operations explains a batch, the search
+splits every abort into its steps and tries every interleaving of them with the other operations
+(each abort's steps in an order that keeps a run's descendants before it).
+
 Events interleave within a batch, so the events a batch added are compared as a multiset; the
 ones before it must be unchanged.
 
@@ -26,11 +32,17 @@ from dataclasses import replace
 from typing import Any
 
 from models.subpipelines import (
+    Abort,
+    Cancel,
+    IsCanceled,
     Op,
     State,
     SubpipelineModel,
+    aborted_runs,
+    ancestors,
     data_view,
     depths_view,
+    end_aborted,
     events_view,
     results_view,
     tracker_view,
@@ -91,9 +103,25 @@ def linearize(
 ) -> tuple[State, tuple[int, ...]] | None:
     """The state after the first order of ``steps`` the observation agrees with, and the order.
 
-    Each step is an operation and the result Stageflow returned for it. None when no order
-    explains the observation: the batch was not linearizable against the model.
+    Each step is an operation and the result Stageflow returned for it. Whole operations are
+    tried first; then every abort split into its steps (the order then lists each operation
+    where its last step fell). None when no order explains the observation: the batch was not
+    linearizable against the model.
     """
+    found = _whole(model, state, steps, observed) or _split(model, state, steps, observed)
+    if found is None:
+        return None
+    current, order = found
+    current = replace(current, marked=frozenset(observed["ctx_canceled"]))
+    return _in_observed_order(current, observed["events"], len(state.events)), order
+
+
+def _whole(
+    model: SubpipelineModel,
+    state: State,
+    steps: Sequence[tuple[Op, object]],
+    observed: dict[str, Any],
+) -> tuple[State, tuple[int, ...]] | None:
     for order in itertools.permutations(range(len(steps))):
         current: State | None = state
         for i in order:
@@ -103,9 +131,119 @@ def linearize(
             if current is None:
                 break
         if current is not None and agrees(current, observed, state):
-            current = replace(current, marked=frozenset(observed["ctx_canceled"]))
-            return _in_observed_order(current, observed["events"], len(state.events)), order
+            return current, order
     return None
+
+
+def _split(
+    model: SubpipelineModel,
+    state: State,
+    steps: Sequence[tuple[Op, object]],
+    observed: dict[str, Any],
+) -> tuple[State, tuple[int, ...]] | None:
+    # Atoms: (step index, run an abort ends) for each abort's steps, in an order that keeps a
+    # run's descendants before it; (step index, None) for every other operation, whole.
+    atoms: list[tuple[int, str | None]] = []
+    for i, (op, result) in enumerate(steps):
+        if isinstance(op, Abort):
+            if result is not None:
+                return None  # an abort returns nothing
+            atoms.extend((i, run) for run in aborted_runs(state, op.run))
+        else:
+            atoms.append((i, None))
+    if len(atoms) == len(steps):
+        return None  # nothing to split: _whole tried every order already
+    below = {
+        k: {
+            j
+            for j, (i, r) in enumerate(atoms)
+            if r is not None and i == step and run in ancestors(state, r)
+        }
+        for k, (step, run) in enumerate(atoms)
+        if run is not None
+    }
+    watches = {
+        k: {j for j, (other, _) in enumerate(steps) if _observes(state, steps[i][0], other)}
+        for k, (i, run) in enumerate(atoms)
+        if run is None
+    }
+
+    # Lowe's memo: (atoms taken, floor, burst, state) that led nowhere. Orders of commuting
+    # atoms reach the same state, which without it the search would explore once per order.
+    dead: set[tuple[frozenset[int], int, frozenset[int], str]] = set()
+
+    def search(
+        current: State, done: tuple[int, ...], floor: int, burst: frozenset[int]
+    ) -> tuple[State, tuple[int, ...]] | None:
+        key = (frozenset(done), floor, burst, _state_key(current))
+        if key in dead:
+            return None
+        found = explore(current, done, floor, burst)
+        if found is None:
+            dead.add(key)
+        return found
+
+    def explore(
+        current: State, done: tuple[int, ...], floor: int, burst: frozenset[int]
+    ) -> tuple[State, tuple[int, ...]] | None:
+        if len(done) == len(atoms):
+            if not agrees(current, observed, state):
+                return None
+            last = {atoms[k][0]: n for n, k in enumerate(done)}
+            return current, tuple(sorted(last, key=last.__getitem__))
+        for k, (i, run) in enumerate(atoms):
+            if k in done:
+                continue
+            op, result = steps[i]
+            nxt: State | None
+            if run is None:
+                # Abort steps taken just before an operation that cannot see them commute
+                # with it: only the order with them after it is tried.
+                if not burst <= watches[k]:
+                    continue
+                nxt, nfloor, nburst = model.step(current, op, result), -1, frozenset[int]()
+            elif k > floor and below[k] <= set(done):
+                # Steps of aborts taken back to back go in atom order: their order among
+                # themselves changes nothing, only which of them precede another operation.
+                assert isinstance(op, Abort)
+                nxt, nfloor, nburst = end_aborted(current, op.run, run), k, burst | {i}
+            else:
+                continue
+            if nxt is not None:
+                found = search(nxt, (*done, k), nfloor, nburst)
+                if found is not None:
+                    return found
+        return None
+
+    return search(state, (), -1, frozenset())
+
+
+def _observes(state: State, op: Op, other: Op) -> bool:
+    """Can ``op``'s result or effect depend on how far the abort ``other`` has got?
+
+    An abort ends runs of its own subtree and, through ``_settle``, draining ancestors of it.
+    A cancel reads the whole subtree of its target; ``is_canceled`` reads one run. Spawns and
+    finishes in a batch never touch an aborted subtree or its ancestors' draining
+    (``SubpipelineComparison._batch`` drops such moves), so they commute with its steps.
+    """
+    if not isinstance(other, Abort) or not isinstance(op, Cancel | IsCanceled):
+        return False
+    near = set(aborted_runs(state, other.run))
+    if isinstance(op, Cancel):
+        return op.run in near | ancestors(state, other.run)
+    parent = state.run(other.run).parent
+    while parent is not None and state.run(parent).status == "draining":
+        near.add(parent)  # ends with the aborted run's last step, if that was its last child
+        parent = state.run(parent).parent
+    return op.run in near
+
+
+def _state_key(state: State) -> str:
+    # Everything a later step or the comparison reads, with the batch's results and events
+    # (compared as a multiset) in a canonical order.
+    results = sorted((label, repr(result)) for label, result in state.results)
+    events = sorted(map(repr, state.events))
+    return repr((state.runs, sorted(state.canceled), sorted(state.marked), events, results))
 
 
 def _in_observed_order(state: State, observed: dict[str, Any], before: int) -> State:

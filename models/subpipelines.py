@@ -216,14 +216,43 @@ def _settle(state: State, label: str | None) -> State:
     return state
 
 
-def _abort(state: State, label: str) -> State:
-    # The cancelled runner cancels and awaits its own children first (structured concurrency).
-    # It stops draining at once, so its children ending must not end it with its outcome.
-    state = _with_run(state, replace(state.run(label), status="live", pending=None))
+def aborted_runs(state: State, label: str) -> list[str]:
+    """The runs an Abort of ``label`` ends, children before parents: ``label`` and every active
+    registered descendant (a run's own descendants always come before it)."""
+    out: list[str] = []
     for child in state.children(label):
         if state.active(child):
-            state = _abort(state, child)
-    return _end(state, label, None)
+            out.extend(aborted_runs(state, child))
+    out.append(label)
+    return out
+
+
+def end_aborted(state: State, label: str, run: str) -> State:
+    """One step of an Abort of ``label``: ``run`` (one of :func:`aborted_runs`) ends cancelled.
+
+    An abort is not one atomic step, and a concurrent operation can see it half done. The
+    cancelled runner cancels and awaits its own children first (structured concurrency; the
+    harness: "a cancelled one cancels and awaits them, as a ``TaskGroup`` would"), and each
+    child leaves the tracker in spawn's ``finally`` ("Unregister a child run from its parent",
+    ChildRunTracker.unregister_child) before its parent does. So ``cancel_with_children``
+    ("Cancel a run and all its children (depth-first)"), racing the abort, walks a tree from
+    which the aborted run's descendants may already be gone while the run itself is still
+    registered: it marks and reports the run, but not the descendants that already ended.
+    :mod:`models.subpipeline_batches` orders these steps among a batch's other operations.
+
+    Every run of the aborted subtree stops draining at once (its task is cancelled), so its
+    children ending must not end it with its outcome.
+    """
+    for r in aborted_runs(state, label):
+        state = _with_run(state, replace(state.run(r), status="live", pending=None))
+    return _end(state, run, None)
+
+
+def _abort(state: State, label: str) -> State:
+    # Sequentially, an abort is all of its steps, descendants first.
+    for run in aborted_runs(state, label):
+        state = end_aborted(state, label, run)
+    return state
 
 
 def subtree(state: State, label: str) -> list[str]:

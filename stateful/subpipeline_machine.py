@@ -44,7 +44,7 @@ from hypothesis.stateful import (
 )
 
 from core.checks import Check, count_example, reproducing_ids
-from core.choosers import HypothesisChooser, ReplayChooser
+from core.choosers import Chooser, HypothesisChooser, ReplayChooser
 from core.scheduler import DeterministicLoop
 from core.sut.subpipelines import Driver, SubpipelineHarness, bridge_inherit
 from models.subpipeline_batches import linearize
@@ -218,7 +218,11 @@ class SubpipelineComparison(RuleBasedStateMachine):
     @rule(moves=BATCH, data=st.data())
     def race(self, moves: list[tuple[str, int, str]], data: st.DataObject) -> None:
         """Start two or three operations at once; the scheduler chooses the interleaving."""
-        ops = self._batch(moves)
+        self.race_ops(self._batch(moves), HypothesisChooser(data))
+
+    def race_ops(self, ops: list[Op], chooser: Chooser) -> None:
+        """Start ``ops`` at once under ``chooser`` and check that some order of them explains
+        the outcome (a regression test replays a recorded race with a ``ReplayChooser``)."""
         assert self.sut is not None and self.loop is not None
         h = self._h()
 
@@ -244,7 +248,7 @@ class SubpipelineComparison(RuleBasedStateMachine):
                 for op, r in zip(ops, results, strict=True)
             ]
 
-        self.loop.chooser = HypothesisChooser(data)
+        self.loop.chooser = chooser
         results = self.sut.run(batch(), name="race")
         self.observation = None
         found = linearize(

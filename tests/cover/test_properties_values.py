@@ -4,9 +4,10 @@ each finding's sub-case is caught by its law as soon as the law stops adopting i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
+from hypothesis import settings
 
 from core.checks import Check, Finding, still_reproduces
 from properties import frozen, pipeline_context, records, snapshot, stage_output
@@ -71,6 +72,22 @@ def test_every_value_finding_has_a_law_that_rediscovers_it() -> None:
     assert set(_LAWS) == {f.id for f in FINDINGS}
 
 
+@pytest.fixture
+def rediscovery_budget() -> Iterator[None]:
+    # A rare boundary (fail(error='') is ~5% of draws) must not be missed by bad luck: which
+    # examples a derandomized run draws also depends on what the process has imported
+    # (Hypothesis mines loaded modules for constants), so a run under the ci budget alone
+    # found it in one process and missed it in another. The law runs as usual in verify.
+    previous = settings.get_current_profile_name()
+    settings.register_profile(
+        "rediscovery", parent=settings.get_profile(previous), max_examples=600
+    )
+    settings.load_profile("rediscovery")
+    yield
+    settings.load_profile(previous)
+
+
+@pytest.mark.usefixtures("rediscovery_budget")
 @pytest.mark.parametrize("finding_id", sorted(_LAWS))
 def test_law_rediscovers_its_finding_when_not_adopted(finding_id: str) -> None:
     others = frozenset(f.id for f in FINDINGS) - {finding_id}
