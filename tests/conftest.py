@@ -1,5 +1,30 @@
-"""Every test runs under the profile HYPOTHESIS_PROFILE names (``make test`` sets ``ci``)."""
+"""Every test runs under the profile HYPOTHESIS_PROFILE names (``make test`` sets ``ci``).
+
+Before any test runs, every module of the suite is imported, in every pytest-xdist worker. The
+reason is determinism: Hypothesis seeds generation with constants it mines from the *local*
+modules loaded in the process, so a derandomized run draws different examples depending on which
+modules earlier tests happened to import, and xdist hands tests to workers differently from run
+to run. With every local module loaded up front, each worker mines the same constants, and the
+ci profile gives the same examples every run.
+"""
+
+import importlib
+import pkgutil
 
 from core.profiles import load_selected_profile
 
 load_selected_profile()
+
+# Scripts run as subprocesses (not imported by tests) and module entry points are left out.
+_NOT_IMPORTED = ("__main__", "shared_db_probe", "conftest")
+
+
+def _import_suite() -> None:
+    for package_name in ("core", "models", "properties", "stateful", "tests"):
+        package = importlib.import_module(package_name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
+            if info.name.rsplit(".", 1)[-1] not in _NOT_IMPORTED:
+                importlib.import_module(info.name)
+
+
+_import_suite()
