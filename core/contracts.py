@@ -32,12 +32,12 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+
+from core.bounded import run_bounded
 
 _ROOT = Path(__file__).resolve().parents[1]
 CHECKER_MODULES = ("core/render.py", "core/_search.py")
@@ -69,33 +69,15 @@ def check_modules(
 ) -> list[Outcome]:
     """Run ``crosshair check`` on each target, ``jobs`` at a time, until ``deadline``."""
     crosshair = str(Path(sys.executable).with_name("crosshair"))
+    commands = [
+        [crosshair, "check", t, "--per_condition_timeout", str(per_condition)] for t in targets
+    ]
     outcomes = [Outcome(t) for t in targets]
-    waiting = list(outcomes)
-    running: dict[Outcome, tuple[subprocess.Popen[bytes], IO[bytes], float]] = {}
-    while (waiting or running) and time.monotonic() < deadline:
-        while waiting and len(running) < jobs:
-            o = waiting.pop(0)
-            cmd = [crosshair, "check", o.target, "--per_condition_timeout", str(per_condition)]
-            # A file, not a pipe: a chatty run must never block on a full pipe buffer.
-            log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=_ROOT)
-            running[o] = (proc, log, time.monotonic())
-        for o, (proc, log, started) in list(running.items()):
-            if proc.poll() is not None:
-                o.seconds = time.monotonic() - started
-                log.seek(0)
-                o.detail = log.read().decode(errors="replace").strip()
-                o.status = classify(proc.returncode, o.detail)
-                log.close()
-                del running[o]
-        time.sleep(0.1)
-    for o, (proc, log, started) in running.items():
-        proc.kill()  # a process this run started: the total bound is this target's promise
-        proc.wait()
-        log.close()
-        o.seconds, o.detail = time.monotonic() - started, "killed at --total-timeout"
-    for o in waiting:
-        o.detail = "not started before --total-timeout"
+    finished = run_bounded(commands, jobs=jobs, deadline=deadline, cwd=_ROOT)
+    for outcome, result in zip(outcomes, finished, strict=True):
+        outcome.seconds, outcome.detail = result.seconds, result.output.strip()
+        if result.returncode is not None:
+            outcome.status = classify(result.returncode, outcome.detail)
     return outcomes
 
 

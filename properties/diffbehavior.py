@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
+from core.bounded import run_bounded
 from core.checks import discover_findings, reproducing_ids
 
 SUT_MODULE = "core.sut.values"
@@ -106,32 +104,15 @@ def run_pairs(
     """Run every pair, ``jobs`` at a time, and stop everything at ``total`` wall seconds."""
     active = reproducing_ids(f for f in discover_findings() if f.id.startswith("SF-VAL-"))
     outcomes = [Outcome(p, _model_name(p, active)) for p in pairs]
-    waiting = list(outcomes)
-    running: dict[Outcome, tuple[subprocess.Popen[bytes], IO[bytes], float]] = {}
+    commands = [_command(o.pair, o.model, per_condition) for o in outcomes]
     deadline = time.monotonic() + total
-    while (waiting or running) and time.monotonic() < deadline:
-        while waiting and len(running) < jobs:
-            o = waiting.pop(0)
-            cmd = _command(o.pair, o.model, per_condition)
-            # A file, not a pipe: a chatty run must never block on a full pipe buffer.
-            log: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed below)
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=_ROOT)
-            running[o] = (proc, log, time.monotonic())
-        for o, (proc, log, started) in list(running.items()):
-            if proc.poll() is not None:
-                o.seconds = time.monotonic() - started
-                log.seek(0)
-                _classify(o, proc.returncode, log.read().decode(errors="replace"), active)
-                log.close()
-                del running[o]
-        time.sleep(0.1)
-    for o, (proc, log, started) in running.items():
-        proc.kill()  # a process this run started; the bound is the promise of make contracts
-        proc.wait()
-        log.close()
-        o.seconds, o.detail = time.monotonic() - started, "killed at --total-timeout"
-    for o in waiting:
-        o.detail = "not started before --total-timeout"
+    finished = run_bounded(commands, jobs=jobs, deadline=deadline, cwd=_ROOT)
+    for outcome, result in zip(outcomes, finished, strict=True):
+        outcome.seconds = result.seconds
+        if result.returncode is None:
+            outcome.detail = result.output
+        else:
+            _classify(outcome, result.returncode, result.output, active)
     return outcomes
 
 
