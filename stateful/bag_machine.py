@@ -109,14 +109,41 @@ class BatchFailure(AssertionError):
 
 
 class _Batches(Generic[I]):
-    """What both machines share: run a batch, check its history, report a failure."""
+    """What both machines share: the batch rule, its history check, the read-path comparison.
+
+    A machine supplies ``script`` (a task's coroutine), ``reads`` (the read paths compared with
+    the model after each batch) and ``final_view`` (the read recorded after every batch).
+    """
 
     model: Model[Any, I, Outcome]
     state: Any
     recorder: HistoryRecorder[I, Outcome]
+    sut: Any  # OutputBagSut or ContextBagSut: perform_sync, _sync, bag
+    reads: tuple[I, ...]
+    final_view: I
     last_run: RunResult[None] | None = None
     chooser: HypothesisChooser
     unchecked = False
+
+    def script(
+        self, name: str, moves: list[Move], fail_after: int | None
+    ) -> Callable[[], Coroutine[Any, Any, None]]:
+        raise NotImplementedError
+
+    @rule(batch=BATCH, data=st.data())
+    def run_tasks(self, batch: list[tuple[list[Move], int | None]], data: st.DataObject) -> None:
+        scripts = [self.script(f"task{i}", m, f) for i, (m, f) in enumerate(batch)]
+        self.run_batch(scripts, data)
+        self.sut.perform_sync("check", self.final_view)
+
+    @invariant()
+    def history_is_linearizable(self) -> None:
+        self.check_batch()
+
+    @invariant()
+    def every_read_path_equals_the_model(self) -> None:
+        self.check_batch()
+        self.compare(self.reads, self.sut._sync)
 
     def run_batch(
         self, scripts: list[Callable[[], Coroutine[Any, Any, None]]], data: st.DataObject
@@ -169,6 +196,9 @@ async def _fail_part_way() -> None:
 
 
 class OutputBagComparison(_Batches[BagInput], RuleBasedStateMachine):
+    reads = READS
+    final_view = View("to_dict")
+
     def __init__(self) -> None:
         super().__init__()
         count_example()
@@ -222,21 +252,6 @@ class OutputBagComparison(_Batches[BagInput], RuleBasedStateMachine):
         body.__qualname__ = name  # the scheduler names lanes after the coroutine
         return body
 
-    @rule(batch=BATCH, data=st.data())
-    def run_tasks(self, batch: list[tuple[list[Move], int | None]], data: st.DataObject) -> None:
-        scripts = [self.script(f"task{i}", m, f) for i, (m, f) in enumerate(batch)]
-        self.run_batch(scripts, data)
-        self.sut.perform_sync("check", View("to_dict"))
-
-    @invariant()
-    def history_is_linearizable(self) -> None:
-        self.check_batch()
-
-    @invariant()
-    def every_read_path_equals_the_model(self) -> None:
-        self.check_batch()
-        self.compare(READS, self.sut._sync)
-
     @invariant()
     def no_acknowledged_write_is_lost(self) -> None:
         self.check_batch()
@@ -253,6 +268,9 @@ class OutputBagComparison(_Batches[BagInput], RuleBasedStateMachine):
 
 
 class ContextBagComparison(_Batches[ContextInput], RuleBasedStateMachine):
+    reads = CONTEXT_READS
+    final_view = CView("to_dict")
+
     def __init__(self) -> None:
         super().__init__()
         count_example()
@@ -289,21 +307,6 @@ class ContextBagComparison(_Batches[ContextInput], RuleBasedStateMachine):
 
         body.__qualname__ = name  # the scheduler names lanes after the coroutine
         return body
-
-    @rule(batch=BATCH, data=st.data())
-    def run_tasks(self, batch: list[tuple[list[Move], int | None]], data: st.DataObject) -> None:
-        scripts = [self.script(f"task{i}", m, f) for i, (m, f) in enumerate(batch)]
-        self.run_batch(scripts, data)
-        self.sut.perform_sync("check", CView("to_dict"))
-
-    @invariant()
-    def history_is_linearizable(self) -> None:
-        self.check_batch()
-
-    @invariant()
-    def every_read_path_equals_the_model(self) -> None:
-        self.check_batch()
-        self.compare(CONTEXT_READS, self.sut._sync)
 
     @invariant()
     def no_acknowledged_write_is_lost(self) -> None:
