@@ -1,12 +1,15 @@
 # Layout of core/, the suite's engine:
 #
 # Scheduling (SCHEDULER.md):
-#   scheduler.py        DeterministicLoop with virtual time; run(main, chooser) -> RunResult
+#   scheduler.py        run(main, chooser) -> RunResult, and the public names of the loop
+#   loop.py             DeterministicLoop: one callback per step, virtual time, faults
+#   loop_reports.py     its own failures (deadlock, livelock), their messages, its notes
 #   _ready.py           the ready queue: FIFO per task lane, the chooser picks across lanes
+#   _tasks.py           a run's tasks: lanes, names, where each one is suspended
 #   choosers.py         Hypothesis, seeded, PCT and replay choosers behind one Chooser protocol
 #   faults.py           exceptions, cancellations and expired timers as chooser choices
 #   exhaustive.py       every schedule of a scenario under a preemption or delay bound
-#   trace.py            steps of a run and the swimlane renderer
+#   trace.py            steps of a run (a columnar StepLog) and the swimlane renderer
 # Histories:
 #   history.py          Call/Return events, Operation, HistoryRecorder, the Model protocol
 #   linearizability.py  check_history(...) -> Verdict OK | ILLEGAL | UNKNOWN

@@ -34,7 +34,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.choosers import SCHEDULE
+from core.choosers import SCHEDULE, ReplayChooser
 from core.faults import FaultPlan
 from core.scheduler import run
 
@@ -92,7 +92,7 @@ class _PrefixChooser:
         self.choices: list[int] = []
         self.widths: list[int] = []
 
-    def choose(self, n: int, *, kind: str = SCHEDULE, keys: Sequence[int] = ()) -> int:
+    def choose(self, n: int, kind: str = SCHEDULE, keys: Sequence[int] = ()) -> int:
         position = len(self.choices)
         choice = self._prefix[position] if position < len(self._prefix) else 0
         self.choices.append(choice)
@@ -132,12 +132,15 @@ def explore(
     while True:
         chooser = _PrefixChooser(prefix)
         try:
-            outcome = repr(run(scenario, chooser, max_steps=max_steps, faults=faults).value)
+            # Terse: where each task suspended is only worth describing for a kept violation.
+            result = run(scenario, chooser, max_steps=max_steps, faults=faults, detail=False)
+            outcome = repr(result.value)
         except Exception as exc:
             outcome = f"raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             report.violations_found += 1
             if len(report.violations) < _KEPT_VIOLATIONS:
-                report.violations.append(Violation(tuple(chooser.choices), exc))
+                drawn = _described(scenario, chooser.choices, max_steps, faults) or exc
+                report.violations.append(Violation(tuple(chooser.choices), drawn))
         report.schedules_explored += 1
         report.distinct_outcomes[outcome] += 1
         if stop_on_violation and report.violations:
@@ -149,6 +152,24 @@ def explore(
         if report.schedules_explored >= max_schedules:
             return report
         prefix = following
+
+
+def _described(
+    scenario: Callable[[], Coroutine[Any, Any, object]],
+    choices: Sequence[int],
+    max_steps: int,
+    faults: FaultPlan | None,
+) -> Exception | None:
+    """Replay a violating schedule with every step described: its error, with the full swimlane.
+
+    None if the replay does not fail (a scenario that is not deterministic); the terse
+    error then stands.
+    """
+    try:
+        run(scenario, ReplayChooser(choices), max_steps=max_steps, faults=faults, detail=True)
+    except Exception as exc:
+        return exc
+    return None
 
 
 def _next_prefix(

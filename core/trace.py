@@ -21,17 +21,9 @@ For example::
 
 from __future__ import annotations
 
-import asyncio
-import os
-import types
-from collections.abc import Callable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
-
-# Frames inside asyncio itself say "sleep" or "acquire", which names the primitive a task waits
-# on; the innermost frame outside asyncio says which line of the user's code is suspended.
-_ASYNCIO_DIR = os.path.dirname(asyncio.__file__)
-_MAX_REPR = 24
+from typing import NamedTuple, overload
 
 
 class Step(NamedTuple):
@@ -52,94 +44,120 @@ class Step(NamedTuple):
     outcome: str
 
 
+KINDS = ("callback", "task", "fault")  # Step.kind, by the code StepLog stores
+CALLBACK_STEP, TASK_STEP, FAULT_STEP = range(3)
+NO_CHOICE = -1  # the choice code of a step where only one lane could run
+
+
+class StepLog(Sequence[Step]):
+    """The steps of one run, stored as columns: a list of :class:`Step` views on demand.
+
+    A run records one step per callback, thousands per example; a tuple per step would keep
+    thousands of live container objects, and every surviving container counts toward
+    Python's next garbage collection (which then rescans the live tasks too). Lists of
+    numbers add no such objects (numbers are not tracked), and the text of a step is kept
+    only where there is some. (``array`` would be smaller, but converts every item through
+    argument parsing: slower per step.) Indexing and iteration give ordinary ``Step``
+    tuples, so readers never see this.
+    """
+
+    __slots__ = ("_codes", "_outcome", "_resumed", "_times")
+
+    def __init__(self, steps: Iterable[Step] = ()) -> None:
+        # Four codes per step: lane, choice (-1 for none), options, kind (index in KINDS).
+        self._codes: list[int] = []
+        self._times: list[float] = []
+        self._resumed: dict[int, str] = {}
+        self._outcome: dict[int, str] = {}
+        for step in steps:
+            self.add(
+                step.lane,
+                step.time,
+                step.choice,
+                step.options,
+                KINDS.index(step.kind),
+                step.resumed,
+                step.outcome,
+            )
+
+    def add(
+        self,
+        lane: int,
+        time: float,
+        choice: int | None,
+        options: int,
+        kind: int,
+        resumed: str = "",
+        outcome: str = "",
+    ) -> None:
+        """Append one step (the loop's hot path appends to the columns directly)."""
+        number = len(self._times)
+        self._codes.extend((lane, NO_CHOICE if choice is None else choice, options, kind))
+        self._times.append(time)
+        if resumed:
+            self._resumed[number] = resumed
+        if outcome:
+            self._outcome[number] = outcome
+
+    def columns(self) -> tuple[list[int], list[float]]:
+        """The code and time columns, for the loop to append to without a call per step."""
+        return self._codes, self._times
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    @overload
+    def __getitem__(self, index: int) -> Step: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Step]: ...
+    def __getitem__(self, index: int | slice) -> Step | list[Step]:
+        if isinstance(index, slice):
+            return [self._step(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("step number out of range")
+        return self._step(index)
+
+    def _step(self, number: int) -> Step:
+        lane, choice, options, kind = self._codes[4 * number : 4 * number + 4]
+        return Step(
+            number,
+            lane,
+            self._times[number],
+            None if choice == NO_CHOICE else choice,
+            options,
+            KINDS[kind],
+            self._resumed.get(number, ""),
+            self._outcome.get(number, ""),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StepLog):
+            return (self._codes, self._times, self._resumed, self._outcome) == (
+                other._codes,
+                other._times,
+                other._resumed,
+                other._outcome,
+            )
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StepLog({list(self)!r})"
+
+
 @dataclass
 class Trace:
     """Every step of one run, with the lane names (``T0 main``, ``T1 worker``, ...)."""
 
     lanes: dict[int, str] = field(default_factory=dict)
-    steps: list[Step] = field(default_factory=list)
+    steps: Sequence[Step] = field(default_factory=StepLog)
 
     def choices(self) -> list[int]:
         """The choices made, in order: the input of :class:`~core.choosers.ReplayChooser`."""
         return [s.choice for s in self.steps if s.choice is not None]
-
-
-def describe_suspension(coro: object, waiter: object, name_of: Callable[[object], str]) -> str:
-    """Say where a suspended coroutine stopped: ``func:line await primitive``.
-
-    ``waiter`` is the future the task is blocked on, if any; ``name_of`` names it (the loop
-    passes lane names for tasks).
-    """
-    obj: Any = coro
-    user: types.FrameType | None = None
-    innermost: types.FrameType | None = None
-    primitive = ""
-    while True:
-        kind = type(obj)
-        if kind is types.CoroutineType:
-            frame, inner = obj.cr_frame, obj.cr_await
-        elif kind is types.GeneratorType:
-            frame, inner = obj.gi_frame, obj.gi_yieldfrom
-        else:
-            break
-        if frame is None:
-            break
-        innermost = frame
-        role = _role(frame.f_code)
-        if role is None:
-            user, primitive = frame, ""
-        elif role and user is not None:
-            primitive = role
-        obj = inner
-    where = user or innermost
-    if where is None:
-        return "?"
-    text = _line(where)
-    if primitive:
-        return f"{text} await {primitive}"
-    if waiter is not None and where is innermost:
-        return f"{text} await {name_of(waiter)}"
-    return text
-
-
-# These caches serve every step, so they avoid the slow parts: a suspended frame's f_lineno
-# decodes the line table on each read (~1 us), and hashing a code object hashes its bytecode.
-# Keys are ids; each entry holds its code object, which keeps the id from being reused.
-_LINES: dict[tuple[int, int], tuple[types.CodeType, str]] = {}
-# Per code object: None for the user's code, the primitive's name for asyncio's public
-# functions ("sleep", "acquire"), "" for asyncio's private helpers.
-_ROLES: dict[int, tuple[types.CodeType, str | None]] = {}
-
-
-def _line(frame: types.FrameType) -> str:
-    code = frame.f_code
-    entry = _LINES.get((id(code), frame.f_lasti))
-    if entry is None:
-        entry = _LINES[id(code), frame.f_lasti] = (code, f"{code.co_name}:{frame.f_lineno}")
-    return entry[1]
-
-
-def _role(code: types.CodeType) -> str | None:
-    entry = _ROLES.get(id(code))
-    if entry is None:
-        role = None
-        if code.co_filename.startswith(_ASYNCIO_DIR):
-            role = "" if code.co_name.startswith("_") else code.co_name
-        entry = _ROLES[id(code)] = (code, role)
-    return entry[1]
-
-
-def describe_outcome(task: asyncio.Task[Any]) -> str:
-    """Say how a finished task ended, without marking its exception as retrieved."""
-    if task.cancelled():
-        return "cancelled"
-    # `_exception` rather than exception(): reading through the API would mark it retrieved
-    # and hide a task whose failure nobody awaited (the loop reports those as unhandled).
-    exc = getattr(task, "_exception", None)
-    if exc is not None:
-        return f"raised {type(exc).__name__}"
-    text = repr(task.result())
-    return "returned " + (text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 1] + "…")
 
 
 def render_swimlane(trace: Trace, *, last: int = 120, width: int = 40) -> str:
