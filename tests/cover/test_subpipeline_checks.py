@@ -12,6 +12,8 @@ import pytest
 from core.checks import discover_checks, discover_findings, reproducing_ids
 from core.sut import stageflow_module, stageflow_version
 from core.sut.subpipelines import Driver, SubpipelineHarness, bridge_inherit, features
+from properties.subpipeline_depth import CHECK as DEPTH_CHECK
+from properties.subpipeline_depth import FINDINGS as DEPTH_FINDINGS
 from stateful.subpipeline_findings import SUBPIPELINE_FINDINGS
 from stateful.subpipeline_machine import FINDINGS, run_spawn_tree
 from stateful.subpipeline_memory import UNEXPLAINED_LIMIT, retention_report, run_no_retention
@@ -19,9 +21,10 @@ from stateful.subpipeline_memory import UNEXPLAINED_LIMIT, retention_report, run
 
 def test_the_checks_and_findings_are_discovered_once() -> None:
     names = {c.name for c in discover_checks()}
-    assert {"subpipelines.spawn_tree", "subpipelines.no_retention"} <= names
+    assert {"subpipelines.spawn_tree", "subpipelines.no_retention", DEPTH_CHECK} <= names
     ids = [f.id for f in discover_findings() if f.id.startswith("SF-SUB-")]
-    assert ids == sorted(f.id for f in SUBPIPELINE_FINDINGS)
+    # The machine's findings, and the depth-limit law's (a chain the machine never builds).
+    assert ids == sorted(f.id for f in [*SUBPIPELINE_FINDINGS, *DEPTH_FINDINGS])
     assert FINDINGS is SUBPIPELINE_FINDINGS
 
 

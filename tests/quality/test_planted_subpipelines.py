@@ -15,6 +15,7 @@ import textwrap
 import pytest
 
 from core.sut import stageflow_module
+from properties.subpipeline_depth import CHECKS as DEPTH_CHECKS
 from stateful.subpipeline_machine import run_spawn_tree
 from tests.quality.planting import expect_failure, expect_pass
 
@@ -130,3 +131,29 @@ def test_registration_after_the_runner_started_is_found(
         ],
     )
     assert_found_and_shrunk("spawn_child", "race")
+
+
+# The depth-limit law (properties/subpipeline_depth.py) holds the same planted depth bugs to
+# account on chains the machine never builds (spawns from finished children's contexts).
+run_depth_limit = next(c.run for c in DEPTH_CHECKS if c.name == "subpipelines.depth_limit")
+
+
+def test_pristine_stageflow_passes_the_depth_limit_law() -> None:
+    expect_pass(run_depth_limit)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("current_depth >= self._max_depth:", "current_depth > self._max_depth:"),
+        ("self._run_depths[child_run_id] = child_depth", "pass"),
+        ("child_depth = current_depth + 1", "child_depth = current_depth"),
+    ],
+    ids=["off_by_one", "depth_not_recorded", "depth_not_incremented"],
+)
+def test_a_planted_depth_bug_breaks_the_depth_limit_law(
+    monkeypatch: pytest.MonkeyPatch, edit: tuple[str, str]
+) -> None:
+    plant(monkeypatch, "spawn", [edit])
+    caught = expect_failure(run_depth_limit)
+    assert "the depth limit allows" in str(caught.error), caught.report

@@ -1,0 +1,102 @@
+"""Law of SubpipelineSpawner's depth limit: max_depth bounds nesting, however a child is spawned.
+
+The spawn-tree machine (:mod:`stateful.subpipeline_machine`) spawns only from runs that are
+still running, where the limit holds. This law draws chains where some spawns come from the
+context of a child that already finished (a background task, a retry, a continuation started
+after the child returned) and compares each spawn's outcome with
+:func:`models.subpipeline_depth.spawn_outcomes`: refused exactly past ``max_depth`` levels, with
+the parent's depth as ``current_depth``. While SF-SUB-08 reproduces, the law adopts it (a
+finished child's context counts as depth 0) and keeps checking everything else: the limit on
+nested chains, the depth counted after a detached step, and the reported ``current_depth``.
+
+For example::
+
+    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.verify --checks 'subpipelines.depth_limit'
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from types import ModuleType
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.checks import Check, Finding, adopting_known, count_example
+from core.sut.subpipeline_depth import spawn_chain
+from models.subpipeline_depth import MODES, spawn_outcomes
+
+CHECK = "subpipelines.depth_limit"
+FORGETS_ENDED = "SF-SUB-08"
+
+modes = st.lists(st.sampled_from(MODES), max_size=8).map(tuple)
+
+
+@given(chain=modes, max_depth=st.integers(0, 4))
+def depth_limit_law(chain: tuple[str, ...], max_depth: int, active: frozenset[str]) -> None:
+    count_example()
+    observed = spawn_chain(chain, max_depth)
+    expected = spawn_outcomes(chain, max_depth, forgets_ended=FORGETS_ENDED in active)
+    assert observed == expected, (
+        f"spawning the chain {list(chain)} with max_depth={max_depth} returned "
+        f"{list(observed)}; the depth limit allows {list(expected)}"
+    )
+
+
+CHECKS = [
+    Check(
+        name=CHECK,
+        run=adopting_known(depth_limit_law, lambda: FINDINGS),
+        summary="max_depth bounds nesting for nested and detached spawns alike",
+    ),
+]
+
+
+def detached_spawns_nest_past_max_depth(sf: ModuleType) -> bool:
+    """With max_depth=1, each level spawns the next after its own runner returned: ten levels."""
+    sub = sf.pipeline.subpipeline
+
+    async def main() -> int:
+        spawner = sub.SubpipelineSpawner(child_tracker=sub.ChildRunTracker(), max_depth=1)
+        ids = dict.fromkeys(["request_id", "session_id", "user_id", "org_id", "interaction_id"])
+        ctx = sf.PipelineContext(pipeline_run_id=uuid.uuid4(), **ids)
+        levels = 0
+        for _ in range(10):
+            kept: list[Any] = []
+
+            async def runner(child: Any, kept: list[Any] = kept) -> dict[str, Any]:
+                kept.append(child)  # e.g. handed to a background task, which spawns later
+                return {}
+
+            try:
+                await spawner.spawn("again", ctx, uuid.uuid4(), "stage", runner)
+            except sub.MaxDepthExceededError:
+                break
+            levels, ctx = levels + 1, kept[0]
+        return levels
+
+    return asyncio.run(main()) > 1
+
+
+FINDINGS: list[Finding] = [
+    Finding(
+        id=FORGETS_ENDED,
+        title="a spawn from a finished child's context starts again at depth 1: max_depth "
+        "does not bound detached nesting",
+        versions=("0.5.1", "1.2.0"),
+        check=CHECK,
+        promise="SubpipelineSpawner: 'Enforcing maximum nesting depth'; max_depth: 'Maximum "
+        "allowed nesting depth'; spawn raises MaxDepthExceededError 'If spawning would exceed "
+        "max_depth'. A child forked from a child is nested two deep (its parent_run_id chain "
+        "says so) whether or not the middle run is still running.",
+        observed="the spawner remembers a child's depth only while the child's own spawn() "
+        "runs (_run_depths is popped in its finally) and counts an unknown parent as depth 0: "
+        "with max_depth=1, each level spawning the next from its kept context after returning "
+        "nests ten levels deep, and a pipeline that re-spawns itself in the background "
+        "recurses without bound.",
+        reproduce=detached_spawns_nest_past_max_depth,
+        tags=("expectation",),
+    ),
+]
