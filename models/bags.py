@@ -16,7 +16,12 @@ What the models promise, from Stageflow's docstrings and frozen dataclasses:
   output and increments the attempt. ``keys()`` keeps first-write order. ``write_sync`` is the
   same operation without the lock.
 * ContextBag.write: a key is written once; a second write raises ``DataConflictError`` naming the
-  first writer, whichever stage tries.
+  first writer, whichever stage tries. The docs disagree with each other here: the summary says
+  "rejecting duplicates" (any), while "Raises: ... If key was already written by another stage"
+  and the class's "rejects duplicate key writes from different stages" leave a stage's rewrite
+  of its own key unspecified. Stageflow rejects it ("already written by 'a', cannot write from
+  'a'"), so a retried stage cannot write its key again. The model follows the summary line and
+  Stageflow; this is not registered as a finding, since one of the two readings holds.
 * Aliasing: what the bag holds changes only through its own writes. Mutating the dict a caller
   wrote (``MutateWritten``), the data a read returned (``MutateRead``), or the "copy"
   ``ContextBag.to_dict()`` returned (``MutateCopy``) changes nothing. A model built with the
