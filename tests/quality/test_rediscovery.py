@@ -10,9 +10,9 @@ The budget is fixed here rather than taken from the ci profile: 60 examples of t
 miss SF-RUN-03 and SF-RUN-07 on 1.2.0 (found from about 150 on), and on 0.5.1, where most
 random graphs fail before a mutating stage runs, SF-RUN-07 takes about 330. The examples a
 derandomized run draws also depend on the process (Hypothesis mines the loaded modules for
-constants), so a finding at the edge of a budget would make this test flaky: 600 leaves room. Only finding
-matters here, not the minimal example, so there is no shrink phase; and no example database,
-so one variant's saved failure is not replayed into the next.
+constants), so a finding at the edge of a budget would make this test flaky: 600 leaves room.
+Only finding matters here, not the minimal example, so there is no shrink phase; and no example
+database, so one variant's saved failure is not replayed into the next.
 """
 
 from __future__ import annotations
