@@ -2,8 +2,10 @@
 
 :class:`~core.scheduler.DeterministicLoop` appends one :class:`Step` per callback it runs: the
 lane (the task that resumed, or the task that scheduled a plain callback), the virtual time, the
-choice the chooser made when more than one lane could run, where the task resumed from and where
-it suspended next. Injected faults are steps too, so the picture shows them where they happened.
+choice the chooser made when more than one lane could run, and, in a described run (``detail``),
+where the task resumed from and where it suspended next; a terse run leaves those two empty.
+Injected faults are steps too, so the picture shows them where they happened. A run keeps its
+steps in a :class:`StepLog` (columns), which reads back as ``Step`` tuples.
 
 Two runs under the same choices produce equal traces (``==`` compares every field); the
 determinism tests rely on that, so nothing here may depend on ids, addresses or wall time.
