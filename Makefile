@@ -15,10 +15,10 @@ MATRIX_VERSIONS ?= 0.5.1 1.2.0
 .PHONY: verify verify-all test typecheck lint bench venv
 
 # Bad STAGEFLOW/SUT input stops make while it parses, before anything (even .venv) is made: one
-# line, exit 2. core.matrix needs only the standard library, so the system Python runs it.
+# line, exit 2. core.run.matrix needs only the standard library, so the system Python runs it.
 ifneq ($(strip $(STAGEFLOW)$(SUT)),)
 ifneq ($(filter verify,$(MAKECMDGOALS)),)
-MATRIX_ERROR := $(shell $(PYTHON) -m core.matrix check --stageflow '$(STAGEFLOW)' --sut '$(SUT)' 2>&1 >/dev/null)
+MATRIX_ERROR := $(shell $(PYTHON) -m core.run.matrix check --stageflow '$(STAGEFLOW)' --sut '$(SUT)' 2>&1 >/dev/null)
 $(if $(MATRIX_ERROR),$(error $(MATRIX_ERROR)))
 endif
 endif
@@ -32,17 +32,17 @@ $(STAMP): requirements.lock
 	@touch $(STAMP)
 
 # GNU make itself exits 2 whenever a recipe fails: its last line says "Error 1" (something NEW)
-# or "Error 2" (bad input). `$(PY) -m core.matrix verify ...` returns verify's own code.
+# or "Error 2" (bad input). `$(PY) -m core.run.matrix verify ...` returns verify's own code.
 verify: $(STAMP)
 ifeq ($(strip $(STAGEFLOW)$(SUT)),)
-	$(PY) -m core.verify $(if $(CHECKS),--checks '$(CHECKS)')
+	$(PY) -m core.run.verify $(if $(CHECKS),--checks '$(CHECKS)')
 else
-	$(PY) -m core.matrix verify --stageflow '$(STAGEFLOW)' --sut '$(SUT)' \
+	$(PY) -m core.run.matrix verify --stageflow '$(STAGEFLOW)' --sut '$(SUT)' \
 		$(if $(CHECKS),--checks '$(CHECKS)')
 endif
 
 verify-all: $(STAMP)
-	$(PY) -m core.matrix all $(MATRIX_VERSIONS) $(if $(CHECKS),--checks '$(CHECKS)')
+	$(PY) -m core.run.matrix all $(MATRIX_VERSIONS) $(if $(CHECKS),--checks '$(CHECKS)')
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 tests
@@ -73,25 +73,25 @@ $(BENCH_STAMP): requirements.lock
 # baseline), JOBS at a time; prints the table and `killed K/N`, writes reports/mutation.json.
 .PHONY: mutation
 mutation: $(STAMP)
-	$(PY) -m core.mutation $(if $(JOBS),--jobs $(JOBS)) $(if $(MUTANTS),--only $(MUTANTS))
+	$(PY) -m core.run.mutation $(if $(JOBS),--jobs $(JOBS)) $(if $(MUTANTS),--only $(MUTANTS))
 
 # Every check under the nightly profile on every core (pytest-xdist) for NIGHTLY_MINUTES; writes
 # reports/nightly.json, .md and .xml (JUnit). HYPOTHESIS_DB=redis://HOST:PORT shares examples.
 NIGHTLY_MINUTES ?= 30
 .PHONY: nightly modelcheck contracts
 nightly: $(STAMP)
-	HYPOTHESIS_PROFILE=nightly $(PY) -m core.nightly --minutes $(NIGHTLY_MINUTES) \
+	HYPOTHESIS_PROFILE=nightly $(PY) -m core.run.nightly --minutes $(NIGHTLY_MINUTES) \
 		$(if $(CHECKS),--checks '$(CHECKS)')
 
 # Every schedule of small real-Stageflow scenarios within a preemption bound, and a
 # breadth-first walk of the models' own states; writes reports/modelcheck.json.
 modelcheck: $(STAMP)
-	$(PY) -m core.modelcheck
+	$(PY) -m core.run.modelcheck
 
 # CrossHair on the models' and the checker's contracts, diffbehavior, and the properties under
 # the crosshair profile; CONTRACTS_TIMEOUT per condition, CONTRACTS_TOTAL for the whole run.
 CONTRACTS_TIMEOUT ?= 2
 CONTRACTS_TOTAL ?= 900
 contracts: $(STAMP)
-	timeout $$(( $(CONTRACTS_TOTAL) + 60 )) $(PY) -m core.contracts \
+	timeout $$(( $(CONTRACTS_TOTAL) + 60 )) $(PY) -m core.run.contracts \
 		--per-condition-timeout $(CONTRACTS_TIMEOUT) --total-timeout $(CONTRACTS_TOTAL)

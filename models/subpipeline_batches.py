@@ -5,7 +5,7 @@ A batch starts two or three operations at once (spawns, finishes, task cancels,
 sequential, so a batch is accepted when *some* order of its operations, applied one after the
 other, gives the results each operation returned and ends in the state that was observed: the
 batch is linearizable. With at most three operations that is at most six orders, so the search
-is a plain loop over permutations; :mod:`core.linearizability` is the general tool when
+is a plain loop over permutations; :mod:`core.check.linearizability` is the general tool when
 operations carry their whole effect in their return values, which here they do not (a finish
 returns nothing and its effect is the tracker, the results and the events).
 

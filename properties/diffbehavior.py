@@ -30,8 +30,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.bounded import run_bounded
-from core.checks import discover_findings, reproducing_ids
+from core.run.bounded import run_bounded
+from core.run.checks import discover_findings, reproducing_ids
 
 SUT_MODULE = "core.sut.values"
 MODEL_MODULE = "models.values"

@@ -19,7 +19,7 @@ reproduce once, and skips only what a reproducing finding explains.
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.verify --checks 'values.frozen_*'
+    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'values.frozen_*'
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import Check, Finding, adopting_known, count_example
 from core.sut.values import frozen_dict, frozen_list
 from properties.strategies import (
     clashing_keys,

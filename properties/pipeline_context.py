@@ -15,7 +15,7 @@ its *projections* are faithful and detached:
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.verify --checks 'values.pipeline_context_*'
+    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'values.pipeline_context_*'
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import Check, Finding, adopting_known, count_example
 from core.sut.values import (
     ID_FIELDS,
     context_from_snapshot,

@@ -12,7 +12,7 @@ reassigned. (Its StageOutput's data dict is shared, which is SF-VAL-08's subject
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.verify --checks 'values.*_to_dict'
+    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'values.*_to_dict'
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from uuid import UUID, uuid4
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import Check, Finding, adopting_known, count_example
 from core.sut.values import (
     output_entry,
     output_fields,

@@ -15,7 +15,7 @@ ContextSnapshot documents three promises, and each gets a law:
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.verify --checks 'values.context_snapshot_*'
+    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'values.context_snapshot_*'
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import Check, Finding, adopting_known, count_example
 from core.sut.values import (
     ID_FIELDS,
     context_snapshot,

@@ -15,7 +15,7 @@ law skips only that sub-case while the finding reproduces.
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.verify --checks 'values.stage_output_*'
+    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'values.stage_output_*'
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from core.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import Check, Finding, adopting_known, count_example
 from core.sut.values import (
     artifact,
     event,

@@ -11,7 +11,7 @@ nested chains, the depth counted after a detached step, and the reported ``curre
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.verify --checks 'subpipelines.depth_limit'
+    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'subpipelines.depth_limit'
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import Check, Finding, adopting_known, count_example
 from core.sut.subpipeline_depth import spawn_chain
 from models.subpipeline_depth import MODES, spawn_outcomes
 

@@ -12,7 +12,7 @@ import warnings
 from types import ModuleType
 from typing import Any
 
-from core.checks import Finding
+from core.run.checks import Finding
 
 OUTPUT_CHECK = "bags.output_bag_linearizable"
 CONTEXT_CHECK = "bags.context_bag_linearizable"

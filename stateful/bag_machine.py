@@ -4,7 +4,7 @@ Each step of a machine runs one *batch*: up to three tasks, each a short script 
 operations (writes, overwriting retries, ``write_sync``, every read path, and the aliasing moves
 of ``models/bags.py``), with suspension points between operations. A task may fail part-way
 (raise after some operations) and the scheduler may cancel one task at a suspension point. The
-batch runs on the deterministic loop under :class:`~core.choosers.HypothesisChooser`, so the
+batch runs on the deterministic loop under :class:`~core.sched.choosers.HypothesisChooser`, so the
 interleaving is part of the example and shrinks with it; every operation's call and return is
 recorded, then a final ``to_dict()`` pins the state the batch left.
 
@@ -30,14 +30,14 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from core.checks import Check, count_example, reproducing_ids
-from core.choosers import HypothesisChooser
-from core.faults import FaultPlan
-from core.history import HistoryRecorder, Model
-from core.linearizability import Verdict, check_history_verbose
-from core.scheduler import NOTE_HEADER, RunResult, run
+from core.check.history import HistoryRecorder, Model
+from core.check.linearizability import Verdict, check_history_verbose
+from core.run.checks import Check, count_example, reproducing_ids
+from core.sched.choosers import HypothesisChooser
+from core.sched.faults import FaultPlan
+from core.sched.scheduler import NOTE_HEADER, RunResult, run
+from core.sched.trace import render_swimlane
 from core.sut.bags import ContextBagSut, OutputBagSut, pause
-from core.trace import render_swimlane
 from models.bags import (
     BagInput,
     ContextBagModel,

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 from uuid import UUID
 
-from core.checks import Finding
+from core.run.checks import Finding
 from core.sut.context import features
 from models import context_tree as model
 

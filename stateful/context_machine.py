@@ -27,7 +27,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.checks import Check, count_example, reproducing_ids
+from core.run.checks import Check, count_example, reproducing_ids
 from core.sut import context as sut
 from models.context_tree import (
     ROOT_ID_FIELDS,

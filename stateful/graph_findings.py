@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import Any
 
 import core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
-from core.checks import Finding
+from core.run.checks import Finding
 from models import graph_run as model
 
 CHECK = "graphs.run_dag"

@@ -46,9 +46,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.checks import Check, count_example, reproducing_ids
-from core.choosers import HypothesisChooser
-from core.scheduler import run
+from core.run.checks import Check, count_example, reproducing_ids
+from core.sched.choosers import HypothesisChooser
+from core.sched.scheduler import run
 from core.sut.graphs import LINGER, GraphFeatures, GraphHarness, features, quiet
 from models.graph_run import (
     ALWAYS_OK,

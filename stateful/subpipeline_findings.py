@@ -27,7 +27,7 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from core.checks import Finding
+from core.run.checks import Finding
 
 CHECK = "subpipelines.spawn_tree"
 

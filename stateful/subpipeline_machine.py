@@ -7,7 +7,7 @@ is slow). Single rules run in stock asyncio order: spawn a chain of children fro
 (up to and past max_depth), finish a child with an outcome, cancel a child's task mid-run,
 ``cancel_with_children``. ``race`` starts two or three such operations at once (spawns from one
 or many parents, cancels racing spawns, finishes and task cancels) and hands every scheduling
-choice to Hypothesis through :class:`~core.choosers.HypothesisChooser`, so the interleaving
+choice to Hypothesis through :class:`~core.sched.choosers.HypothesisChooser`, so the interleaving
 shrinks with the program; the batch passes when some order of it explains what Stageflow did
 (:mod:`models.subpipeline_batches`). The invariants then compare the whole observation: the
 tracker, the depths, the cancelled ids and contexts (and ``is_canceled`` of every run), every
@@ -43,9 +43,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.checks import Check, count_example, reproducing_ids
-from core.choosers import Chooser, HypothesisChooser, ReplayChooser
-from core.scheduler import DeterministicLoop
+from core.run.checks import Check, count_example, reproducing_ids
+from core.sched.choosers import Chooser, HypothesisChooser, ReplayChooser
+from core.sched.scheduler import DeterministicLoop
 from core.sut.subpipelines import Driver, SubpipelineHarness, bridge_inherit
 from models.subpipeline_batches import linearize
 from models.subpipeline_events import Outcome

@@ -16,7 +16,7 @@ For example::
 
 from __future__ import annotations
 
-from core.checks import Check, count_example, reproducing_ids
+from core.run.checks import Check, count_example, reproducing_ids
 from core.sut.subpipeline_memory import bytes_per_cycle, bytes_per_retained_id, measure_retention
 from models.subpipelines import RETAINS_CANCELED_IDS
 from stateful.subpipeline_findings import FINDINGS_BY_ID

@@ -11,7 +11,7 @@ ci profile gives the same examples every run.
 import importlib
 import pkgutil
 
-from core.profiles import load_selected_profile
+from core.run.profiles import load_selected_profile
 
 load_selected_profile()
 

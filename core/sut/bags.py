@@ -1,7 +1,7 @@
 """Real OutputBag and ContextBag, driven by model inputs and projected to model outcomes.
 
 The only bag module that imports stageflow. :class:`OutputBagSut` and :class:`ContextBagSut`
-each hold one real bag and a :class:`~core.history.HistoryRecorder`; ``perform(task, input)``
+each hold one real bag and a :class:`~core.check.history.HistoryRecorder`; ``perform(task, input)``
 records the call, runs the real method, and records the return as the :data:`models.bags.Outcome`
 the model would give: a projection (``OutputView``, ``EntryView``, tuples of items) or
 ``Raised(error, detail)``. Timestamps and durations are dropped.
@@ -22,7 +22,7 @@ import warnings
 from collections.abc import Hashable
 from typing import Any
 
-from core.history import HistoryRecorder
+from core.check.history import HistoryRecorder
 from core.sut import stageflow_module
 from models.bags import (
     BagInput,

@@ -16,7 +16,7 @@ instead of a ``PipelineContext``. Where the concept exists the adapter bridges i
 context, ``Pipeline()`` without a name, ``build()`` without arguments); where it does not, the
 machine never draws it: on 0.5.1 every graph has the interceptor configuration ``none``.
 
-Runs are coroutines for the suite's deterministic loop (``core.scheduler.run``); :func:`quiet`
+Runs are coroutines for the suite's deterministic loop (``core.sched.scheduler.run``); :func:`quiet`
 wraps the loop run. It silences Stageflow's per-stage logging and makes the DAG's
 ``time.monotonic()`` (guard-retry budgets) read the loop's virtual clock by swapping
 ``stageflow.pipeline.dag.time`` for the duration of the run. The circuit breaker's 30 s reset

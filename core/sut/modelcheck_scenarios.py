@@ -28,9 +28,8 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from core.checks import reproducing_ids
-from core.history import HistoryRecorder
-from core.linearizability import Verdict, check_history_verbose
+from core.check.history import HistoryRecorder
+from core.check.linearizability import Verdict, check_history_verbose
 from core.sut import stageflow_module
 from core.sut.bags import ContextBagSut, OutputBagSut, pause
 from models.bags import (
@@ -47,12 +46,6 @@ from models.bags import (
     Returned,
     Write,
 )
-from stateful.bag_findings import (
-    CONTEXT_COPY_IS_SHALLOW,
-    READ_DATA_WRITES_BAG,
-    WRITTEN_DICT_SHOWS,
-)
-from stateful.bag_findings import FINDINGS as BAG_FINDINGS
 
 Scenario = Callable[[], Coroutine[Any, Any, object]]
 
@@ -62,11 +55,9 @@ def _clocked(recorder: HistoryRecorder[Any, Outcome]) -> None:
     recorder.clock = lambda: len(loop.trace.steps)
 
 
-def output_bag_writers(n: int) -> Scenario:
-    adopted = reproducing_ids(BAG_FINDINGS)
-    model = OutputBagModel(
-        aliases_written=WRITTEN_DICT_SHOWS in adopted, aliases_reads=READ_DATA_WRITES_BAG in adopted
-    )
+def output_bag_writers(n: int, model: OutputBagModel) -> Scenario:
+    """``n`` writers racing on one OutputBag, judged by ``model`` (the runner sets its adopted
+    findings: this package may not import the registry)."""
 
     async def scenario() -> object:
         recorder: HistoryRecorder[Any, Outcome] = HistoryRecorder()
@@ -92,8 +83,8 @@ def output_bag_writers(n: int) -> Scenario:
     return scenario
 
 
-def context_bag_writers(n: int) -> Scenario:
-    model = ContextBagModel(aliases_copies=CONTEXT_COPY_IS_SHALLOW in reproducing_ids(BAG_FINDINGS))
+def context_bag_writers(n: int, model: ContextBagModel) -> Scenario:
+    """``n`` writers racing on one ContextBag, judged by ``model``."""
 
     async def scenario() -> object:
         recorder: HistoryRecorder[ContextInput, Outcome] = HistoryRecorder()

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from core.scheduler import run
+from core.sched.scheduler import run
 from core.sut import stageflow_module
 from core.sut.subpipelines import root_context
 

@@ -8,10 +8,10 @@ budget, so a median marked ``>`` is a lower bound.
 
 Techniques:
 
-- ours: :class:`~core.choosers.HypothesisChooser` inside ``@given`` (generate phase only, no
-  shrinking), :class:`~core.choosers.PCTChooser` (depth 2, 16 decisions: one change point, and
-  about as many decisions as the scenarios make), :class:`~core.choosers.SeededChooser`, and
-  :func:`~core.exhaustive.explore` with iterative preemption bounding (bound 0, 1, 2, ... as
+- ours: :class:`~core.sched.choosers.HypothesisChooser` inside ``@given`` (generate phase only, no
+  shrinking), :class:`~core.sched.choosers.PCTChooser` (depth 2, 16 decisions: one change point, and
+  about as many decisions as the scenarios make), :class:`~core.sched.choosers.SeededChooser`, and
+  :func:`~core.sched.exhaustive.explore` with iterative preemption bounding (bound 0, 1, 2, ... as
   CHESS does; systematic, so every seed gives the same count).
 - stock asyncio with repetition, the CORE-003 report's approach: ``asyncio.gather`` on a fresh
   stock loop, ``BUDGET`` times.
@@ -38,9 +38,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from core.choosers import Chooser, HypothesisChooser, PCTChooser, SeededChooser
-from core.exhaustive import explore
-from core.scheduler import run
+from core.sched.choosers import Chooser, HypothesisChooser, PCTChooser, SeededChooser
+from core.sched.exhaustive import explore
+from core.sched.scheduler import run
 from tests.bench.scenarios import SCENARIOS, Scenario, as_main
 
 SEEDS, BUDGET = 10, 1_000

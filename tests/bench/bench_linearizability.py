@@ -13,8 +13,8 @@ import dataclasses
 import random
 import time
 
-from core.history import Operation
-from core.linearizability import Verdict, check_history_verbose
+from core.check.history import Operation
+from core.check.linearizability import Verdict, check_history_verbose
 from models.bags import BagInput, Get, Outcome, OutputBagModel, OutputView, Returned, View, Write
 
 MODEL = OutputBagModel()

@@ -27,9 +27,9 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from core.choosers import Chooser, HypothesisChooser, ReplayChooser, SeededChooser
-from core.exhaustive import explore
-from core.scheduler import run
+from core.sched.choosers import Chooser, HypothesisChooser, ReplayChooser, SeededChooser
+from core.sched.exhaustive import explore
+from core.sched.scheduler import run
 
 TASKS, AWAITS, ROUNDS = 1_000, 10, 9
 TARGET = 2.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import find
 
-from core.checks import Finding, still_reproduces
+from core.run.checks import Finding, still_reproduces
 from core.sut import stageflow_module, stageflow_version
 from core.sut.graphs import features
 from models.graph_run import (

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import _search
-from core.history import HistoryRecorder, Operation, operations, sequential
-from core.linearizability import (
+from core.check import _search
+from core.check.history import HistoryRecorder, Operation, operations, sequential
+from core.check.linearizability import (
     Verdict,
     check_history,
     check_history_timeout,

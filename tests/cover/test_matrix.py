@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from core import checks as registry
-from core import matrix
-from core.findings_report import render_findings_report, reproducer_source
+from core.run import checks as registry
+from core.run import matrix
+from core.run.findings_report import render_findings_report, reproducer_source
 from core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,8 +142,8 @@ def test_the_matrix_table_has_a_column_per_version(tmp_path: Path) -> None:
 
 
 def test_matrix_runs_on_the_standard_library_alone() -> None:
-    # The Makefile runs `python3 -m core.matrix check` before .venv exists.
+    # The Makefile runs `python3 -m core.run.matrix check` before .venv exists.
     result = subprocess.run(
-        [sys.executable, "-S", "-c", "import core.matrix"], cwd=ROOT, capture_output=True
+        [sys.executable, "-S", "-c", "import core.run.matrix"], cwd=ROOT, capture_output=True
     )
     assert result.returncode == 0, result.stderr

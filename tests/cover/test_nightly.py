@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import nightly_shard
-from core.checks import Check, count_example
-from core.nightly import _check_rows
+from core.run import nightly_shard
+from core.run.checks import Check, count_example
+from core.run.nightly import _check_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE_CHECKS = "values.frozen_dict_mapping_laws,bags.context_bag_linearizable"
@@ -24,7 +24,7 @@ SMOKE_CHECKS = "values.frozen_dict_mapping_laws,bags.context_bag_linearizable"
 
 def test_nightly_smoke_run_writes_json_junit_and_progress(tmp_path: Path) -> None:
     command = [
-        sys.executable, "-m", "core.nightly", "--minutes", "0.1", "--workers", "2",
+        sys.executable, "-m", "core.run.nightly", "--minutes", "0.1", "--workers", "2",
         "--shards-per-worker", "1", "--chunk", "10", "--checks", SMOKE_CHECKS,
         "--reports", str(tmp_path), "--progress-every", "2",
     ]  # fmt: skip

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from hypothesis import settings
 
-from core.checks import Check, Finding, still_reproduces
+from core.run.checks import Check, Finding, still_reproduces
 from properties import frozen, pipeline_context, records, snapshot, stage_output
 
 MODULES = [frozen, stage_output, records, snapshot, pipeline_context]

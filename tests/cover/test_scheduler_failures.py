@@ -8,8 +8,8 @@ import warnings
 
 import pytest
 
-from core.choosers import ReplayChooser, ReplayDivergedError
-from core.scheduler import DeadlockError, DeterministicLoop, LivelockError, run
+from core.sched.choosers import ReplayChooser, ReplayDivergedError
+from core.sched.scheduler import DeadlockError, DeterministicLoop, LivelockError, run
 
 
 async def two_locks_in_opposite_order() -> None:

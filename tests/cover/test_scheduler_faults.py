@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.choosers import HypothesisChooser, PCTChooser, ReplayChooser, SeededChooser
-from core.exhaustive import explore
-from core.faults import FaultPlan
-from core.scheduler import DeterministicLoop, run
-from core.trace import render_swimlane
+from core.sched.choosers import HypothesisChooser, PCTChooser, ReplayChooser, SeededChooser
+from core.sched.exhaustive import explore
+from core.sched.faults import FaultPlan
+from core.sched.scheduler import DeterministicLoop, run
+from core.sched.trace import render_swimlane
 
 
 def _resolve(future: asyncio.Future[str], value: str) -> None:

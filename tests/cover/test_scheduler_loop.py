@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from core.choosers import PCTChooser, ReplayChooser, SeededChooser
-from core.scheduler import DeterministicLoop, run
+from core.sched.choosers import PCTChooser, ReplayChooser, SeededChooser
+from core.sched.scheduler import DeterministicLoop, run
 
 
 async def primitives_workout() -> list[str]:

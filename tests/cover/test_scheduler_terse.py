@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from core._ready import LaneHandle, ReadyQueue
-from core.choosers import HypothesisChooser, SeededChooser
-from core.exhaustive import explore
-from core.scheduler import NOTE_HEADER, DeterministicLoop, run
-from core.trace import Step, StepLog, Trace, render_swimlane
+from core.sched._ready import LaneHandle, ReadyQueue
+from core.sched.choosers import HypothesisChooser, SeededChooser
+from core.sched.exhaustive import explore
+from core.sched.scheduler import NOTE_HEADER, DeterministicLoop, run
+from core.sched.trace import Step, StepLog, Trace, render_swimlane
 from tests.cover.test_scheduler_counter import two_increments_must_both_count
 from tests.cover.test_scheduler_loop import primitives_workout
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from core.checks import discover_checks, discover_findings, reproducing_ids
+from core.run.checks import discover_checks, discover_findings, reproducing_ids
 from core.sut import stageflow_module, stageflow_version
 from core.sut.subpipelines import Driver, SubpipelineHarness, bridge_inherit, features
 from properties.subpipeline_depth import CHECK as DEPTH_CHECK
@@ -30,7 +30,7 @@ def test_the_checks_and_findings_are_discovered_once() -> None:
 
 @pytest.mark.parametrize("finding", SUBPIPELINE_FINDINGS, ids=lambda f: f.id)
 def test_every_finding_reproduces_on_the_installed_stageflow(finding: object) -> None:
-    from core.checks import Finding
+    from core.run.checks import Finding
 
     assert isinstance(finding, Finding)
     assert re.fullmatch(r"SF-SUB-\d\d", finding.id)

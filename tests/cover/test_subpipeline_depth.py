@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.checks import discover_findings
+from core.run.checks import discover_findings
 from core.sut import stageflow_module
 from core.sut.subpipeline_depth import spawn_chain
 from models.subpipeline_depth import spawn_outcomes

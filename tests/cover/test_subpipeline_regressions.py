@@ -9,8 +9,8 @@ an abort for one atomic step. The replay below is that race, shrunk to r0 <- c1 
 
 from __future__ import annotations
 
-from core.checks import reproducing_ids
-from core.choosers import ReplayChooser
+from core.run.checks import reproducing_ids
+from core.sched.choosers import ReplayChooser
 from models.subpipeline_batches import linearize, views
 from models.subpipelines import Abort, Cancel, Config, Spawn, State, SubpipelineModel
 from stateful.subpipeline_machine import FINDINGS, comparison_for

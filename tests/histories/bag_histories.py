@@ -11,8 +11,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from core.history import Operation
-from core.linearizability import Verdict
+from core.check.history import Operation
+from core.check.linearizability import Verdict
 from models.bags import (
     ContextBagModel,
     CRead,

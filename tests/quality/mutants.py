@@ -5,7 +5,7 @@ lock, a forgotten bookkeeping line. Each names the verify checks that should cat
 list, so ``make mutation`` runs only those) and a witness in ``tests/quality/witnesses.py``
 whose result differs from pristine: the proof that the mutant is not equivalent.
 
-Edits quote enough surrounding lines to occur exactly once; :func:`core.mutation.apply` refuses
+Edits quote enough surrounding lines to occur exactly once; :func:`core.run.mutation.apply` refuses
 one that does not (a stageflow release that moved the code makes the catalog stale, loudly).
 
 Left out on purpose, because they are equivalent or invisible on 1.2.0 (see the report of
@@ -17,7 +17,7 @@ observable).
 
 from __future__ import annotations
 
-from core.mutation import Edit, Mutant
+from core.run.mutation import Edit, Mutant
 
 CTX = "stages/context.py"
 FROZEN = "utils/frozen.py"

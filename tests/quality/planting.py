@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.verify import run_captured
+from core.run.verify import run_captured
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from core import checks as registry
-from core.mutation import (
+from core.run import checks as registry
+from core.run.mutation import (
     Edit,
     Mutant,
     StaleCatalogError,

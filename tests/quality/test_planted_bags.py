@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from core.scheduler import NOTE_HEADER
+from core.sched.scheduler import NOTE_HEADER
 from core.sut import stageflow_module
 from stateful.bag_machine import (
     ContextBagComparison,

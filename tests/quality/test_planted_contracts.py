@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.contracts import main
+from core.run.contracts import main
 
 PLANTED = "tests/quality/contract_bugs/wrong_post.py"
 
@@ -19,4 +19,6 @@ def test_crosshair_finds_the_planted_wrong_postcondition(capsys: object) -> None
 
 
 def test_a_module_whose_contracts_hold_passes() -> None:
-    assert main(["--per-condition-timeout", "2", "--total-timeout", "60", "core/render.py"]) == 0
+    assert (
+        main(["--per-condition-timeout", "2", "--total-timeout", "60", "core/check/render.py"]) == 0
+    )

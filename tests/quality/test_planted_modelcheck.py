@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.modelcheck import Entry, check_scenario
+from core.run.modelcheck import Entry, check_scenario, output_bag_model
 from core.sut import modelcheck_scenarios as sc
 from core.sut import stageflow_module
 
@@ -36,7 +36,9 @@ def _plant_unlocked_write(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_exhaustive_mode_finds_the_planted_lost_update(monkeypatch: pytest.MonkeyPatch) -> None:
     _plant_unlocked_write(monkeypatch)
-    result = check_scenario(Entry("planted", sc.output_bag_writers(2)), bound=1, max_schedules=500)
+    result = check_scenario(
+        Entry("planted", sc.output_bag_writers(2, output_bag_model())), bound=1, max_schedules=500
+    )
     assert result.status == "NEW" and result.report.violations_found > 0
     first = result.report.violations[0]
     # Under stock asyncio order both writers read attempt 0 before either stores: no deviation

@@ -13,7 +13,7 @@ import pytest
 import stageflow
 from stageflow.utils.frozen import FrozenDict
 
-from core.checks import Check
+from core.run.checks import Check
 from properties import frozen, stage_output
 
 

@@ -24,7 +24,7 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from core.checks import Finding, reproducing_ids
+from core.run.checks import Finding, reproducing_ids
 from stateful import graph_machine, subpipeline_machine
 from stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
 from tests.quality.planting import expect_failure

@@ -1,6 +1,6 @@
 """Verify's outputs: the terminal table, ``reports/verify.json`` and ``reports/verify.md``.
 
-Rows are built by :mod:`core.verify` as :class:`Row` values; this module only renders them, so
+Rows are built by :mod:`core.run.verify` as :class:`Row` values; this module only renders them, so
 the JSON schema and the table cannot drift apart.
 """
 

@@ -4,26 +4,27 @@ Three stages share one wall-clock budget (``--total-timeout``) and exit non-zero
 counterexample:
 
 1. ``crosshair check`` on every module of ``models/`` and on the checker's pure modules
-   (``core/render.py``, ``core/_search.py``), one process per module, ``--jobs`` at a time, each
+   (``core/check/render.py``, ``core/check/_search.py``), one process per module, ``--jobs``
+   at a time, each
    PEP 316 condition searched for at most ``--per-condition-timeout`` seconds. A module is OK
    (no counterexample within the bound: a bounded search, not a proof), FAIL (CrossHair printed
    ``file:line: error: ...``, a counterexample), ERROR (CrossHair itself failed) or UNKNOWN
    (stopped by the budget).
 2. ``python -m properties.diffbehavior``: Stageflow's value functions against their models.
 3. The stateless ``@given`` laws of ``properties/`` under the ``crosshair`` Hypothesis profile
-   (the hypothesis-crosshair backend), through ``core.verify`` with its reports in
+   (the hypothesis-crosshair backend), through ``core.run.verify`` with its reports in
    ``reports/contracts/``.
 
 Exit 0 when all is clean, 1 on a counterexample (FAIL, DIFF or a NEW law), 3 when nothing
 failed but something did not finish or could not run: an unfinished search never passes.
 
-``core/history.py`` is left out: CrossHair 0.0.113 crashes building a symbolic ``Operation``
+``core/check/history.py`` is left out: CrossHair 0.0.113 crashes building a symbolic ``Operation``
 (``TypeError: int | None is not a generic class``), so its contracts are checked only by the
 tests that use them.
 
 For example::
 
-    .venv/bin/python -m core.contracts --per-condition-timeout 2 --total-timeout 900
+    .venv/bin/python -m core.run.contracts --per-condition-timeout 2 --total-timeout 900
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.bounded import run_bounded
+from core.run.bounded import run_bounded
 
-_ROOT = Path(__file__).resolve().parents[1]
-CHECKER_MODULES = ("core/render.py", "core/_search.py")
+_ROOT = Path(__file__).resolve().parents[2]
+CHECKER_MODULES = ("core/check/render.py", "core/check/_search.py")
 _ERROR_LINE = ": error: "
 
 
@@ -109,7 +110,7 @@ def _stage(title: str, command: list[str], deadline: float, env: dict[str, str])
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.contracts", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m core.run.contracts", description=__doc__)
     parser.add_argument("--per-condition-timeout", type=float, default=2.0, metavar="S")
     parser.add_argument("--total-timeout", type=float, default=900.0, metavar="S")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -135,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 timeout, "--total-timeout", left, "--jobs", str(args.jobs)]  # fmt: skip
         codes.append(_stage("crosshair diffbehavior", diff, deadline, env))
         if not args.skip_laws:
-            laws = [sys.executable, "-m", "core.verify", "--checks", "values.*",
+            laws = [sys.executable, "-m", "core.run.verify", "--checks", "values.*",
                     "--reports", "reports/contracts"]  # fmt: skip
             env["HYPOTHESIS_PROFILE"] = "crosshair"
             codes.append(_stage("properties under the crosshair profile", laws, deadline, env))

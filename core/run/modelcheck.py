@@ -1,6 +1,6 @@
 """`make modelcheck`: every schedule of small real-Stageflow scenarios, and the models' own states.
 
-Part one runs the scheduler's exhaustive mode (:func:`core.exhaustive.explore`) over the
+Part one runs the scheduler's exhaustive mode (:func:`core.sched.exhaustive.explore`) over the
 canonical scenarios of :mod:`core.sut.modelcheck_scenarios` (2 and 3 concurrent writers on each
 bag, spawn racing cancel, two runs of one graph), each within a preemption bound and a budget of
 schedules. A row reports the schedules explored, whether the bound was exhausted (``complete``:
@@ -9,7 +9,7 @@ violations, and a status: PASS (no violation), KNOWN (violations, and the scenar
 finding that still reproduces), NEW (a violation nobody registered), FIXED (a registered finding
 no longer shows). Every violation prints its ``ReplayChooser`` schedule.
 
-Part two walks the reference models breadth-first (:mod:`core.statespace`) and checks their
+Part two walks the reference models breadth-first (:mod:`core.check.statespace`) and checks their
 invariants in every state within depth ``k``.
 
 Exit 0 when nothing is NEW and no model invariant broke, 1 otherwise; writes
@@ -17,7 +17,7 @@ Exit 0 when nothing is NEW and no model invariant broke, 1 otherwise; writes
 
 For example::
 
-    .venv/bin/python -m core.modelcheck --preemption-bound 2 --max-schedules 5000 --depth 4
+    .venv/bin/python -m core.run.modelcheck --preemption-bound 2 --max-schedules 5000 --depth 4
 """
 
 from __future__ import annotations
@@ -30,18 +30,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.checks import discover_findings, still_reproduces
-from core.exhaustive import ExplorationReport, explore
-from core.statespace import (
+from core.check.statespace import (
     WalkReport,
     context_bag_walk,
     context_tree_walk,
     output_bag_walk,
     walk,
 )
+from core.run.checks import discover_findings, reproducing_ids, still_reproduces
+from core.sched.exhaustive import ExplorationReport, explore
 from core.sut import modelcheck_scenarios as sc
 from core.sut.graphs import quiet
 from models import bags
+from models.bags import ContextBagModel, OutputBagModel
 from models.context_tree import (
     EMPTY_OVERRIDE_IGNORED,
     LIVE_EXTENSIONS,
@@ -51,6 +52,12 @@ from models.context_tree import (
     SHALLOW_PARENT_SNAPSHOT,
     UNIDENTIFIED_PARENT_NOT_CHILD,
 )
+from stateful.bag_findings import (
+    CONTEXT_COPY_IS_SHALLOW,
+    READ_DATA_WRITES_BAG,
+    WRITTEN_DICT_SHOWS,
+)
+from stateful.bag_findings import FINDINGS as BAG_FINDINGS
 
 ALL_CONTEXT_DEVIATIONS = frozenset(
     {
@@ -74,12 +81,25 @@ class Entry:
     findings: tuple[str, ...] = ()
 
 
+def output_bag_model() -> OutputBagModel:
+    """The OutputBag model with the bag findings that still reproduce adopted."""
+    adopted = reproducing_ids(BAG_FINDINGS)
+    return OutputBagModel(
+        aliases_written=WRITTEN_DICT_SHOWS in adopted, aliases_reads=READ_DATA_WRITES_BAG in adopted
+    )
+
+
+def context_bag_model() -> ContextBagModel:
+    return ContextBagModel(aliases_copies=CONTEXT_COPY_IS_SHALLOW in reproducing_ids(BAG_FINDINGS))
+
+
 def scenarios() -> list[Entry]:
+    output_model, context_model = output_bag_model(), context_bag_model()
     return [
-        Entry("output_bag.2_writers", sc.output_bag_writers(2)),
-        Entry("output_bag.3_writers", sc.output_bag_writers(3)),
-        Entry("context_bag.2_writers", sc.context_bag_writers(2)),
-        Entry("context_bag.3_writers", sc.context_bag_writers(3)),
+        Entry("output_bag.2_writers", sc.output_bag_writers(2, output_model)),
+        Entry("output_bag.3_writers", sc.output_bag_writers(3, output_model)),
+        Entry("context_bag.2_writers", sc.context_bag_writers(2, context_model)),
+        Entry("context_bag.3_writers", sc.context_bag_writers(3, context_model)),
         Entry("subpipeline.spawn_racing_cancel", sc.spawn_racing_cancel, ("SF-SUB-02",)),
         Entry("graph.two_runs_of_one_graph", sc.two_runs_of_one_graph),
     ]
@@ -152,7 +172,7 @@ def render(results: list[Result], walked: list[WalkReport]) -> str:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.modelcheck", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m core.run.modelcheck", description=__doc__)
     parser.add_argument("--preemption-bound", type=int, default=3)
     parser.add_argument("--max-schedules", type=int, default=20_000, help="per scenario")
     parser.add_argument("--depth", type=int, default=None, help="walk depth (default per model)")

@@ -1,6 +1,6 @@
 """What a controlled run did, step by step, and the swimlane picture of it.
 
-:class:`~core.scheduler.DeterministicLoop` appends one :class:`Step` per callback it runs: the
+:class:`~core.sched.scheduler.DeterministicLoop` appends one :class:`Step` per callback it runs: the
 lane (the task that resumed, or the task that scheduled a plain callback), the virtual time, the
 choice the chooser made when more than one lane could run, and, in a described run (``detail``),
 where the task resumed from and where it suspended next; a terse run leaves those two empty.
@@ -158,7 +158,7 @@ class Trace:
     steps: Sequence[Step] = field(default_factory=StepLog)
 
     def choices(self) -> list[int]:
-        """The choices made, in order: the input of :class:`~core.choosers.ReplayChooser`."""
+        """The choices made, in order: the input of :class:`~core.sched.choosers.ReplayChooser`."""
         return [s.choice for s in self.steps if s.choice is not None]
 
 

@@ -4,7 +4,7 @@ Mutation testing measures the suite instead of the system under test. Each :clas
 ``tests/quality/mutants.py`` is one or more textual :class:`Edit` s of stageflow's source. For
 each mutant the runner copies the installed ``stageflow`` package (found through importlib, so a
 ``PYTHONPATH`` copy is honoured and site-packages is never written), applies the edits, and runs
-``python -m core.verify --checks <the mutant's globs>`` with ``PYTHONPATH=<copy>`` and a reports
+``python -m core.run.verify --checks <the mutant's globs>`` with ``PYTHONPATH=<copy>`` and a reports
 directory of its own. The mutant is *killed* iff verify exits 1 (a NEW row); exit 0 means it
 *survived*, and anything else (exit 2, a crash, a timeout) is an *error*, never a kill.
 
@@ -24,8 +24,8 @@ CORE-003 report describes) runs against the same copies; it kills a mutant iff p
 
 For example::
 
-    python -m core.mutation --jobs 2                  # every mutant, table + `killed K/N`
-    python -m core.mutation --only output_bag.check_act_split --full
+    python -m core.run.mutation --jobs 2                  # every mutant, table + `killed K/N`
+    python -m core.run.mutation --only output_bag.check_act_split --full
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 BASELINE = "tests/quality/baseline"
 VERIFY_TIMEOUT = 600  # seconds per mutant; a hung check is an error, not a kill
 WITNESS_TIMEOUT = 120
@@ -150,7 +150,7 @@ def run_verify(
     copy: Path, globs: Sequence[str], reports: Path
 ) -> tuple[int | None, list[str], str]:
     """Verify the copy: exit code (None on timeout), the NEW rows, and the output's tail."""
-    argv = [sys.executable, "-m", "core.verify", "--reports", str(reports)]
+    argv = [sys.executable, "-m", "core.run.verify", "--reports", str(reports)]
     if globs:
         argv += ["--checks", ",".join(globs)]
     code, out, err = _run(argv, copy, VERIFY_TIMEOUT)
@@ -255,7 +255,7 @@ def render(outcomes: Sequence[Outcome], baseline: bool) -> str:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.mutation", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m core.run.mutation", description=__doc__)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", action="append", default=[], help="mutant id (repeatable)")
     parser.add_argument("--full", action="store_true", help="run every check, not the targets")

@@ -23,10 +23,10 @@ from types import ModuleType
 
 from hypothesis.reporting import with_reporter
 
-from core import checks as registry
-from core.findings_report import write_findings_report
-from core.profiles import ProfileError, load_selected_profile
-from core.report import Row, VerifyReport, render_table, write_reports, write_version_record
+from core.run import checks as registry
+from core.run.findings_report import write_findings_report
+from core.run.profiles import ProfileError, load_selected_profile
+from core.run.report import Row, VerifyReport, render_table, write_reports, write_version_record
 from core.sut import (
     StageflowUnavailableError,
     stageflow_label,
@@ -126,7 +126,7 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
     if not findings and not checks:
         raise BadInput(
             f"--checks {','.join(patterns)!r} matches no check; "
-            "run `python -m core.verify --list` to see the names"
+            "run `python -m core.run.verify --list` to see the names"
         )
     rows: list[Row] = []
     for check in checks:
@@ -148,7 +148,7 @@ def _print_progress(row: Row) -> None:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.verify", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m core.run.verify", description=__doc__)
     parser.add_argument("--checks", default="", help="comma-separated glob patterns of names")
     parser.add_argument("--reports", default="reports", help="directory for the reports")
     parser.add_argument("--list", action="store_true", help="list check names and exit")

@@ -3,7 +3,7 @@
 Each partition (see ``Model.partition_key``) is searched on its own; the history is OK when every
 partition is, ILLEGAL when one is not, else UNKNOWN: the budget ran out first. UNKNOWN never
 counts as a pass. For an ILLEGAL history the verbose result carries a 1-minimal illegal
-sub-history and the explanation of why no order of it works (``core.render``).
+sub-history and the explanation of why no order of it works (``core.check.render``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic
 
-from core import _search, render
-from core.history import I, Model, O, Operation, S
+from core.check import _search, render
+from core.check.history import I, Model, O, Operation, S
 
 
 class Verdict(enum.Enum):

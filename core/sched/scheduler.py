@@ -4,19 +4,19 @@ asyncio code can only race at suspension points, and a stock loop resumes ready 
 FIFO order, so ``gather`` shows the same interleaving on every run. This loop runs ordinary
 asyncio code unchanged (tasks, ``gather``, ``wait_for``, locks, queues, ``TaskGroup``,
 ``call_later``, cancellation) but runs one callback per step, and whenever more than one lane is
-runnable it asks a :class:`~core.choosers.Chooser` which. Choice 0 is the stock order, so a
+runnable it asks a :class:`~core.sched.choosers.Chooser` which. Choice 0 is the stock order, so a
 schedule that shrinks toward zeros is one with fewer deviations from ordinary asyncio.
 
 Time is virtual: ``loop.time()`` starts at 0 and, when nothing is runnable, jumps to the next
 timer. Sleeps, timeouts and back-off take no wall time and land at exact instants. Faults
-(:mod:`core.faults`) are further choices made before steps.
+(:mod:`core.sched.faults`) are further choices made before steps.
 
 The loop never hangs. Nothing runnable, no timer pending and the awaited future not done is a
 :class:`DeadlockError`; more than ``max_steps`` steps is a :class:`LivelockError`. Any exception
-leaving ``run_until_complete`` carries a note: the swimlane of the trace (:mod:`core.trace`) and
-the chooser expression that replays the run. :func:`run` wraps a fresh loop around one
-coroutine, then cancels and awaits leftover tasks and closes the loop, so nothing leaks into
-the next example.
+leaving ``run_until_complete`` carries a note: the swimlane of the trace
+(:mod:`core.sched.trace`) and the chooser expression that replays the run. :func:`run` wraps a
+fresh loop around one coroutine, then cancels and awaits leftover tasks and closes the loop, so
+nothing leaks into the next example.
 
 For example::
 
@@ -30,11 +30,11 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from core.choosers import Chooser
-from core.faults import FaultPlan
-from core.loop import DeterministicLoop
-from core.loop_reports import NOTE_HEADER, DeadlockError, LivelockError, ScheduleFailure
-from core.trace import Trace
+from core.sched.choosers import Chooser
+from core.sched.faults import FaultPlan
+from core.sched.loop import DeterministicLoop
+from core.sched.loop_reports import NOTE_HEADER, DeadlockError, LivelockError, ScheduleFailure
+from core.sched.trace import Trace
 
 __all__ = [
     "NOTE_HEADER",

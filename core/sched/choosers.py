@@ -1,6 +1,6 @@
 """Choosers: who decides which runnable task goes next, and whether a fault fires.
 
-Every decision of :class:`~core.scheduler.DeterministicLoop` goes through one call,
+Every decision of :class:`~core.sched.scheduler.DeterministicLoop` goes through one call,
 ``chooser.choose(n, kind=..., keys=...)``, which returns an index in ``range(n)``. Index 0 is
 always the default: the lane stock asyncio would run next (the FIFO head), or "no fault". So a
 schedule is a list of small integers, mostly zeros, and a shorter list with smaller numbers is a
@@ -11,9 +11,10 @@ schedule with fewer deviations from ordinary asyncio. Every chooser appends what
   shrinks the schedule together with the rest of the example (toward 0: delay bounding).
 - :class:`SeededChooser` is a seeded ``random.Random``; the seed is printed with every failure.
 - :class:`PCTChooser` is probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): random
-  task priorities plus ``depth - 1`` priority-change points; see core/SCHEDULER.md for its bound.
+  task priorities plus ``depth - 1`` priority-change points; see core/sched/SCHEDULER.md for its
+  bound.
 - :class:`ReplayChooser` replays an explicit list (zeros after its end).
-- The exhaustive explorer in :mod:`core.exhaustive` brings its own chooser.
+- The exhaustive explorer in :mod:`core.sched.exhaustive` brings its own chooser.
 
 ``keys`` names the options by lane (task number, stable across runs); only PCT needs it, since
 its priorities belong to tasks rather than to positions in the ready queue.

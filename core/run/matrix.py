@@ -28,7 +28,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements.lock"
 DISTRIBUTION = "stageflow-core"
 DEFAULT_VERSIONS = ("0.5.1", "1.2.0")
@@ -165,7 +165,7 @@ def run_verify(python: Path, checks: str, reports: str, pythonpath: Path | None 
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(pythonpath), env.get("PYTHONPATH", "")) if p
         )
-    command = [str(python), "-m", "core.verify", "--reports", reports]
+    command = [str(python), "-m", "core.run.verify", "--reports", reports]
     if checks:
         command += ["--checks", checks]
     return subprocess.run(command, cwd=ROOT, env=env).returncode
@@ -216,13 +216,13 @@ def render_matrix(versions: Sequence[str], reports: Path) -> str:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.matrix", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m core.run.matrix", description=__doc__)
     parser.add_argument("command", choices=("check", "verify", "all"))
     parser.add_argument("versions", nargs="*", help="for `all`: the versions, in order")
     parser.add_argument("--stageflow", default="", help="a released stageflow-core version")
     parser.add_argument("--sut", default="", help="a directory holding a stageflow package")
-    parser.add_argument("--checks", default="", help="passed on to core.verify")
-    parser.add_argument("--reports", default="reports", help="passed on to core.verify")
+    parser.add_argument("--checks", default="", help="passed on to core.run.verify")
+    parser.add_argument("--reports", default="reports", help="passed on to core.run.verify")
     return parser.parse_args(argv)
 
 

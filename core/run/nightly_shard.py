@@ -2,7 +2,7 @@
 
 One ``@given`` law or one machine is one Hypothesis run, and pytest-xdist can only hand whole
 items to workers; a single item per check would pin each check to one core. So
-:mod:`core.nightly` collects this module with every check parametrized into ``NIGHTLY_SHARDS``
+:mod:`core.run.nightly` collects this module with every check parametrized into ``NIGHTLY_SHARDS``
 items (shard-major, so that if time runs short every check has had its first shards), and each
 item loops: run the check once under the nightly profile with a fresh random seed, record what it
 did, and go again until its time slice ends. The slice is recomputed when an item starts, from
@@ -39,10 +39,10 @@ import pytest
 from hypothesis import event, settings
 from hypothesis.stateful import RuleBasedStateMachine
 
-from core import checks as registry
-from core.profiles import load_selected_profile
+from core.run import checks as registry
+from core.run.profiles import load_selected_profile
+from core.run.verify import run_captured
 from core.sut import stageflow_module
-from core.verify import run_captured
 
 ENV_DEADLINE = "NIGHTLY_DEADLINE"  # epoch seconds at which every shard stops
 ENV_WORKERS = "NIGHTLY_WORKERS"
@@ -138,8 +138,8 @@ def _load_chunked_profile() -> None:
     settings.load_profile("nightly-chunk")
 
 
-# Only when collected by core.nightly: importing this module elsewhere (a test of the shard loop)
-# must not change the loaded profile. The chunk is set before discovery imports the checks.
+# Only when collected by core.run.nightly: importing this module elsewhere (a test of the shard
+# loop) must not change the loaded profile. The chunk is set before discovery imports the checks.
 CHECKS: list[registry.Check] = []
 if ENV_DEADLINE in os.environ:
     _load_chunked_profile()

@@ -29,7 +29,7 @@ from types import FunctionType, ModuleType
 from typing import Any
 from uuid import UUID
 
-from core.checks import Finding
+from core.run.checks import Finding
 
 Records = Mapping[str, Mapping[str, str]]  # version label -> {row name: status}
 

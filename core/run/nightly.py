@@ -1,13 +1,13 @@
 """`make nightly`: every check under the nightly profile, on every core, until the budget ends.
 
 The driver checks its input (profile, ``HYPOTHESIS_DB``, the stageflow under test) before it
-starts anything, then runs pytest with pytest-xdist over :mod:`core.nightly_shard`, where every
+starts anything, then runs pytest with pytest-xdist over :mod:`core.run.nightly_shard`, where every
 check is cut into ``shards`` items that loop with fresh seeds until their share of the time is
 spent. While pytest runs, the driver tails the shards' progress files and prints, per check,
 the examples run so far and the failures. When pytest ends (or is stopped at the budget plus a
 grace period: nothing here hangs) it writes:
 
-- ``reports/nightly.json``: verify's schema (``core.report``), where a check's ``seconds`` are
+- ``reports/nightly.json``: verify's schema (``core.run.report``), where a check's ``seconds`` are
   the worker-seconds its shards ran, plus ``examples_per_second``, ``rules`` (how often each
   state machine rule ran), ``iterations`` and ``shards`` per check;
 - ``reports/nightly.md`` (verify's markdown) and ``reports/nightly/failures/<check>.txt``;
@@ -19,7 +19,7 @@ Exit codes are verify's: 0 nothing NEW, 1 something NEW, 2 bad input.
 For example::
 
     NIGHTLY_MINUTES=5 make nightly
-    .venv/bin/python -m core.nightly --minutes 0.5 --checks 'values.*' --workers 2
+    .venv/bin/python -m core.run.nightly --minutes 0.5 --checks 'values.*' --workers 2
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core import checks as registry
-from core.nightly_shard import (
+from core.run import checks as registry
+from core.run.nightly_shard import (
     ENV_CHECKS,
     ENV_CHUNK,
     ENV_DEADLINE,
@@ -48,17 +48,17 @@ from core.nightly_shard import (
     ShardProgress,
     read_progress,
 )
-from core.profiles import PROFILE_ENV, ProfileError, load_selected_profile
-from core.report import Row, VerifyReport, render_markdown, render_table
+from core.run.profiles import PROFILE_ENV, ProfileError, load_selected_profile
+from core.run.report import Row, VerifyReport, render_markdown, render_table
+from core.run.verify import run_finding
 from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
-from core.verify import run_finding
 
 _SHARD_MODULE = Path(__file__).with_name("nightly_shard.py")
-_ROOT = Path(__file__).resolve().parents[1]
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.nightly", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m core.run.nightly", description=__doc__)
     parser.add_argument("--minutes", type=float, default=float(_env("NIGHTLY_MINUTES", "30")))
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="xdist workers")
     parser.add_argument("--shards-per-worker", type=int, default=2, metavar="K")

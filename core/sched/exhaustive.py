@@ -3,10 +3,11 @@
 Hypothesis samples schedules; for a small scenario (two or three tasks, a few awaits each) we can
 instead enumerate them all, as Rust's loom and Microsoft's CHESS do. The explorer is stateless:
 it re-runs the scenario from scratch for each schedule on a fresh
-:class:`~core.scheduler.DeterministicLoop`, with a chooser that follows a prefix of choices and
-then takes choice 0 (the stock order) at every further decision. After each run it backtracks
-depth-first: the deepest decision that still has an untried option within the bound becomes the
-next prefix. Because the loop is deterministic, every schedule is visited exactly once.
+:class:`~core.sched.scheduler.DeterministicLoop`, with a chooser that follows a prefix of
+choices and then takes choice 0 (the stock order) at every further decision. After each run it
+backtracks depth-first: the deepest decision that still has an untried option within the bound
+becomes the next prefix. Because the loop is deterministic, every schedule is visited exactly
+once.
 
 Bounds, as in CHESS's iterative context bounding, keep the search small and explore the
 schedules closest to stock asyncio first:
@@ -17,7 +18,7 @@ schedules closest to stock asyncio first:
 - ``delay_bound=d``: the choices sum to at most ``d`` (choice ``k`` delays the FIFO head ``k``
   times), the delay bounding of Emmi, Qadeer and Rakamaric (POPL 2011).
 
-Faults (a :class:`~core.faults.FaultPlan`) are choices too, and count against the bound. There
+Faults (a :class:`~core.sched.faults.FaultPlan`) are choices too, and count against the bound. There
 is no partial-order reduction: schedules that differ only in the order of independent steps are
 all run, and ``distinct_outcomes`` shows how many behaviours they amount to.
 
@@ -34,9 +35,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.choosers import SCHEDULE, ReplayChooser
-from core.faults import FaultPlan
-from core.scheduler import run
+from core.sched.choosers import SCHEDULE, ReplayChooser
+from core.sched.faults import FaultPlan
+from core.sched.scheduler import run
 
 _KEPT_VIOLATIONS = 20
 

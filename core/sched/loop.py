@@ -1,10 +1,10 @@
 """DeterministicLoop: the event loop that runs one callback per step, in the chooser's order.
 
-The overview (lanes, choice 0, virtual time, faults, never hanging) is in :mod:`core.scheduler`
-and core/SCHEDULER.md; this module is the machinery. ``_run_once`` and ``call_soon`` run for
-every step, and ``make bench`` holds them to twice the cost of a stock loop's step, which is
-why they bind to locals, inline asyncio's ``Handle._run``, and recognise task callbacks by type
-before anything slower.
+The overview (lanes, choice 0, virtual time, faults, never hanging) is in
+:mod:`core.sched.scheduler` and core/sched/SCHEDULER.md; this module is the machinery.
+``_run_once`` and ``call_soon`` run for every step, and ``make bench`` holds them to twice the
+cost of a stock loop's step, which is why they bind to locals, inline asyncio's ``Handle._run``,
+and recognise task callbacks by type before anything slower.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any, TypeVar, TypeVarTuple
 
 from hypothesis.control import currently_in_test_context, note, should_note
 
-from core._ready import (
+from core.sched._ready import (
     BUILTIN_METHOD,
     STEP_TYPES,
     LaneHandle,
@@ -30,10 +30,10 @@ from core._ready import (
     ReadyQueue,
     task_entry_owner,
 )
-from core._tasks import TaskRegister
-from core.choosers import FAULT, SCHEDULE, Chooser, ReplayChooser
-from core.faults import Fault, FaultPlan, fault_options, inject
-from core.loop_reports import (
+from core.sched._tasks import TaskRegister
+from core.sched.choosers import FAULT, SCHEDULE, Chooser, ReplayChooser
+from core.sched.faults import Fault, FaultPlan, fault_options, inject
+from core.sched.loop_reports import (
     NEXT_RULE_HEADER,
     NOTE_HEADER,
     DeadlockError,
@@ -43,7 +43,7 @@ from core.loop_reports import (
     livelock_message,
     picture_shown,
 )
-from core.trace import (
+from core.sched.trace import (
     CALLBACK_STEP,
     FAULT_STEP,
     NO_CHOICE,

@@ -1,6 +1,6 @@
 """The linearizability search: Wing & Gong's backtracking with Lowe's memoization.
 
-Private: ``core.linearizability`` is the interface. The shape follows porcupine's
+Private: ``core.check.linearizability`` is the interface. The shape follows porcupine's
 ``checkSingle``: calls and returns sit in one doubly linked list in time order; the search walks
 it, and at each call tries to linearize that operation next (the model must give the recorded
 output). Linearizing "lifts" the call and its return out of the list and restarts from the head.
@@ -17,7 +17,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic
 
-from core.history import I, Model, O, Operation, S
+from core.check.history import I, Model, O, Operation, S
 
 # How many search iterations run between two looks at the clock.
 _CLOCK_EVERY = 1024

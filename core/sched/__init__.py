@@ -1,0 +1,60 @@
+# Layout of core/sched/, the deterministic scheduler (SCHEDULER.md beside this file):
+#
+#   scheduler.py        run(main, chooser) -> RunResult, and the public names of the loop
+#   loop.py             DeterministicLoop: one callback per step, virtual time, faults
+#   loop_reports.py     its own failures (deadlock, livelock), their messages, its notes
+#   _ready.py           the ready queue: FIFO per task lane, the chooser picks across lanes
+#   _tasks.py           a run's tasks: lanes, names, where each one is suspended
+#   choosers.py         Hypothesis, seeded, PCT and replay choosers behind one Chooser protocol
+#   faults.py           exceptions, cancellations and expired timers as chooser choices
+#   exhaustive.py       every schedule of a scenario under a preemption or delay bound
+#   trace.py            steps of a run (a columnar StepLog) and the swimlane renderer
+#
+# It imports neither core.run nor core.sut, and never stageflow: it schedules any asyncio code.
+"""The deterministic asyncio scheduler: every interleaving and every fault is a chooser's choice."""
+
+from core.sched.choosers import (
+    Chooser,
+    HypothesisChooser,
+    PCTChooser,
+    ReplayChooser,
+    ReplayDivergedError,
+    SeededChooser,
+)
+from core.sched.exhaustive import ExplorationReport, Violation, explore
+from core.sched.faults import Fault, FaultPlan
+from core.sched.scheduler import (
+    NOTE_HEADER,
+    DeadlockError,
+    DeterministicLoop,
+    LivelockError,
+    RunResult,
+    ScheduleFailure,
+    run,
+)
+from core.sched.trace import Step, StepLog, Trace, render_swimlane
+
+__all__ = [
+    "NOTE_HEADER",
+    "Chooser",
+    "DeadlockError",
+    "DeterministicLoop",
+    "ExplorationReport",
+    "Fault",
+    "FaultPlan",
+    "HypothesisChooser",
+    "LivelockError",
+    "PCTChooser",
+    "ReplayChooser",
+    "ReplayDivergedError",
+    "RunResult",
+    "ScheduleFailure",
+    "SeededChooser",
+    "Step",
+    "StepLog",
+    "Trace",
+    "Violation",
+    "explore",
+    "render_swimlane",
+    "run",
+]
