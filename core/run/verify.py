@@ -27,6 +27,7 @@ from core.run import checks as registry
 from core.run.findings_report import write_findings_report
 from core.run.profiles import ProfileError, load_selected_profile
 from core.run.report import Row, VerifyReport, render_table, write_reports, write_version_record
+from core.run.watchdog import REPRODUCER_SECONDS, watchdog
 from core.sut import (
     StageflowUnavailableError,
     stageflow_label,
@@ -94,7 +95,8 @@ def run_finding(finding: registry.Finding, sf: ModuleType) -> Row:
         return Row(name, "N/A", finding.id, 0, 0.0, reason)
     start = time.perf_counter()
     try:
-        reproduced = finding.reproduce(sf)
+        with watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"):
+            reproduced = finding.reproduce(sf)
     except Exception as exc:
         text = "".join(traceback.format_exception(exc))
         detail = f"reproducer of {finding.id} crashed instead of answering:\n{text}"
