@@ -26,7 +26,7 @@ import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from core.run.watchdog import REPRODUCER_SECONDS, watchdog
 
@@ -54,6 +54,59 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """Words Stageflow publishes, and where: ``stageflow/<path>.py:<line>`` (a docstring or
+    comment of the installed package) or ``docs/<path>.md:<line>`` (the upstream guides).
+    ``tests/cover/test_finding_basis.py`` checks that the words are at that line."""
+
+    text: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Basis:
+    """Why a finding is a bug. ``documented``: Stageflow's own words promise otherwise (at least
+    one quote). ``expected``: nothing documents it either way, and ``argument`` is the case a
+    user would make (quotes, if any, are the documentation the argument leans on)."""
+
+    kind: Literal["documented", "expected"]
+    quotes: tuple[Quote, ...] = ()
+    argument: str = ""
+
+    def __post_init__(self) -> None:
+        # A "documented" basis without a quote, or an "expected" one without an argument, is
+        # how a weak finding passes for a strong one: refuse both when the registry loads.
+        if self.kind == "documented" and not self.quotes:
+            raise ValueError("a documented basis quotes Stageflow")
+        if self.kind == "expected" and not self.argument:
+            raise ValueError("an expected basis states the user's argument")
+
+
+def documented(*quotes: tuple[str, str], argument: str = "") -> Basis:
+    """``documented(("quoted words", "stageflow/x.py:12"), ...)``."""
+    return Basis("documented", tuple(Quote(t, w) for t, w in quotes), argument)
+
+
+def expected(argument: str, *quotes: tuple[str, str]) -> Basis:
+    """``expected("what a user would argue", ("related words", "docs/x.md:3"), ...)``."""
+    return Basis("expected", tuple(Quote(t, w) for t, w in quotes), argument)
+
+
+@dataclass(frozen=True)
+class Severity:
+    """``high``: silent wrong results, corrupted state or unbounded resources on an ordinary
+    path; ``medium``: wrong behaviour a user meets on a plausible path, or a loud failure;
+    ``low``: an edge case, cosmetic, or easy to avoid. ``why`` is one line."""
+
+    level: Literal["high", "medium", "low"]
+    why: str
+
+
+SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+BASIS_ORDER = {"documented": 0, "expected": 1}
+
+
+@dataclass(frozen=True)
 class Finding:
     """A known violation of a Stageflow promise, with its minimal reproducer.
 
@@ -61,6 +114,12 @@ class Finding:
     says so); ``observed`` is what happens instead. ``reproduce(stageflow)`` returns True while
     the violation reproduces. ``swimlane``, for a finding about an interleaving, is the
     rendered swimlane of its shrunk schedule (``reports/findings.md`` prints it).
+
+    ``basis`` and ``severity`` say how strong the finding is (every registered finding has
+    both; ``tests/cover/test_finding_basis.py`` holds the registry to it). A finding that
+    absorbed others of the same root cause lists their ids in ``merged`` and each way the
+    cause shows in ``symptoms``; its reproducer checks every symptom. ``fix`` says where in
+    Stageflow the fix belongs (``reports/issues/<id>.md`` prints it).
     """
 
     id: str
@@ -73,6 +132,13 @@ class Finding:
     applies: Callable[[ModuleType], str | None] = _always_applies
     tags: tuple[str, ...] = field(default=())
     swimlane: str = ""
+    # Keyword-only with defaults so that a throwaway Finding in a test stays short; the
+    # registry's own findings are required to fill them (test_finding_basis.py).
+    basis: Basis | None = field(default=None, kw_only=True)
+    severity: Severity | None = field(default=None, kw_only=True)
+    symptoms: tuple[str, ...] = field(default=(), kw_only=True)
+    merged: tuple[str, ...] = field(default=(), kw_only=True)
+    fix: str = field(default="", kw_only=True)
 
 
 def _modules(package_name: str) -> Iterable[ModuleType]:

@@ -11,15 +11,20 @@ ones, and a disagreement is spelled out, so a stale declaration cannot pass for 
 Records of source trees (``SUT=PATH``, labelled ``<version>+path``) are listed apart: a modified
 copy is not a release.
 
-The reproducer is the finding's own ``reproduce`` function, printed with what it needs from its
-module (helper functions, constants, imports), after ``import stageflow as sf``; the snippet ends
-by calling it, so pasting it into ``python`` prints True while the finding reproduces.
+The reproducer is the finding's own ``reproduce`` function, printed with what it needs (helper
+functions, constants, and every import its code and annotations name, as its module imports them),
+after ``import stageflow as sf``. The script ends by calling it: it prints ``VIOLATION: <id>: ...``
+and exits 1 while the finding reproduces, and exits 0 once it does not, so it pastes as a plain
+program and as a bisect test. Findings are ordered by severity, then basis (documented before
+expected). ``reports/issues/<id>.md`` is each finding as a bug report ready to file upstream, and
+the findings checked and withdrawn (documented as intended) are listed with the reason.
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
+import importlib
 import inspect
 import json
 import textwrap
@@ -29,7 +34,8 @@ from types import FunctionType, ModuleType
 from typing import Any
 from uuid import UUID
 
-from core.run.checks import Finding
+from core.run.checks import BASIS_ORDER, SEVERITY_ORDER, Basis, Finding
+from core.run.withdrawn import Withdrawn, discover_withdrawn
 
 Records = Mapping[str, Mapping[str, str]]  # version label -> {row name: status}
 
@@ -63,9 +69,10 @@ def measured_versions(records: Records, finding: Finding) -> tuple[str, ...]:
 
 
 class _NamesRead(ast.NodeVisitor):
-    # Names read anywhere in the source, defaults included (bytecode would miss them: they are
-    # evaluated at def time). Annotations are skipped: the snippet's future import leaves them
-    # unevaluated. A local that shadows a global only adds a harmless extra definition.
+    # Names read anywhere in the source, defaults and annotations included (bytecode would miss
+    # both: defaults are evaluated at def time, and the future import leaves annotations
+    # unevaluated, yet a linter still resolves them: `Any` unimported is F821). A local that
+    # shadows a global only adds a harmless extra definition.
     def __init__(self) -> None:
         self.names: dict[str, None] = {}
 
@@ -73,24 +80,50 @@ class _NamesRead(ast.NodeVisitor):
         if isinstance(node.ctx, ast.Load):
             self.names[node.id] = None
 
-    def visit_arg(self, node: ast.arg) -> None:
-        pass
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
-        if node.value is not None:
-            self.visit(node.value)
-
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
-        for child in (*node.decorator_list, node.args, *node.body):
-            self.visit(child)
-
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-
-def _global_names(fn: FunctionType) -> list[str]:
+def _global_names(fn: FunctionType | type) -> list[str]:
     reader = _NamesRead()
     reader.visit(ast.parse(textwrap.dedent(inspect.getsource(fn))))
-    return [n for n in reader.names if n in fn.__globals__ or hasattr(builtins, n)]
+    scope = _scope(fn)
+    return [n for n in reader.names if n in scope or hasattr(builtins, n)]
+
+
+def _scope(value: FunctionType | type) -> dict[str, Any]:
+    if isinstance(value, FunctionType):
+        return value.__globals__
+    return vars(inspect.getmodule(value))
+
+
+# The packages of this suite: a helper defined in one of them is printed into the script (a
+# reproducer may use another findings module's helper); anything else is imported.
+_SUITE_PACKAGES = ("stateful", "properties", "models", "core")
+
+
+def _is_suite(module: str) -> bool:
+    return module.partition(".")[0] in _SUITE_PACKAGES
+
+
+def _module_imports(module_name: str) -> dict[str, str]:
+    """name -> the import statement that binds it at the top level of ``module_name``: how a
+    script gets ``Any`` or ``ModuleType`` exactly as the reproducer's own module does."""
+    module = importlib.import_module(module_name)
+    bound: dict[str, str] = {}
+    for node in ast.parse(inspect.getsource(module)).body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    bound[alias.asname] = f"import {alias.name} as {alias.asname}"
+                else:
+                    top = alias.name.partition(".")[0]
+                    bound.setdefault(top, f"import {alias.name}")
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "__future__":
+                continue
+            for alias in node.names:
+                name = alias.asname or alias.name
+                suffix = f" as {alias.asname}" if alias.asname else ""
+                bound[name] = f"from {node.module} import {alias.name}{suffix}"
+    return bound
 
 
 def _constant(name: str, value: Any, imports: set[str]) -> str | None:
@@ -103,21 +136,25 @@ def _constant(name: str, value: Any, imports: set[str]) -> str | None:
 
 
 def _collect(
-    fn: FunctionType, imports: set[str], definitions: dict[str, str], seen: set[str]
+    fn: FunctionType | type, imports: set[str], definitions: dict[str, str], seen: set[str]
 ) -> None:
-    module = fn.__module__
+    scope = _scope(fn)
+    bound = _module_imports(fn.__module__)
     for name in _global_names(fn):
-        if name in seen or (name not in fn.__globals__ and hasattr(builtins, name)):
+        if name in seen or (name not in scope and hasattr(builtins, name)):
             continue
         seen.add(name)
-        value = fn.__globals__.get(name)
-        if isinstance(value, ModuleType):
+        value = scope.get(name)
+        if name == "sf":
+            continue  # the script's own `import stageflow as sf`
+        if isinstance(value, FunctionType | type) and _is_suite(value.__module__):
+            _collect(value, imports, definitions, seen)
+            definitions[name] = textwrap.dedent(inspect.getsource(value))
+        elif name in bound and not _is_suite(bound[name].split()[1]):
+            imports.add(bound[name])
+        elif isinstance(value, ModuleType):
             alias = "" if value.__name__ == name else f" as {name}"
             imports.add(f"import {value.__name__}{alias}")
-        elif isinstance(value, FunctionType | type) and value.__module__ == module:
-            if isinstance(value, FunctionType):
-                _collect(value, imports, definitions, seen)
-            definitions[name] = textwrap.dedent(inspect.getsource(value))
         elif callable(value) and hasattr(value, "__module__") and hasattr(value, "__name__"):
             imports.add(f"from {value.__module__} import {value.__name__}")
         else:
@@ -127,26 +164,48 @@ def _collect(
             definitions[name] = line
 
 
+def _import_lines(imports: set[str]) -> list[str]:
+    # isort's order (ruff's I001): the future import, the standard library, then stageflow,
+    # each group with its `import x` lines before its `from x import y` lines.
+    def key(line: str) -> tuple[int, str]:
+        return (0 if line.startswith("import ") else 1, line.split()[1])
+
+    stdlib = sorted(imports, key=key)
+    return ["from __future__ import annotations", "", *stdlib, "", "import stageflow as sf"]
+
+
+def _print_call(text: str, indent: str) -> str:
+    # A message too long for one line becomes an implicit concatenation (E501 holds at 100).
+    chunks = textwrap.wrap(text, 70, drop_whitespace=False) or [""]
+    if len(chunks) == 1:
+        return f"{indent}print({text!r})"
+    inner = "\n".join(f"{indent}    {chunk!r}" for chunk in chunks)
+    return f"{indent}print(\n{inner}\n{indent})"
+
+
 def reproducer_source(finding: Finding) -> str:
-    """A runnable script: ``import stageflow as sf``, what the reproducer needs, the call."""
+    """A runnable script: its imports, ``import stageflow as sf``, what the reproducer needs,
+    and a footer that exits 1 with ``VIOLATION: ...`` while the finding reproduces, else 0."""
     fn = finding.reproduce
     if not isinstance(fn, FunctionType):
         raise TypeError(f"{finding.id}: reproduce is {fn!r}, not a plain function")
     imports: set[str] = set()
     definitions: dict[str, str] = {}
     _collect(fn, imports, definitions, {fn.__name__})
-    # The future import keeps the reproducer's annotations (ModuleType, Any) unevaluated.
-    header = ["from __future__ import annotations", "", "import stageflow as sf", *sorted(imports)]
     constants = [d for d in definitions.values() if "\n" not in d.strip()]
     bodies = [d.rstrip() for d in definitions.values() if "\n" in d.strip()]
-    parts = [
-        "\n".join(header),
-        "\n".join(constants),
-        *bodies,
-        textwrap.dedent(inspect.getsource(fn)).rstrip(),
-        f'print("{finding.id} reproduces:", {fn.__name__}(sf))',
+    footer = [
+        f"if {fn.__name__}(sf):",
+        _print_call(f"VIOLATION: {finding.id}: {finding.title}", "    "),
+        "    raise SystemExit(1)",
+        _print_call(f"{finding.id} does not reproduce with this stageflow", ""),
     ]
-    return "\n\n\n".join(p for p in parts if p) + "\n"
+    # isort keeps one blank line between the imports and a constant, two before a def.
+    head = "\n".join(_import_lines(imports))
+    if constants:
+        head += "\n\n" + "\n".join(constants)
+    parts = [head, *bodies, textwrap.dedent(inspect.getsource(fn)).rstrip(), "\n".join(footer)]
+    return "\n\n\n".join(parts) + "\n"
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -156,6 +215,36 @@ def _listing(labels: Iterable[str]) -> str:
     return ", ".join(labels) or "none"
 
 
+def finding_order(finding: Finding) -> tuple[int, int, str]:
+    """Severity first (high, medium, low), then basis (documented before expected), then id."""
+    severity = finding.severity.level if finding.severity else "low"
+    basis = finding.basis.kind if finding.basis else "expected"
+    return (SEVERITY_ORDER[severity], BASIS_ORDER[basis], finding.id)
+
+
+def _severity(finding: Finding) -> str:
+    if finding.severity is None:
+        return "unrated"
+    return f"**{finding.severity.level}**: {finding.severity.why}"
+
+
+def _basis_lines(basis: Basis | None) -> list[str]:
+    if basis is None:
+        return ["- basis: not stated"]
+    lines = [f"- basis: **{basis.kind}**"]
+    lines += [f'  - "{q.text}" (`{q.where}`)' for q in basis.quotes]
+    if basis.argument:
+        lines.append(f"  - {basis.argument}")
+    return lines
+
+
+def _script_note(finding: Finding) -> str:
+    return (
+        "Reproducer (a standalone script: exits 1 and prints `VIOLATION: "
+        f"{finding.id}: ...` while the finding reproduces, exits 0 once it does not):"
+    )
+
+
 def render_finding(finding: Finding, records: Records, check_status: Callable[[str], str]) -> str:
     row = f"finding.{finding.id}"
     measured = measured_versions(records, finding)
@@ -163,6 +252,8 @@ def render_finding(finding: Finding, records: Records, check_status: Callable[[s
     lines = [
         f"## {finding.id}: {finding.title}",
         "",
+        f"- severity: {_severity(finding)}",
+        *_basis_lines(finding.basis),
         f"- affected versions (measured): **{_listing(measured)}**",
     ]
     for status, meaning in (("FIXED", "not reproduced"), ("N/A", "not applicable"),
@@ -182,8 +273,17 @@ def render_finding(finding: Finding, records: Records, check_status: Callable[[s
         f"- check: `{finding.check}` ({check_status(finding.check)})",
         f"- promise: {finding.promise}",
         f"- observed: {finding.observed}",
+    ]
+    if finding.merged:
+        lines.append(f"- absorbs (same root cause): {', '.join(finding.merged)}")
+    if finding.symptoms:
+        lines.append("- symptoms (the reproducer checks each):")
+        lines += [f"  {n}. {symptom}" for n, symptom in enumerate(finding.symptoms, 1)]
+    if finding.fix:
+        lines.append(f"- where the fix belongs: {finding.fix}")
+    lines += [
         "",
-        "Reproducer (prints True while the finding reproduces):",
+        _script_note(finding),
         "",
         "```python",
         reproducer_source(finding).rstrip(),
@@ -198,25 +298,53 @@ def render_finding(finding: Finding, records: Records, check_status: Callable[[s
     return "\n".join(lines)
 
 
-def render_findings_report(findings: Iterable[Finding], records: Records) -> str:
-    findings = sorted(findings, key=lambda f: f.id)
+def render_withdrawn(withdrawn: Iterable[Withdrawn]) -> list[str]:
+    lines = [
+        "## Checked, not a bug",
+        "",
+        "Registered once, then withdrawn: Stageflow documents the behaviour as intended. The "
+        "models now state the documented behaviour as their own rule.",
+        "",
+    ]
+    for w in withdrawn:
+        see = f" The promise really broken nearby is {w.see}." if w.see else ""
+        lines.append(f"- **{w.id}** ({w.title}): {w.reason}{see}")
+        lines += [f'  - "{q.text}" (`{q.where}`)' for q in w.basis.quotes]
+    return lines
+
+
+def render_findings_report(
+    findings: Iterable[Finding],
+    records: Records,
+    withdrawn: Iterable[Withdrawn] | None = None,
+) -> str:
+    findings = sorted(findings, key=finding_order)
+    withdrawn = discover_withdrawn() if withdrawn is None else list(withdrawn)
     versions = sorted(records, key=_version_key)
 
     def check_status(check: str) -> str:
         statuses = [f"{v}: {records[v].get(check, 'not run')}" for v in versions]
         return "; ".join(statuses) or "not run yet"
 
+    def level(f: Finding) -> str:
+        return f.severity.level if f.severity else "unrated"
+
+    def kind(f: Finding) -> str:
+        return f.basis.kind if f.basis else "unstated"
+
     lines = [
         "# Stageflow findings",
         "",
         "Generated by `make verify` from the per-version records in `reports/versions/`"
-        f" (versions verified: {_listing(versions)}). `make verify-all` refreshes every version.",
+        f" (versions verified: {_listing(versions)}). `make verify-all` refreshes every version."
+        " Ordered by severity, then basis (documented before expected); each finding is also a "
+        "ready-to-file bug report in `reports/issues/<id>.md`.",
         "",
-        "| id | title | affected versions (measured) | declared |",
-        "|---|---|---|---|",
+        "| id | title | severity | basis | affected versions (measured) | declared |",
+        "|---|---|---|---|---|---|",
         *(
-            f"| {f.id} | {f.title} | {_listing(measured_versions(records, f))} | "
-            f"{_listing(f.versions)} |"
+            f"| {f.id} | {f.title} | {level(f)} | {kind(f)} | "
+            f"{_listing(measured_versions(records, f))} | {_listing(f.versions)} |"
             for f in findings
         ),
     ]
@@ -228,10 +356,94 @@ def render_findings_report(findings: Iterable[Finding], records: Records) -> str
                   "`failures/`): " + ", ".join(f"`{n}`" for n in unregistered)]  # fmt: skip
     for finding in findings:
         lines += ["", render_finding(finding, records, check_status)]
+    if withdrawn:
+        lines += ["", *render_withdrawn(withdrawn)]
+    return "\n".join(lines) + "\n"
+
+
+def render_issue(finding: Finding, records: Records) -> str:
+    """``finding`` as a bug report to paste into Stageflow's tracker."""
+    measured = measured_versions(records, finding)
+    affected = _listing(measured) if measured else f"{_listing(finding.versions)} (declared)"
+    lines = [
+        f"# {finding.title}",
+        "",
+        f"- stageflow-core versions affected: {affected} (Python 3.11)",
+        f"- severity: {_severity(finding)}",
+        f"- suite id: {finding.id}"
+        + (f" (absorbs {', '.join(finding.merged)})" if finding.merged else ""),
+        "",
+        "## What Stageflow promises",
+        "",
+    ]
+    basis = finding.basis
+    if basis is not None:
+        if basis.kind == "documented":
+            lines.append("Stageflow documents it:")
+        else:
+            lines.append("Nothing documents this either way; what a user expects:")
+        lines.append("")
+        for q in basis.quotes:
+            lines += [f"> {q.text}", ">", f"> `{q.where}`", ""]
+        if basis.argument:
+            lines += [basis.argument, ""]
+    lines += [
+        "## Reproducer",
+        "",
+        "```python",
+        reproducer_source(finding).rstrip(),
+        "```",
+        "",
+        f"`python repro.py` exits 1 and prints `VIOLATION: {finding.id}: ...` while the bug is "
+        "there, and exits 0 once it is fixed.",
+        "",
+        "## Expected",
+        "",
+        finding.promise,
+        "",
+        "## Actual",
+        "",
+        finding.observed,
+    ]
+    if finding.symptoms:
+        lines += ["", "The same cause shows in several places (the reproducer checks each):", ""]
+        lines += [f"{n}. {symptom}" for n, symptom in enumerate(finding.symptoms, 1)]
+    if finding.swimlane:
+        lines += ["", "Interleaving (swimlane of the shrunk schedule):", "", "```",
+                  finding.swimlane, "```"]  # fmt: skip
+    if finding.fix:
+        lines += ["", "## Where the fix belongs", "", finding.fix]
     return "\n".join(lines) + "\n"
 
 
 def write_findings_report(findings: Iterable[Finding], reports_dir: Path) -> Path:
+    """``reports/findings.md``, and ``reports/issues/<id>.md`` for every finding (stale issue
+    files of findings no longer registered are removed, so the folder is the registry)."""
+    findings = list(findings)
+    records = load_records(reports_dir)
     path = reports_dir / "findings.md"
-    path.write_text(render_findings_report(findings, load_records(reports_dir)))
+    path.write_text(render_findings_report(findings, records))
+    issues = reports_dir / "issues"
+    issues.mkdir(parents=True, exist_ok=True)
+    current = {f"{f.id}.md" for f in findings}
+    for stale in issues.glob("*.md"):
+        if stale.name not in current:
+            stale.unlink()
+    for finding in findings:
+        (issues / f"{finding.id}.md").write_text(render_issue(finding, records))
     return path
+
+
+def main() -> int:
+    """``python -m core.run.findings_report``: rewrite findings.md and issues/ from the records
+    already in ``reports/`` (no check is run)."""
+    from core.run.checks import discover_findings
+
+    reports_dir = Path(__file__).resolve().parents[2] / "reports"
+    reports_dir.mkdir(exist_ok=True)
+    print(write_findings_report(discover_findings(), reports_dir))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
