@@ -9,10 +9,12 @@ parent, so these two types carry the whole isolation story. Four laws each:
   which, as for ``tuple``, requires hashable contents);
 * immutability through every public path: item assignment, deletion and every mutating
   ``dict``/``list`` method must raise, and the caller's source container must not show through;
-* the deep version of the last law, which the docstrings handle differently: FrozenDict says
-  "This is a shallow freeze", FrozenList promises it "prevents any mutation". A user reading
-  ``fork``'s "read-only access to parent data" expects nested values to be safe too, so the deep
-  law is checked, and the shallowness is recorded as SF-VAL-01 and SF-VAL-03.
+* the deep version of the last law, which the docstrings handle differently. FrozenDict says
+  "This is a shallow freeze. Nested mutable objects can still be modified.", so its law stops at
+  the top level (the shallow freeze is its documented rule; SF-VAL-01, which held it to a deep
+  freeze, was withdrawn: the promise that shallowness breaks is fork's "read-only access to
+  parent data", SF-CTX-01). FrozenList has no such note and "prevents any mutation", so its
+  deep law is checked, and the shallowness is SF-VAL-03.
 
 Known violations are adopted sub-case by sub-case: each check computes the findings that still
 reproduce once, and skips only what a reproducing finding explains.
@@ -34,7 +36,16 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import (
+    Check,
+    Finding,
+    Severity,
+    adopting_known,
+    count_example,
+    documented,
+    expected,
+)
+from core.run.withdrawn import Withdrawn
 from core.sut.values import frozen_dict, frozen_list
 from properties.strategies import (
     clashing_keys,
@@ -145,11 +156,9 @@ def frozen_dict_immutable_law(
     assert fd == deep_before, "a change to the source dict showed through the FrozenDict"
     fd.to_dict()[key] = value  # to_dict: "Create a mutable copy of the data"
     assert fd == deep_before, "a write to the mutable copy from to_dict() changed the FrozenDict"
-    if "SF-VAL-01" in active:
-        return  # SF-VAL-01: nested values handed out by a FrozenDict are the caller's objects
-    for container in nested_containers(dict(fd.items())):
-        mutate(container)
-    assert fd == deep_before, f"a nested value handed out by the FrozenDict was changed: {fd!r}"
+    # Nested values are not checked: "This is a shallow freeze. Nested mutable objects can still
+    # be modified." (stageflow/utils/frozen.py:30). They are the caller's own objects, and a
+    # change to one shows through the FrozenDict, as documented.
 
 
 # --- FrozenList ------------------------------------------------------------------------------
@@ -219,7 +228,7 @@ CHECKS = [
     Check(
         name="values.frozen_dict_immutable",
         run=adopting_known(frozen_dict_immutable_law, lambda: FINDINGS),
-        summary="no public path changes a FrozenDict, nested values included",
+        summary="no public path changes a FrozenDict's own items (a documented shallow freeze)",
     ),
     Check(
         name="values.frozen_list_sequence_laws",
@@ -241,13 +250,6 @@ def _frozen(sf: ModuleType) -> ModuleType:
     return importlib.import_module(f"{sf.__name__}.utils.frozen")
 
 
-def _dict_is_shallow(sf: ModuleType) -> bool:
-    parent_data = {"user": {"role": "viewer"}}
-    view = _frozen(sf).FrozenDict(parent_data)
-    view["user"]["role"] = "admin"
-    return bool(parent_data["user"]["role"] == "admin")
-
-
 def _hash_splits(sf: ModuleType) -> bool:
     fd = _frozen(sf).FrozenDict
     a, b = fd({1: "a", "1": "b"}), fd({"1": "b", 1: "a"})
@@ -267,23 +269,6 @@ def _list_identity_equality(sf: ModuleType) -> bool:
 
 FINDINGS: list[Finding] = [
     Finding(
-        id="SF-VAL-01",
-        title="FrozenDict hands out nested values that can be mutated",
-        versions=("0.5.1", "1.2.0"),
-        check="values.frozen_dict_immutable",
-        promise=(
-            "Documented: 'Wraps a dictionary and prevents any mutation ... Note: This is a "
-            "shallow freeze. Nested mutable objects can still be modified.' Reasonably "
-            "expected: PipelineContext.fork gives children 'read-only access to parent data' "
-            "through FrozenDict(parent.data), so a child cannot change what the parent holds."
-        ),
-        observed=(
-            "The top level is frozen (as documented), but fd['user']['role'] = 'admin' changes "
-            "the parent's own nested dict: a child context can write into its parent."
-        ),
-        reproduce=_dict_is_shallow,
-    ),
-    Finding(
         id="SF-VAL-02",
         title="Equal FrozenDicts can have different hashes (keys that print alike)",
         versions=("0.5.1", "1.2.0"),
@@ -298,15 +283,37 @@ FINDINGS: list[Finding] = [
             "but their hashes differ, so sets and dict keys treat them as different."
         ),
         reproduce=_hash_splits,
+        basis=expected(
+            "FrozenDict is hashable and compares as a Mapping, so Python's rule for hashable "
+            "objects applies: 'objects which compare equal have the same hash value' (the "
+            "language reference, object.__hash__). Stageflow documents no exception.",
+            ("Wraps a dictionary and prevents any mutation.", "stageflow/utils/frozen.py:20"),
+        ),
+        severity=Severity(
+            "low", "needs keys of different types that print alike (1 and '1') in one dict"
+        ),
+        fix="FrozenDict.__hash__ (stageflow/utils/frozen.py:54): hash an order-free value, "
+        "e.g. hash(frozenset(self._data.items())).",
     ),
     Finding(
         id="SF-VAL-03",
         title="FrozenList hands out nested values that can be mutated",
         versions=("0.5.1", "1.2.0"),
         check="values.frozen_list_immutable",
-        promise="Documented: FrozenList 'Wraps a list and prevents any mutation' (no shallow note)",
+        promise="FrozenList 'Wraps a list and prevents any mutation', with no shallow-freeze "
+        "note (FrozenDict, beside it, has one).",
         observed="FrozenList([[1]])[0].append(2) changes the FrozenList to [[1, 2]].",
         reproduce=_list_is_shallow,
+        basis=documented(
+            ("Wraps a list and prevents any mutation.", "stageflow/utils/frozen.py:85"),
+            argument="FrozenDict's docstring warns 'This is a shallow freeze'; FrozenList's "
+            "does not, so a reader takes 'any mutation' at its word.",
+        ),
+        severity=Severity(
+            "low", "Stageflow itself does not use FrozenList; a user must nest containers in one"
+        ),
+        fix="stageflow/utils/frozen.py:82: say 'shallow freeze' in FrozenList's docstring as "
+        "FrozenDict does, or freeze nested lists and dicts on construction.",
     ),
     Finding(
         id="SF-VAL-04",
@@ -322,5 +329,32 @@ FINDINGS: list[Finding] = [
             "FrozenList([1]) != FrozenList([1]) and fl.copy() != fl, although both hash equal."
         ),
         reproduce=_list_identity_equality,
+        basis=expected(
+            "An immutable, hashable sequence (tuple, and FrozenDict through Mapping.__eq__) "
+            "compares by contents; FrozenList hashes by contents but compares by identity, so "
+            "fl.copy() != fl and a FrozenList never equals a rebuilt one.",
+            ("Create a new FrozenList with the same data.", "stageflow/utils/frozen.py:123"),
+        ),
+        severity=Severity("low", "Stageflow itself never compares FrozenLists"),
+        fix="FrozenList (stageflow/utils/frozen.py:82): define __eq__ comparing self._data with "
+        "the other sequence's items, as Mapping does for FrozenDict.",
+    ),
+]
+
+# Checked, not a bug: documented as intended.
+WITHDRAWN: list[Withdrawn] = [
+    Withdrawn(
+        id="SF-VAL-01",
+        title="FrozenDict hands out nested values that can be mutated",
+        reason="FrozenDict documents a shallow freeze, and that is what it does. The promise "
+        "this shallowness breaks is fork's 'read-only access to parent data', registered as "
+        "SF-CTX-01; the values law now checks the documented shallow freeze.",
+        basis=documented(
+            (
+                "This is a shallow freeze. Nested mutable objects can still be modified.",
+                "stageflow/utils/frozen.py:30",
+            ),
+        ),
+        see="SF-CTX-01",
     ),
 ]

@@ -27,7 +27,14 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import (
+    Check,
+    Finding,
+    Severity,
+    adopting_known,
+    count_example,
+    expected,
+)
 from core.sut.values import (
     ID_FIELDS,
     context_from_snapshot,
@@ -160,5 +167,23 @@ FINDINGS: list[Finding] = [
             "True changes ctx.data."
         ),
         reproduce=_to_dict_shares_data,
+        basis=expected(
+            "to_dict makes the dict handed to tools (the guides pass ctx.to_dict() to "
+            "registry.execute) and copies metadata for it; a user expects data detached the "
+            "same way, so that a tool's write cannot change pipeline data the stages read, "
+            "outside the approval and audit the tool guides describe.",
+            ("Convert context to a dict for tool execution.", "stageflow/stages/context.py:150"),
+            (
+                "output = await self.registry.execute(action, ctx.to_dict())",
+                "docs/guides/tools.md:578",
+            ),
+        ),
+        severity=Severity(
+            "medium",
+            "a tool that edits its ctx dict (an ordinary thing to do with a dict it "
+            "was given) silently rewrites the run's data",
+        ),
+        fix="PipelineContext.to_dict (stageflow/stages/context.py:164): 'data': "
+        "copy.deepcopy(self.data) (or at least self.data.copy(), as metadata already is).",
     ),
 ]

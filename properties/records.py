@@ -6,6 +6,10 @@ record can be read back from the dict (a timestamp through ``datetime.fromisofor
 through ``UUID(...)``, a StageOutput through its status value and fields), and the dict
 survives ``json.dumps``/``json.loads`` unchanged when the payload is JSON data. Summaries the
 format chose on purpose (``artifacts_count`` rather than the artifacts) are checked as counts.
+SubpipelineResult.to_dict writes ``data`` and ``error`` only when they hold something (its
+fields are documented as optional, and nothing promises a round trip), so there an empty value
+reads back as absent: that is the law's rule, not a deviation (SF-VAL-10, which held it to the
+round trip, was withdrawn).
 
 OutputEntry is a frozen dataclass, so its law also checks that its own fields cannot be
 reassigned. (Its StageOutput's data dict is shared, which is SF-VAL-08's subject, not this one.)
@@ -22,12 +26,21 @@ import json
 from datetime import datetime
 from types import ModuleType
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import (
+    Check,
+    Finding,
+    Severity,
+    adopting_known,
+    count_example,
+    documented,
+    expected,
+)
+from core.run.withdrawn import Withdrawn
 from core.sut.values import (
     output_entry,
     output_fields,
@@ -103,11 +116,12 @@ def subpipeline_result_to_dict_law(
     d = subpipeline_result(success, child_run_id, data, error, duration).to_dict()
     assert d["success"] is success and UUID(d["child_run_id"]) == child_run_id
     assert d["duration_ms"] == duration
-    # An absent key reads as None: that is how to_dict writes "no data" and "no error".
-    if not ("SF-VAL-10" in active and data == {}):  # SF-VAL-10: empty data is dropped
-        assert d.get("data") == data, f"SubpipelineResult.to_dict lost data={data!r}"
-    if not ("SF-VAL-10" in active and error == ""):  # SF-VAL-10: empty error is dropped
-        assert d.get("error") == error, f"SubpipelineResult.to_dict lost error={error!r}"
+    # An absent key reads as None: that is how to_dict writes "no data" and "no error", and it
+    # writes an empty one the same way. The fields are documented as optional ("data | dict |
+    # None", "error | str | None | Error message if failed", docs/advanced/subpipelines.md:729)
+    # and no from_dict or docstring promises a round trip, so {} and "" read back as None.
+    assert d.get("data") == (data or None), f"SubpipelineResult.to_dict lost data={data!r}"
+    assert d.get("error") == (error or None), f"SubpipelineResult.to_dict lost error={error!r}"
     assert json.loads(json.dumps(d)) == d, "SubpipelineResult.to_dict is not JSON round-trippable"
 
 
@@ -139,12 +153,6 @@ def _needs_output_version(sf: ModuleType) -> str | None:
     return "StageOutput has no version field in this version"
 
 
-def _result_drops_empty(sf: ModuleType) -> bool:
-    result = sf.SubpipelineResult(success=False, child_run_id=uuid4(), data={}, error="")
-    d = result.to_dict()
-    return "data" not in d or "error" not in d
-
-
 FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-09",
@@ -160,20 +168,39 @@ FINDINGS: list[Finding] = [
         "'version' key: the schema tag is lost from OutputBag.to_dict too.",
         reproduce=_entry_drops_version,
         applies=_needs_output_version,
+        basis=expected(
+            "to_dict is the bag's serialised form and carries every other StageOutput field; "
+            "version exists to tag the schema of data, so a consumer of the serialised entry "
+            "is the one who needs it, and cannot tell v1 from v2 data without it.",
+            (
+                "Return a copy with an explicit schema version tag.",
+                "stageflow/core/stage_output.py:148",
+            ),
+            ("Convert to JSON-serializable dictionary.", "stageflow/context/output_bag.py:66"),
+        ),
+        severity=Severity("low", "metadata lost from a serialised view; the live entry keeps it"),
+        fix="OutputEntry.to_dict (stageflow/context/output_bag.py:67): add "
+        "'version': self.output.version.",
     ),
-    Finding(
+]
+
+# Checked, not a bug.
+WITHDRAWN: list[Withdrawn] = [
+    Withdrawn(
         id="SF-VAL-10",
         title="SubpipelineResult.to_dict drops empty data and empty error",
-        versions=("0.5.1", "1.2.0"),
-        check="values.subpipeline_result_to_dict",
-        promise=(
-            "Reasonably expected of a serialisation: it keeps every field, so data={} and "
-            "error='' read back as given (to_dict already writes None-valued fields as absent)."
+        reason="to_dict is a one-way serialiser with no docstring and no from_dict, and "
+        "SubpipelineResult documents data and error as optional ('Error message if failed'): "
+        "writing an empty one as absent breaks no promise. The law now states that rule.",
+        basis=documented(
+            (
+                "| `data` | `dict \\| None` | Output data from the child pipeline |",
+                "docs/advanced/subpipelines.md:729",
+            ),
+            (
+                "| `error` | `str \\| None` | Error message if failed |",
+                "docs/advanced/subpipelines.md:730",
+            ),
         ),
-        observed=(
-            "'if self.data:' / 'if self.error:' test truthiness: data={} and error='' vanish "
-            "and read back as None. Minor: {} and None both mean 'no output' to most callers."
-        ),
-        reproduce=_result_drops_empty,
     ),
 ]

@@ -30,7 +30,14 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import (
+    Check,
+    Finding,
+    Severity,
+    adopting_known,
+    count_example,
+    documented,
+)
 from core.sut.values import (
     ID_FIELDS,
     context_snapshot,
@@ -176,5 +183,19 @@ FINDINGS: list[Finding] = [
             "that same dict: s.to_dict()['metadata']['tenant_tier'] = 'enterprise' changes s."
         ),
         reproduce=_metadata_mutable,
+        basis=documented(
+            (
+                "Immutable view passed to stages containing run identity",
+                "stageflow/context/context_snapshot.py:43",
+            ),
+            ("- Immutable (frozen dataclass)", "stageflow/context/context_snapshot.py:46"),
+        ),
+        severity=Severity(
+            "medium",
+            "every stage of a run reads one snapshot: a stage's write to its metadata (through "
+            "s.metadata or s.to_dict()) silently changes what later stages and replays see",
+        ),
+        fix="ContextSnapshot (stageflow/context/context_snapshot.py:42): copy metadata on "
+        "construction into a read-only mapping (types.MappingProxyType), and copy it in to_dict.",
     ),
 ]

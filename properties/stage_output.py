@@ -28,7 +28,15 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from core.run.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import (
+    Check,
+    Finding,
+    Severity,
+    adopting_known,
+    count_example,
+    documented,
+    expected,
+)
 from core.sut.values import (
     artifact,
     event,
@@ -232,11 +240,32 @@ def _empty_error_replaced(sf: ModuleType) -> bool:
     return bool(sf.StageOutput.fail(error="").error == "Unknown error")
 
 
-def _data_shared(sf: ModuleType) -> bool:
+def _caller_dict_shows_through(sf: ModuleType) -> bool:
     payload = {"answer": 42}
     out = sf.StageOutput.ok(payload)
-    payload["answer"] = 0
+    payload["answer"] = 0  # the stage reuses its dict after returning it
     return bool(out.data["answer"] == 0)
+
+
+def _copy_shares_data(sf: ModuleType) -> bool:
+    out = sf.StageOutput.ok({"answer": 42})
+    timed = out.with_duration(5)  # what the executor stores for every stage
+    timed.data["answer"] = 0
+    return bool(out.data["answer"] == 0)
+
+
+def _written_dict_shows_through_the_bag(sf: ModuleType) -> bool:
+    # (was SF-BAG-01) An OutputBag stores the StageOutput it is given, so the same dict.
+    bag = sf.context.OutputBag()
+    data = {"transcript": "hello"}
+    bag.write_sync("stt", sf.StageOutput.ok(data))
+    data["transcript"] = "tampered"
+    return bool(bag.get_value("stt", "transcript") == "tampered")
+
+
+def _data_shared(sf: ModuleType) -> bool:
+    symptoms = [_caller_dict_shows_through, _copy_shares_data, _written_dict_shows_through_the_bag]
+    return any([symptom(sf) for symptom in symptoms])  # each one runs, whatever the first says
 
 
 FINDINGS: list[Finding] = [
@@ -251,6 +280,18 @@ FINDINGS: list[Finding] = [
         ),
         observed="ok({'text': 'hi'}, tokens=3).data == {'text': 'hi'}: 'tokens' is silently lost.",
         reproduce=_ok_drops_keywords,
+        basis=expected(
+            "ok() takes a data dict and keyword data in one call; the guides use both forms "
+            "(ok(message=..., llm=...)), and nothing says they exclude each other, yet "
+            "`payload = data or kwargs` keeps only the dict and drops the keywords without a word.",
+            (
+                "return StageOutput.ok(message=llm.content, llm=llm.to_dict())",
+                "docs/guides/context.md:329",
+            ),
+        ),
+        severity=Severity("low", "silent data loss, but only when a caller mixes both forms"),
+        fix="StageOutput.ok (stageflow/core/stage_output.py:64): merge, {**(data or {}), "
+        "**kwargs}, or raise TypeError when both are given.",
     ),
     Finding(
         id="SF-VAL-06",
@@ -266,6 +307,22 @@ FINDINGS: list[Finding] = [
             "'stale'; the reason argument is silently dropped (likewise cancel)."
         ),
         reproduce=_reason_overwritten,
+        basis=expected(
+            "reason is the factory's first, named argument, and the graph logs and raises "
+            "UnifiedPipelineCancelled with data['cancel_reason']: a caller who passes it "
+            "expects it recorded, not replaced by a same-named key of an unrelated data dict.",
+            (
+                "Create a cancelled output to stop pipeline without error.",
+                "stageflow/core/stage_output.py:87",
+            ),
+        ),
+        severity=Severity(
+            "low",
+            "needs a data dict that happens to hold 'reason' or "
+            "'cancel_reason'; only the reported reason is wrong",
+        ),
+        fix="StageOutput.skip/cancel (stageflow/core/stage_output.py:76 and :88): put the "
+        "reason after the data, {**(data or {}), 'reason': reason}, or reject the clash.",
     ),
     Finding(
         id="SF-VAL-07",
@@ -281,22 +338,70 @@ FINDINGS: list[Finding] = [
             "'x': 'error or response' tests truthiness, not presence."
         ),
         reproduce=_empty_error_replaced,
+        basis=documented(
+            (
+                "Either `error` or `response` must be provided. If both are",
+                "stageflow/core/stage_output.py:108",
+            ),
+            ("provided, `error` takes precedence.", "stageflow/core/stage_output.py:109"),
+        ),
+        severity=Severity(
+            "low",
+            "only an empty message is affected, and it becomes a "
+            "placeholder; the status is still FAIL",
+        ),
+        fix="StageOutput.fail (stageflow/core/stage_output.py:111): test `is not None`, not "
+        "truthiness: error if error is not None else response if response is not None else ...",
     ),
     Finding(
         id="SF-VAL-08",
-        title="A frozen StageOutput shares its data dict with the caller and with copies",
+        title="A StageOutput keeps the caller's data dict: changing it later changes the stored "
+        "output (in copies, and in an OutputBag)",
         versions=("0.5.1", "1.2.0"),
         check="values.stage_output_frozen",
         promise=(
             "StageOutput is @dataclass(frozen=True) and with_duration says 'Since StageOutput "
-            "is frozen, this method creates a new instance': reasonably expected to be a value "
-            "that cannot change after the stage returns it."
+            "is frozen, this method creates a new instance'; OutputBag is 'append-only with "
+            "explicit overwrite for retries': a written output changes only by writing again "
+            "with allow_overwrite=True, which counts an attempt."
         ),
         observed=(
-            "ok(payload) stores the caller's dict itself: payload['answer'] = 0 after the "
-            "return changes out.data; with_duration/with_version copies share data, artifacts "
-            "and events with the original, so changing one changes both."
+            "ok(payload) stores the caller's dict itself (no copy): payload['answer'] = 0 after "
+            "the return changes out.data; with_duration/with_version copies share data, "
+            "artifacts and events with the original; and OutputBag.write stores the output as "
+            "given, so the writer's later change shows in bag.get_value with no new attempt."
         ),
         reproduce=_data_shared,
+        basis=documented(
+            (
+                "Since StageOutput is frozen, this method creates a new instance",
+                "stageflow/core/stage_output.py:128",
+            ),
+            (
+                "Thread-safe, append-only collection of stage outputs with attempt tracking.",
+                "stageflow/context/output_bag.py:81",
+            ),
+            (
+                "`OutputBag` is append-only with explicit overwrite for retries.",
+                "docs/api/context-submodules.md:68",
+            ),
+        ),
+        severity=Severity(
+            "medium",
+            "silent: a stage that reuses or keeps filling its dict after returning it rewrites "
+            "its stored output, with no attempt counted",
+        ),
+        symptoms=(
+            "StageOutput.ok(payload): a later payload['k'] = v changes out.data",
+            "out.with_duration(n) (what the executor stores) shares data, artifacts and events "
+            "with out: a change to either shows in both",
+            "OutputBag.write(stage, StageOutput.ok(data)): a later data['k'] = v changes "
+            "bag.get_value(stage, 'k') without a new attempt (was SF-BAG-01)",
+        ),
+        merged=("SF-BAG-01",),
+        fix="StageOutput (stageflow/core/stage_output.py:35): copy data, artifacts and events "
+        "when an output is made (a __post_init__ with object.__setattr__, as the class is "
+        "frozen and slotted) and in with_duration/with_version; OutputBag then stores a value "
+        "its writer no longer holds.",
     ),
 ]

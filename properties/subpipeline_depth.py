@@ -24,7 +24,14 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import Check, Finding, adopting_known, count_example
+from core.run.checks import (
+    Check,
+    Finding,
+    Severity,
+    adopting_known,
+    count_example,
+    documented,
+)
 from core.sut.subpipeline_depth import spawn_chain
 from models.subpipeline_depth import MODES, spawn_outcomes
 
@@ -98,5 +105,26 @@ FINDINGS: list[Finding] = [
         "recurses without bound.",
         reproduce=detached_spawns_nest_past_max_depth,
         tags=("expectation",),
+        basis=documented(
+            (
+                "The spawner enforces a maximum nesting depth to prevent runaway recursion:",
+                "docs/advanced/subpipelines.md:640",
+            ),
+            (
+                "max_depth: Maximum allowed nesting depth (default: 5)",
+                "stageflow/pipeline/subpipeline.py:387",
+            ),
+            argument="A child spawned from a child is two levels deep (its parent_run_id chain "
+            "says so) whether or not the middle run is still running; the limit counts only "
+            "runs whose spawn() has not returned.",
+        ),
+        severity=Severity(
+            "medium",
+            "the guard against runaway recursion is off for background and continuation "
+            "spawns, the case where recursion is hardest to see",
+        ),
+        fix="SubpipelineSpawner.spawn (stageflow/pipeline/subpipeline.py:452): derive the depth "
+        "from the context (e.g. a depth field fork() increments, or the parent_run_id chain) "
+        "rather than from _run_depths, which forgets a run when its spawn() returns.",
     ),
 ]

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 from uuid import UUID
 
-from core.run.checks import Finding
+from core.run.checks import Finding, Severity, documented, expected
 from core.sut.context import features
 from models import context_tree as model
 
@@ -124,6 +124,22 @@ FINDINGS = [
         "object, so the child's write lands in parent.data, and parent writes made after the "
         "fork show through the 'snapshot'.",
         child_writes_parent_through_parent_data,
+        basis=documented(
+            ("- Gets a read-only snapshot of parent data", "stageflow/stages/context.py:366"),
+            (
+                "Child contexts have read-only access to parent data and their own",
+                "stageflow/stages/context.py:60",
+            ),
+            ("Children get a frozen snapshot of parent data:", "docs/advanced/subpipelines.md:388"),
+        ),
+        severity=Severity(
+            "high",
+            "silent: on the documented read path a child rewrites its parent's nested data, "
+            "and the parent's later writes show through the child's 'snapshot'",
+        ),
+        fix="PipelineContext.fork (stageflow/stages/context.py:424): snapshot the parent's "
+        "data deeply (FrozenDict(copy.deepcopy(self.data)), or freeze nested containers), "
+        "since FrozenDict is documented as a shallow freeze.",
     ),
     _finding(
         model.SHALLOW_INHERITED_DATA,
@@ -135,6 +151,19 @@ FINDINGS = [
         child_writes_parent_through_inherited_data,
         SINCE_1_2,
         applies=_needs_inherit_data,
+        basis=expected(
+            "The guides say inherit_data=True 'copies the full parent data dict', and a "
+            "one-level copy is a copy; but they also promise that a child's outputs do not "
+            "pollute the parent, and with a shared nested dict a child's ordinary write "
+            "child.data['profile']['tier'] = ... rewrites the parent's.",
+            ("- `inherit_data=True` copies the full parent `data` dict.", "docs/api/context.md:72"),
+            ("Child outputs don't pollute parent context:", "docs/advanced/subpipelines.md:406"),
+        ),
+        severity=Severity(
+            "medium", "silent, but opt-in: only with inherit_data, and only for nested values"
+        ),
+        fix="PipelineContext.fork (stageflow/stages/context.py:387 and :389): deep-copy the "
+        "inherited values (copy.deepcopy), or document that nested values stay shared.",
     ),
     _finding(
         model.SHALLOW_CONFIGURATION,
@@ -143,6 +172,18 @@ FINDINGS = [
         "(fork copies configuration, so it means to isolate it).",
         "configuration.copy() is shallow: nested configuration is shared.",
         child_writes_parent_configuration,
+        basis=expected(
+            "fork copies configuration for the child (configuration=self.configuration.copy()), "
+            "so it means to isolate it, and a child pipeline tuning its own configuration "
+            "(a nested model setting, say) should not retune the parent's.",
+            (
+                "# configuration: static wiring/configuration for this topology",
+                "stageflow/stages/context.py:73",
+            ),
+        ),
+        severity=Severity("low", "configuration is meant to be static; few children write it"),
+        fix="PipelineContext.fork (stageflow/stages/context.py:403): "
+        "copy.deepcopy(self.configuration).",
     ),
     _finding(
         model.SHALLOW_METADATA,
@@ -153,6 +194,13 @@ FINDINGS = [
         child_writes_parent_metadata,
         SINCE_1_2,
         applies=_needs_field("metadata"),
+        basis=expected(
+            "fork copies metadata for the child (metadata=self.metadata.copy()), so it means to "
+            "isolate it; a copy that still shares nested values isolates only the top level.",
+            ("- Has its own fresh data dict and artifacts list", "stageflow/stages/context.py:368"),
+        ),
+        severity=Severity("low", "needs nested metadata and a child that writes into it"),
+        fix="PipelineContext.fork (stageflow/stages/context.py:410): copy.deepcopy(self.metadata).",
     ),
     _finding(
         model.LIVE_EXTENSIONS,
@@ -162,6 +210,22 @@ FINDINGS = [
         child_writes_parent_extensions,
         SINCE_1_2,
         applies=_needs_field("extensions"),
+        basis=expected(
+            "fork copies configuration and metadata for the child but hands it the parent's "
+            "extensions dict itself, so even a top-level write by the child "
+            "(child.extensions['feature'] = 'off') changes the parent. Nothing says extensions "
+            "are shared on purpose; if they are, that deserves a line in fork's docstring.",
+            (
+                "Extensions allow applications to add custom data to the context without "
+                "modifying core types.",
+                "docs/guides/context.md:520",
+            ),
+        ),
+        severity=Severity(
+            "low", "a top-level write suffices, but few children write extensions at all"
+        ),
+        fix="PipelineContext.fork (stageflow/stages/context.py:409): pass a copy "
+        "(dict(self.extensions) or a deep copy), or document that extensions are shared.",
     ),
     _finding(
         model.EMPTY_OVERRIDE_IGNORED,
@@ -169,6 +233,14 @@ FINDINGS = [
         "fork: 'topology: Optional different topology for child' (None means inherit).",
         "fork uses `topology or self.topology`, so an empty string is replaced by the parent's.",
         empty_topology_override_ignored,
+        basis=expected(
+            "None is fork's 'not given' (its default), so '' is a value the caller chose (say, "
+            "to clear the topology), and `topology or self.topology` silently replaces it.",
+            ("topology: Optional different topology for child", "stageflow/stages/context.py:374"),
+        ),
+        severity=Severity("low", "an empty topology or execution mode is an unusual value"),
+        fix="PipelineContext.fork (stageflow/stages/context.py:402 and :405): "
+        "`self.topology if topology is None else topology`, likewise execution_mode.",
     ),
     _finding(
         model.UNIDENTIFIED_PARENT_NOT_CHILD,
@@ -177,5 +249,19 @@ FINDINGS = [
         "is_child_run tests parent_run_id, which is the parent's pipeline_run_id (None when the "
         "parent had none), so the forked child reports is_child_run == False.",
         child_of_unidentified_parent_is_not_a_child_run,
+        basis=documented(
+            (
+                '"""Check if this context is for a child/subpipeline run."""',
+                "stageflow/stages/context.py:323",
+            ),
+        ),
+        severity=Severity(
+            "low",
+            "only under a parent without pipeline_run_id, and Stageflow itself never "
+            "child-run metrics (ChildTrackerMetricsInterceptor)",
+        ),
+        fix="PipelineContext.is_child_run (stageflow/stages/context.py:324): test a marker fork "
+        "always sets (parent_stage_id or correlation_id, which fork requires), not "
+        "parent_run_id.",
     ),
 ]

@@ -20,8 +20,9 @@ from core.run.checks import Basis, _published
 
 @dataclass(frozen=True)
 class Withdrawn:
-    """``basis`` is documented: the words that make the behaviour intended. ``see`` names the
-    finding that carries the promise really broken nearby, if there is one."""
+    """``basis`` quotes the documentation that makes the behaviour intended (or, where nothing
+    promises otherwise, the documentation that shows there is no promise to break). ``see``
+    names the finding that carries the promise really broken nearby, if there is one."""
 
     id: str
     title: str
@@ -30,7 +31,7 @@ class Withdrawn:
     see: str = ""
 
     def __post_init__(self) -> None:
-        if self.basis.kind != "documented":
+        if not self.basis.quotes:
             raise ValueError(f"{self.id}: a withdrawal quotes the documentation that allows it")
 
 
