@@ -22,11 +22,16 @@ What the models promise, from Stageflow's docstrings and frozen dataclasses:
   of its own key unspecified. Stageflow rejects it ("already written by 'a', cannot write from
   'a'"), so a retried stage cannot write its key again. The model follows the summary line and
   Stageflow; this is not registered as a finding, since one of the two readings holds.
-* Aliasing: what the bag holds changes only through its own writes. Mutating the dict a caller
-  wrote (``MutateWritten``), the data a read returned (``MutateRead``), or the "copy"
-  ``ContextBag.to_dict()`` returned (``MutateCopy``) changes nothing. A model built with the
-  matching ``aliases_*`` flag instead follows Stageflow's real behaviour (the mutation shows
-  through), which is how a machine adopts a known finding and keeps hunting past it.
+* Aliasing: what an OutputBag holds changes only through its own writes. Mutating the dict a
+  caller wrote (``MutateWritten``) or the data a read returned (``MutateRead``) changes nothing.
+  A model built with the matching ``aliases_*`` flag instead follows Stageflow's real behaviour
+  (the mutation shows through), which is how a machine adopts a known finding (SF-VAL-08,
+  SF-RUN-07) and keeps hunting past it.
+* ContextBag.to_dict: "Returns: Copy of the internal data dictionary" (stageflow/context/bag.py:
+  126), and read() returns "The stored value". A dict copy is a new dict holding the same
+  values, so ``MutateCopy`` removes the key from the copy (which must never reach the bag) and
+  changes a field of the dict value it holds (which is the bag's own value, so it shows). That
+  is the documented behaviour, the model's rule; not a deviation.
 """
 
 from __future__ import annotations
@@ -307,9 +312,7 @@ ContextInput = CWrite | CRead | CView | MutateCopy
 
 @dataclass(frozen=True)
 class ContextBagModel:
-    """The ContextBag spec; ``aliases_copies`` adopts the shallow ``to_dict()`` finding."""
-
-    aliases_copies: bool = False
+    """The ContextBag spec: to_dict() is a dict copy (documented), so its values are shared."""
 
     def init(self) -> ContextBagState:
         """post: __return__.data == () and __return__.writers == ()"""
@@ -340,7 +343,7 @@ class ContextBagModel:
                 return state, Returned(tuple(k for k, _ in state.data))
             return state, Returned(state.data)
         value = _get(state.data, input.key)
-        if not self.aliases_copies or not isinstance(value, tuple):
+        if not isinstance(value, tuple):  # not a dict: nothing in the copy is the bag's own
             return state, Returned(value is not None)
         updated = _set(value, input.field, input.value)
         return replace(state, data=_set(state.data, input.key, updated)), Returned(True)

@@ -26,10 +26,12 @@ Each rule below quotes the docstring it encodes:
   ``run_with_interceptors`` applies the 30 s default even without the interceptor.
 - ``GuardRetryPolicy``: "how to retry when a guard stage fails": the retry stage runs again and
   the guard re-runs on its fresh output, at most ``max_attempts`` guard attempts.
-- ``CircuitBreakerInterceptor`` (design, undocumented): five recorded failures of a stage name
-  open the breaker; a success resets it. The model counts exactly what 1.2.0 records (a failure
-  through ``on_error`` counts twice: once there, once in ``after``). Reasonable expectation,
-  checked unless SF-RUN-08 is adopted: an open breaker fails fast instead of reporting OK.
+- ``CircuitBreakerInterceptor``: "After 5 failures, circuit opens for 30 seconds"
+  (docs/guides/interceptors.md:52): each failed run of a stage counts once, five open the
+  breaker, a success resets it. 1.2.0 counts a failure through ``on_error`` twice (once there,
+  once in ``after``), which the model follows while SF-RUN-11 is adopted. Reasonable
+  expectation, checked unless SF-RUN-08 is adopted: an open breaker fails fast instead of
+  reporting OK.
 - ``StageInputs``: "Immutable: frozen=True prevents accidental mutation" -- what a stage received
   cannot be changed by another stage (``bag`` lists stay empty).
 - Cancellation ("Cancellation support with structured cleanup"): a cancelled or timed-out run
@@ -59,10 +61,13 @@ ORPHANED_STAGES = "SF-RUN-04"  # a cancelled run's stages (and a child graph's) 
 SHARED_CANCEL_TOKEN = "SF-RUN-05"  # concurrent runs share one cancellation token
 # How 0.5.1 ends a run stopped by SF-RUN-05 when the failed run ends first (token reset to None).
 SHARED_TOKEN_CLEARED = "raised AttributeError: 'NoneType' object has no attribute 'reason'"
-SHARED_CLEANUP = "SF-RUN-06"  # concurrent runs share one cleanup registry
+# Concurrent runs share one cleanup registry: the same cause as SHARED_CANCEL_TOKEN (per-run
+# state kept on the graph), one finding since SF-RUN-06 was merged into SF-RUN-05.
+SHARED_CLEANUP = "SF-RUN-05"
 SHARED_OUTPUTS = "SF-RUN-07"  # a stage can change the outputs other stages receive
 OPEN_BREAKER_OK = "SF-RUN-08"  # an open circuit breaker reports the stage OK, with empty data
 ORPHANED_ON_FAIL = "SF-RUN-10"  # a run failed by a FAIL output (or a timeout) orphans the rest
+DOUBLE_COUNTED = "SF-RUN-11"  # the breaker counts a raised failure twice (on_error and after)
 
 DEFAULT_TIMEOUT = 30.0  # TimeoutInterceptor.DEFAULT_TIMEOUT_MS, applied by run_with_interceptors
 BREAKER_THRESHOLD = 5
@@ -268,8 +273,10 @@ def _plan(
         if outcome == "ok" or (outcome == "retry" and RETRY_STATUS_IGNORED in dev):
             plan.final, plan.count = ("ok" if outcome == "ok" else "retry"), None
         elif outcome.startswith("raise") and not (timeoutish and TIMEOUT_NOT_RETRIED in dev):
-            # on_error counts once and after() once; 1.2.0's single retry skips on_error.
-            plan.count = 1 if (k > 1 and RETRY_ONCE in dev) else 2
+            # One failed run counts once. Under SF-RUN-11, on_error counts once and after()
+            # once; 1.2.0's single retry (SF-RUN-01) skips on_error, so after() alone counts.
+            twice = DOUBLE_COUNTED in dev and not (k > 1 and RETRY_ONCE in dev)
+            plan.count = 2 if twice else 1
         else:
             plan.count = 1
         return plan

@@ -60,7 +60,6 @@ from models.bags import (
 )
 from stateful.bag_findings import (
     CONTEXT_CHECK,
-    CONTEXT_COPY_IS_SHALLOW,
     FINDINGS,
     OUTPUT_CHECK,
     READ_DATA_WRITES_BAG,
@@ -274,15 +273,14 @@ class ContextBagComparison(_Batches[ContextInput], RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         count_example()
-        adopted = self.adopted_deviations()
-        self.model = ContextBagModel(aliases_copies=CONTEXT_COPY_IS_SHALLOW in adopted)
+        # No deviation to adopt: to_dict() is documented as a copy of the internal dictionary,
+        # whose values are the bag's, and the model states that as its rule (SF-BAG-03 was
+        # withdrawn). A to_dict that leaked the dict itself would still fail here.
+        self.model = ContextBagModel()
         self.state = self.model.init()
         self.recorder = HistoryRecorder()
         self.sut = ContextBagSut(self.recorder)
         self.acked: dict[str, list[str]] = defaultdict(list)
-
-    def adopted_deviations(self) -> frozenset[str]:
-        return reproducing_ids(FINDINGS)
 
     def concrete(self, move: Move, task: str) -> ContextInput:
         key = KEYS[move.target]

@@ -257,7 +257,7 @@ FINDINGS = [
         ),
         severity=Severity(
             "low",
-            "only under a parent without pipeline_run_id, and Stageflow itself never "
+            "only under a parent without pipeline_run_id; Stageflow itself reads it only for "
             "child-run metrics (ChildTrackerMetricsInterceptor)",
         ),
         fix="PipelineContext.is_child_run (stageflow/stages/context.py:324): test a marker fork "

@@ -27,7 +27,7 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from core.run.checks import Finding
+from core.run.checks import Finding, Severity, documented, expected
 
 CHECK = "subpipelines.spawn_tree"
 
@@ -162,6 +162,23 @@ SUBPIPELINE_FINDINGS = [
         "an ended child stays True and the set grows with every cancelled run (H7).",
         reproduce=canceled_ids_retained,
         tags=("memory", "expectation"),
+        basis=expected(
+            "The spawner forgets every other per-run record when the run ends (spawn's finally "
+            "pops its depth; the tracker unregisters it), and a process usually has one "
+            "long-lived spawner (get_subpipeline_spawner()); nothing ever removes a cancelled "
+            "id, so the set grows by one id per cancelled run for the life of the process.",
+            ("# Clean up depth tracking", "stageflow/pipeline/subpipeline.py:524"),
+            (
+                '"""Clean up tracking data for a completed run."""',
+                "stageflow/pipeline/subpipeline.py:306",
+            ),
+        ),
+        severity=Severity(
+            "medium", "unbounded growth of a process-wide object, one id per cancelled run"
+        ),
+        fix="SubpipelineSpawner (stageflow/pipeline/subpipeline.py:399): discard a run's id "
+        "from _canceled_runs when its spawn() ends (the finally at :521), or keep the "
+        "cancelled flag on the run's context instead.",
     ),
     Finding(
         id="SF-SUB-02",
@@ -174,6 +191,24 @@ SUBPIPELINE_FINDINGS = [
         " cancel_with_children runs with is_canceled() False under a cancelled parent.",
         reproduce=spawn_under_cancelled_parent,
         tags=("expectation",),
+        basis=documented(
+            (
+                "Parent cancellation should cascade to children:",
+                "docs/advanced/subpipelines.md:353",
+            ),
+            (
+                '"""Cancel a run and all its children (depth-first).',
+                "stageflow/pipeline/subpipeline.py:534",
+            ),
+        ),
+        severity=Severity(
+            "medium",
+            "work a caller cancelled keeps starting: a cancelled run's new child runs "
+            "to completion, and one racing the cancel escapes it",
+        ),
+        fix="SubpipelineSpawner.spawn (stageflow/pipeline/subpipeline.py:486): when the parent "
+        "is cancelled (is_canceled(parent_run_id), under the same lock that registers the "
+        "child), mark the child cancelled (and its context) or refuse to spawn it.",
     ),
     Finding(
         id="SF-SUB-03",
@@ -186,6 +221,19 @@ SUBPIPELINE_FINDINGS = [
         "_emit_spawned raises in between: the runner never runs, spawn raises the sink's "
         "error, and tracker and _run_depths keep the child for good.",
         reproduce=failing_spawned_emit_leaks,
+        basis=expected(
+            "spawn() clearly means to unregister the child and drop its depth whatever happens "
+            "(a finally block does both); an event sink that raises (a network sink, say) is "
+            "an ordinary failure, and it leaves a phantom child that cancellations cascade to "
+            "and metrics count, for the life of the tracker.",
+            ("# Clean up depth tracking", "stageflow/pipeline/subpipeline.py:524"),
+        ),
+        severity=Severity(
+            "medium", "needs a sink that raises; then process-wide state leaks for good"
+        ),
+        fix="SubpipelineSpawner.spawn (stageflow/pipeline/subpipeline.py:470-490): open the "
+        "try/finally before recording the depth and registering the child, so the finally "
+        "covers _emit_spawned too (or emit spawned events with try_emit).",
     ),
     Finding(
         id="SF-SUB-04",
@@ -197,6 +245,20 @@ SUBPIPELINE_FINDINGS = [
         "success=False with the sink's message and a child_failed event; a failing "
         "child_failed emit escapes spawn() instead of returning the failed result.",
         reproduce=failing_completed_emit_fails_child,
+        basis=documented(
+            (
+                "success: Whether the child pipeline completed successfully",
+                "stageflow/pipeline/subpipeline.py:143",
+            ),
+        ),
+        severity=Severity(
+            "medium",
+            "needs a sink that raises; then a child that succeeded is reported failed "
+            "(and a child_failed event sent), or spawn() raises the sink's error",
+        ),
+        fix="SubpipelineSpawner.spawn (stageflow/pipeline/subpipeline.py:498): emit after the "
+        "try that runs the runner, and isolate emit failures (log them) from the result, as "
+        "run_with_interceptors isolates interceptor errors.",
     ),
     Finding(
         id="SF-SUB-05",
@@ -207,6 +269,19 @@ SUBPIPELINE_FINDINGS = [
         observed="the emit raises inside the cascade after the first descendant is marked: "
         "the run itself and the remaining descendants stay uncancelled.",
         reproduce=failing_canceled_emit_stops_cascade,
+        basis=documented(
+            (
+                '"""Cancel a run and all its children (depth-first).',
+                "stageflow/pipeline/subpipeline.py:534",
+            ),
+        ),
+        severity=Severity(
+            "medium",
+            "needs a sink that raises; then the run itself and the rest of its "
+            "descendants stay uncancelled, and the caller gets the sink's error",
+        ),
+        fix="SubpipelineSpawner.cancel_with_children (stageflow/pipeline/subpipeline.py:565): "
+        "mark every run first and emit afterwards, isolating each emit's failure.",
     ),
     Finding(
         id="SF-SUB-06",
@@ -219,6 +294,23 @@ SUBPIPELINE_FINDINGS = [
         " a context's own sink never sees spawned/completed/failed/canceled.",
         reproduce=events_bypass_context_sink,
         tags=("expectation",),
+        basis=expected(
+            "A context carries its own event_sink, fork hands it to the child, and the guides "
+            "say to pass the parent's sink into the child so its events stay correlated; the "
+            "spawner's own events about that child go to the process-wide sink instead.",
+            (
+                "When a child pipeline processes audio or streaming chunks, pass the parent's "
+                "event sink into the child",
+                "docs/advanced/subpipelines.md:285",
+            ),
+        ),
+        severity=Severity(
+            "low",
+            "events reach the global sink rather than being lost; only per-context "
+            "sinks (per request or tenant) miss them",
+        ),
+        fix="SubpipelineSpawner._emit_* (stageflow/pipeline/subpipeline.py:575-640): emit to "
+        "the parent context's event_sink when it has one, else get_event_sink().",
     ),
 ]
 
@@ -265,6 +357,28 @@ SUBPIPELINE_FINDINGS.append(
         "spawner.is_canceled(child) is True.",
         reproduce=child_context_never_cancelled,
         tags=("expectation",),
+        basis=expected(
+            "spawn() makes the child's context and hands it only to the runner, so a caller "
+            "of cancel_with_children cannot pass it in `contexts` unless it captured every "
+            "descendant's context itself; the spawner knows it, yet the child's "
+            "ctx.is_canceled, raise_if_cancelled and cancellation_checkpoint never fire while "
+            "spawner.is_canceled(child) is True.",
+            (
+                "contexts: Optional map of run_id -> context for marking",
+                "stageflow/pipeline/subpipeline.py:539",
+            ),
+            (
+                '"""Raise when cooperative cancellation has been requested."""',
+                "stageflow/stages/context.py:440",
+            ),
+        ),
+        severity=Severity(
+            "medium",
+            "cooperative cancellation never reaches a spawned child's own stages, "
+            "which run to the end",
+        ),
+        fix="SubpipelineSpawner.spawn (stageflow/pipeline/subpipeline.py:474): remember each "
+        "live child's context (dropped in the finally) and mark it in cancel_with_children.",
     )
 )
 FINDINGS_BY_ID["SF-SUB-07"] = SUBPIPELINE_FINDINGS[-1]

@@ -264,5 +264,4 @@ def context_bag_walk(model: bags.ContextBagModel) -> Walk[ContextWalk]:
             return f"writers {state.writers}, first acknowledged writes {first}"
         return None
 
-    name = "model.context_bag" + ("+aliasing" if model.aliases_copies else "")
-    return Walk(name, (model.init(), ()), successors, invariant, repr)
+    return Walk("model.context_bag", (model.init(), ()), successors, invariant, repr)

@@ -52,12 +52,8 @@ from models.context_tree import (
     SHALLOW_PARENT_SNAPSHOT,
     UNIDENTIFIED_PARENT_NOT_CHILD,
 )
-from stateful.bag_findings import (
-    CONTEXT_COPY_IS_SHALLOW,
-    READ_DATA_WRITES_BAG,
-    WRITTEN_DICT_SHOWS,
-)
 from stateful.bag_findings import FINDINGS as BAG_FINDINGS
+from stateful.bag_findings import READ_DATA_WRITES_BAG, WRITTEN_DICT_SHOWS
 
 ALL_CONTEXT_DEVIATIONS = frozenset(
     {
@@ -90,7 +86,8 @@ def output_bag_model() -> OutputBagModel:
 
 
 def context_bag_model() -> ContextBagModel:
-    return ContextBagModel(aliases_copies=CONTEXT_COPY_IS_SHALLOW in reproducing_ids(BAG_FINDINGS))
+    # No deviation to adopt: to_dict's shared values are the documented rule (SF-BAG-03 withdrawn).
+    return ContextBagModel()
 
 
 def scenarios() -> list[Entry]:
@@ -137,7 +134,6 @@ def walks(depth: int | None) -> list[WalkReport]:
         walk(output_bag_walk(bags.OutputBagModel()), bag),
         walk(output_bag_walk(bags.OutputBagModel(aliases_written=True, aliases_reads=True)), bag),
         walk(context_bag_walk(bags.ContextBagModel()), bag),
-        walk(context_bag_walk(bags.ContextBagModel(aliases_copies=True)), bag),
     ]
 
 

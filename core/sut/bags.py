@@ -197,10 +197,11 @@ class ContextBagSut:
         if isinstance(i, CView):
             return Returned(tuple(bag.keys()) if i.what == "keys" else plain(bag.to_dict()))
         if isinstance(i, MutateCopy):
-            value = bag.to_dict().get(i.key)
+            copy = bag.to_dict()
+            value = copy.pop(i.key, None)  # the copy's own top level: must never reach the bag
             if not isinstance(value, dict):
                 return Returned(value is not None)
-            value[i.field] = i.value
+            value[i.field] = i.value  # the bag's own value: a dict copy shares it (documented)
             return Returned(True)
         raise TypeError(f"{i!r} is not a synchronous ContextBag operation")
 

@@ -9,6 +9,7 @@ from core.run.checks import Finding, still_reproduces
 from core.sut import stageflow_module, stageflow_version
 from core.sut.graphs import features
 from models.graph_run import (
+    DOUBLE_COUNTED,
     ORPHANED_STAGES,
     RETRY_ONCE,
     Config,
@@ -41,8 +42,13 @@ def test_documented_retry_makes_max_attempts_with_exponential_back_off() -> None
     graph = Graph((StageDesc("a", (), "transient", 1.0, n=5),), None, RETRY)
     documented, counts = GraphRunModel().run(graph, {}, script="main")
     assert [(a[2], a[3]) for a in documented.attempts] == [(0.0, 1.0), (1.5, 2.5), (3.5, 4.5)]
-    assert (documented.outcome, documented.failed_stage, counts) == ("failed", "a", {"a": 2})
-    adopted, counts = GraphRunModel(frozenset({RETRY_ONCE})).run(graph, {}, script="main")
+    # One failed run counts one failure ("After 5 failures, circuit opens"); SF-RUN-11 counts
+    # an exception twice, except after 1.2.0's single retry, which skips on_error.
+    assert (documented.outcome, documented.failed_stage, counts) == ("failed", "a", {"a": 1})
+    twice = GraphRunModel(frozenset({DOUBLE_COUNTED})).run(graph, {}, script="main")[1]
+    assert twice == {"a": 2}
+    both = frozenset({RETRY_ONCE, DOUBLE_COUNTED})
+    adopted, counts = GraphRunModel(both).run(graph, {}, script="main")
     assert len(adopted.attempts) == 2 and counts == {"a": 1}
 
 

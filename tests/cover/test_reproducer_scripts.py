@@ -61,8 +61,8 @@ def test_every_applicable_reproducer_exits_one_with_its_violation(
     sf = stageflow_module()
     applicable = [f for f in FINDINGS if f.applies(sf) is None]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        results = dict(zip([f.id for f in applicable],
-                           pool.map(_run, [scripts[f.id] for f in applicable]), strict=True))  # fmt: skip
+        runs = pool.map(_run, [scripts[f.id] for f in applicable])
+        results = dict(zip([f.id for f in applicable], runs, strict=True))
     wrong = {
         fid: f"exit {r.returncode}: {(r.stdout + r.stderr).strip()[-600:]}"
         for fid, r in results.items()
