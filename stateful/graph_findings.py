@@ -1,8 +1,11 @@
 """Known findings about graph runs (``Pipeline.build()`` / ``UnifiedStageGraph.run``).
 
 Every reproducer is plain Stageflow code given the imported ``stageflow`` package as ``sf``,
-runs its own ``asyncio.run`` with sleeps of a few milliseconds, and returns True while the
-violation is there. ``stateful/graph_machine.py`` adopts the ones that still reproduce as
+runs its own ``asyncio.run``, and returns True while the violation is there. None waits on the
+clock: an interleaving is forced with ``asyncio.Event``s (and a few ``asyncio.sleep(0)`` yields
+to let a stage that should have been stopped run to its end), so the answer is the same on any
+machine, however loaded. (RetryInterceptor's own 1 ms backoff is slept, but no answer depends
+on its length.) ``stateful/graph_machine.py`` adopts the ones that still reproduce as
 deviations of its model (``models/graph_run.py`` names the rule each one breaks), except
 SF-RUN-09, which the machine sidesteps by never passing an empty interceptor list.
 
@@ -10,7 +13,7 @@ The reproducers run on 0.5.1 too: :func:`_context` builds the root context a gra
 version runs on, and stages are declared with ``StageKind`` members (0.5.1 logs
 ``kind.value``, so a plain string fails every stage there). A finding about a concept 0.5.1
 lacks is N/A there (``applies``): RetryInterceptor (SF-RUN-01, 03) and an interceptor stack in
-built graphs (SF-RUN-08, 09; 0.5.1's ``UnifiedStageGraph`` runs none). SF-RUN-02 reproduces on
+built graphs (SF-RUN-08, 09, 11; 0.5.1's ``UnifiedStageGraph`` runs none). SF-RUN-02 reproduces on
 0.5.1 without a retrier (there is none): a RETRY output is still not a failure. SF-RUN-10 does not
 reproduce on 0.5.1, whose graph raises a FAIL output from inside the stage task and so cancels
 the siblings; it came with 1.2.0's interceptor path.

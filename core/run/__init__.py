@@ -1,9 +1,11 @@
 # Layout of core/run/, the commands that run checks and write their reports:
 #
-#   checks.py           Check and Finding, discovered from stateful/ and properties/
+#   checks.py           Check and Finding (with its basis and severity), discovered from
+#                       stateful/ and properties/; withdrawn.py: findings checked, not a bug
 #   profiles.py         Hypothesis profiles (dev, ci, nightly, crosshair), HYPOTHESIS_DB
 #   verify.py           `make verify`: every check, the table, reports/
-#   report.py           verify's table, JSON and Markdown; findings_report.py: findings.md
+#   report.py           verify's table, JSON and Markdown; findings_report.py: findings.md,
+#                       issues/<id>.md and the standalone reproducer scripts
 #   matrix.py           STAGEFLOW=, SUT= and verify-all: one verify per Stageflow version
 #   nightly.py          `make nightly` (nightly_shard.py: one xdist worker's share)
 #   modelcheck.py       `make modelcheck`: exhaustive scenarios and the models' state walks

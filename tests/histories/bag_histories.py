@@ -219,7 +219,7 @@ BAG: tuple[Case, ...] = (
         Verdict.ILLEGAL,
     ),
     Case(
-        "mutating the written dict shows (adopted SF-BAG-01)",
+        "mutating the written dict shows (adopted SF-VAL-08, was SF-BAG-01)",
         OutputBagModel(aliases_written=True),
         ops(
             ("w0", Write("s", out(1), data_id=1), entry("s", 1, 1), 1, 2),
