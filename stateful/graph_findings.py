@@ -471,6 +471,7 @@ FINDINGS = [
         "stage that spawned the graph being cancelled) never cancels the stage tasks: they "
         "finish, retry and update the circuit breaker after the run is over, unobserved.",
         cancelled_run_keeps_running,
+        tags=("interleaving",),
         versions=("0.5.1", "1.2.0"),
         basis=documented(
             ("Uses structured cancellation to ensure proper resource cleanup", f"{_DAG}:458"),
@@ -499,6 +500,7 @@ FINDINGS = [
         "the later run's further cleanups are dropped. (0.5.1 can also raise AttributeError "
         "reading None.reason.)",
         concurrent_runs_share_run_state,
+        tags=("interleaving",),
         versions=("0.5.1", "1.2.0"),
         basis=expected(
             "A graph from build() is an object a server builds once and runs per request, each "
@@ -536,6 +538,7 @@ FINDINGS = [
         "dict the same way: bag.get_output(stage).data['k'] = v changes what every later "
         "reader sees, without an attempt.",
         readers_share_stored_outputs,
+        tags=("interleaving",),
         versions=("0.5.1", "1.2.0"),
         basis=documented(
             (
@@ -632,6 +635,7 @@ FINDINGS = [
         "timeout and an exhausted guard raise UnifiedStageExecutionError straight from the loop, "
         "leaving the other running stages to finish, retry and count in the breaker unobserved.",
         failed_output_leaves_siblings_running,
+        tags=("interleaving",),
         basis=documented(
             ("Uses structured cancellation to ensure proper resource cleanup", f"{_DAG}:458"),
             ("when the pipeline is cancelled or encounters an error.", f"{_DAG}:459"),

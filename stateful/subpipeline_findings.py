@@ -269,6 +269,7 @@ SUBPIPELINE_FINDINGS = [
         observed="the emit raises inside the cascade after the first descendant is marked: "
         "the run itself and the remaining descendants stay uncancelled.",
         reproduce=failing_canceled_emit_stops_cascade,
+        tags=("interleaving",),
         basis=documented(
             (
                 '"""Cancel a run and all its children (depth-first).',
@@ -356,7 +357,7 @@ SUBPIPELINE_FINDINGS.append(
         "ctx.is_canceled, raise_if_cancelled and cancellation_checkpoint never fire while "
         "spawner.is_canceled(child) is True.",
         reproduce=child_context_never_cancelled,
-        tags=("expectation",),
+        tags=("expectation", "interleaving"),
         basis=expected(
             "spawn() makes the child's context and hands it only to the runner, so a caller "
             "of cancel_with_children cannot pass it in `contexts` unless it captured every "

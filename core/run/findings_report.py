@@ -1,8 +1,9 @@
 """``reports/findings.md``: every known finding, where it reproduces, and how to see it yourself.
 
-Verify writes this file after every run. Each finding gets its id, title, promise and observation,
-its affected versions, a runnable reproducer, the replay commands and, for a finding about an
-interleaving, the swimlane of its shrunk schedule.
+Verify writes this file after every run. Each finding gets its id, title, severity and basis,
+promise and observation, its affected versions, a runnable reproducer, the replay commands and,
+for a finding about an interleaving (tagged ``interleaving``), the swimlane of its reproducer's
+schedule, drawn by running the reproducer on the suite's deterministic loop.
 
 *Affected versions* are measured, not declared: verify keeps one record per Stageflow version it
 ran on (``reports/versions/<version>/verify.json``), and a finding affects a version when its row
@@ -208,6 +209,58 @@ def reproducer_source(finding: Finding) -> str:
     return "\n\n\n".join(parts) + "\n"
 
 
+# --- the swimlane of an interleaving finding ----------------------------------------------------
+
+INTERLEAVING = "interleaving"  # the tag of a finding whose reproducer is about an interleaving
+
+
+def reproducer_swimlanes(finding: Finding) -> list[str]:
+    """The schedule of each ``asyncio.run`` the reproducer makes, drawn as a swimlane.
+
+    The reproducer runs on the installed stageflow with ``asyncio.run`` routed to the suite's
+    deterministic loop (``core.sched``) under its default chooser, which is step for step a
+    stock asyncio loop (``core/sched/SCHEDULER.md``): the picture is of the very schedule the
+    printed script runs, one column per task. Empty for a finding not tagged ``interleaving``,
+    one that does not apply here, or one whose reproducer no longer reproduces."""
+    if INTERLEAVING not in finding.tags:
+        return []
+    import asyncio
+    from unittest import mock
+
+    from core.sched.scheduler import run
+    from core.sched.trace import Trace, render_swimlane
+    from core.sut import stageflow_module
+
+    sf = stageflow_module()
+    if finding.applies(sf) is not None:
+        return []
+    traces: list[Trace] = []
+
+    def on_the_suites_loop(main: Any, **_: Any) -> Any:
+        result = run(main, detail=True, max_steps=100_000)
+        traces.append(result.trace)
+        return result.value
+
+    with mock.patch.object(asyncio, "run", on_the_suites_loop):
+        reproduces = finding.reproduce(sf)
+    if not reproduces:
+        return []
+    return [render_swimlane(trace, last=80, width=36) for trace in traces]
+
+
+def _swimlane_lines(finding: Finding) -> list[str]:
+    lines: list[str] = []
+    for n, lane in enumerate(reproducer_swimlanes(finding), 1):
+        caption = (
+            f"Swimlane of the reproducer's schedule (its asyncio.run call {n}; line numbers "
+            "are those of the finding's module in the suite):"
+        )
+        lines += ["", caption, "", "```", lane, "```"]
+    if finding.swimlane:
+        lines += ["", "Swimlane of the shrunk schedule:", "", "```", finding.swimlane, "```"]
+    return lines
+
+
 # --- the report --------------------------------------------------------------------------------
 
 
@@ -293,8 +346,7 @@ def render_finding(finding: Finding, records: Records, check_status: Callable[[s
         f"`make verify STAGEFLOW=0.5.1 CHECKS='{row}'`); the check that finds it: "
         f"`make verify CHECKS='{finding.check}'`.",
     ]
-    if finding.swimlane:
-        lines += ["", "Swimlane of the shrunk schedule:", "", "```", finding.swimlane, "```"]
+    lines += _swimlane_lines(finding)
     return "\n".join(lines)
 
 
@@ -408,9 +460,13 @@ def render_issue(finding: Finding, records: Records) -> str:
     if finding.symptoms:
         lines += ["", "The same cause shows in several places (the reproducer checks each):", ""]
         lines += [f"{n}. {symptom}" for n, symptom in enumerate(finding.symptoms, 1)]
-    if finding.swimlane:
-        lines += ["", "Interleaving (swimlane of the shrunk schedule):", "", "```",
-                  finding.swimlane, "```"]  # fmt: skip
+    swimlanes = _swimlane_lines(finding)
+    if swimlanes:
+        note = (
+            "One column per asyncio task, one row per step, on a loop that runs the same "
+            "steps as a stock asyncio loop."
+        )
+        lines += ["", "## Interleaving", "", note, *swimlanes]
     if finding.fix:
         lines += ["", "## Where the fix belongs", "", finding.fix]
     return "\n".join(lines) + "\n"

@@ -8,7 +8,8 @@ finding that stopped reproducing is FIXED, which verify reports, and is not this
 concern). A finding whose ``applies`` says N/A on this version is not run.
 
 The scripts run two at a time (this machine has two cores); each must finish well inside the
-watchdog's 30 seconds, since none of them waits on the clock any more.
+watchdog's 30 seconds, since none of them waits on the clock any more. A finding tagged
+``interleaving`` must also carry the swimlane of its reproducer's schedule in its bug report.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from core.run.checks import discover_findings
-from core.run.findings_report import reproducer_source
+from core.run.findings_report import INTERLEAVING, render_issue, reproducer_source
 from core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,3 +70,12 @@ def test_every_applicable_reproducer_exits_one_with_its_violation(
         if r.returncode != 1 or not r.stdout.startswith(f"VIOLATION: {fid}: ")
     }
     assert not wrong, wrong
+
+
+def test_every_interleaving_finding_carries_its_swimlane() -> None:
+    sf = stageflow_module()
+    tagged = [f for f in FINDINGS if INTERLEAVING in f.tags and f.applies(sf) is None]
+    assert tagged, "no finding is tagged as an interleaving"
+    for finding in tagged:
+        issue = render_issue(finding, {})
+        assert "## Interleaving" in issue and "step  pick  time" in issue, finding.id
