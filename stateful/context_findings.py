@@ -239,7 +239,7 @@ FINDINGS = [
             ("topology: Optional different topology for child", "stageflow/stages/context.py:374"),
         ),
         severity=Severity("low", "an empty topology or execution mode is an unusual value"),
-        fix="PipelineContext.fork (stageflow/stages/context.py:402 and :405): "
+        fix="PipelineContext.fork (stageflow/stages/context.py:402 and :404): "
         "`self.topology if topology is None else topology`, likewise execution_mode.",
     ),
     _finding(

@@ -568,8 +568,8 @@ FINDINGS = [
         merged=("SF-BAG-02",),
         fix="StageOutput (stageflow/core/stage_output.py:35): hold data as a read-only mapping "
         "(types.MappingProxyType over a private copy, frozen all the way down), so no reader "
-        "can write it; or copy on the way out in create_stage_inputs "
-        "(stageflow/pipeline/dag.py:880) and in OutputBag's readers.",
+        "can write it; or copy on the way out, in _execute_node's prior_outputs "
+        "(stageflow/pipeline/dag.py:846) and in OutputBag's readers.",
     ),
     _finding(
         model.OPEN_BREAKER_OK,

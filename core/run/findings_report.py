@@ -431,12 +431,12 @@ def render_issue(finding: Finding, records: Records) -> str:
     basis = finding.basis
     if basis is not None:
         if basis.kind == "documented":
-            lines.append("Stageflow documents it:")
+            lines.append("What Stageflow documents:")
         else:
             lines.append("Nothing documents this either way; what a user expects:")
         lines.append("")
-        for q in basis.quotes:
-            lines += [f"> {q.text}", ">", f"> `{q.where}`", ""]
+        for q in basis.quotes:  # in quotation marks: a quoted "# comment" is no heading
+            lines += [f'> "{q.text}"', ">", f"> `{q.where}`", ""]
         if basis.argument:
             lines += [basis.argument, ""]
     lines += [
