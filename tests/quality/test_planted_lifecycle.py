@@ -1,0 +1,96 @@
+"""Bugs planted in a run's lifecycle, one or two per rule of ``models/run_lifecycle.py``, each
+caught by ``lifecycle.run`` with a shrunk example naming the field that differs.
+
+- inputs: ``get_from`` treats a falsy value as absent; strict validation switched off;
+- results: ``require_ok`` lets a SKIP output through;
+- cleanup: the registry runs its callbacks first-in first-out;
+- events: a stage's context forgets the run's event sink (events go to the global one).
+
+Every patch lives only inside its test (``monkeypatch``); the machine runs as ``make verify``
+runs it, under the selected profile (``ci`` in ``make test``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from core.sut import stageflow_module
+from stateful.lifecycle_findings import applies
+from stateful.lifecycle_machine import run_lifecycle_machine
+from tests.quality.planting import Caught, expect_failure, expect_pass
+
+sf = stageflow_module()
+if applies(sf) is not None:
+    pytest.skip(str(applies(sf)), allow_module_level=True)
+
+inputs = sf.stages.inputs
+dag = sf.pipeline.dag
+ORIGINAL_CREATE_INPUTS = inputs.create_stage_inputs
+ORIGINAL_STAGE_CONTEXT = dag.StageContext
+PipelineResults = sf.pipeline.results.PipelineResults
+CleanupRegistry = sf.pipeline.cancellation.CleanupRegistry
+
+
+def caught_in(field: str) -> Caught:
+    caught = expect_failure(run_lifecycle_machine)
+    assert field in str(caught.error), caught.error
+    # Shrunk: the graph, then the one run that shows it (teardown is listed too).
+    runs = [s for s in caught.steps if "draw_graph" not in s and "teardown" not in s]
+    assert len(runs) == 1, caught.steps
+    return caught
+
+
+def test_pristine_stageflow_passes() -> None:
+    expect_pass(run_lifecycle_machine)
+
+
+def test_falsy_value_read_as_missing_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    def get_from(self: Any, stage_name: str, key: str, default: Any = None) -> Any:
+        self._validate_dependency(stage_name)
+        output = self.prior_outputs.get(stage_name)
+        return (output.data.get(key) if output else None) or default  # the planted bug
+
+    monkeypatch.setattr(inputs.StageInputs, "get_from", get_from)
+    caught_in("reads:")
+
+
+def test_strict_validation_switched_off_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    def lenient(*args: Any, **kwargs: Any) -> Any:
+        return ORIGINAL_CREATE_INPUTS(*args, **{**kwargs, "strict": False})  # the planted bug
+
+    monkeypatch.setattr(inputs, "create_stage_inputs", lenient)
+    caught_in("reads:")
+
+
+def test_require_ok_accepting_a_skip_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = PipelineResults.require_ok
+
+    def require_ok(self: Any, stage_name: str) -> Any:
+        if self.require(stage_name).status == sf.StageStatus.SKIP:
+            return self[stage_name]  # the planted bug
+        return original(self, stage_name)
+
+    monkeypatch.setattr(PipelineResults, "require_ok", require_ok)
+    caught_in("results:")
+
+
+def test_cleanups_run_first_in_first_out_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = CleanupRegistry.run_all
+
+    async def run_all(self: Any, *, timeout: float = 10.0) -> Any:
+        self._callbacks.reverse()  # the planted bug: run_all's LIFO now runs them FIFO
+        return await original(self, timeout=timeout)
+
+    monkeypatch.setattr(CleanupRegistry, "run_all", run_all)
+    caught_in("not LIFO")
+
+
+def test_stage_context_forgetting_the_run_sink_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    def stage_context(**fields: Any) -> Any:
+        fields.pop("event_sink", None)  # the planted bug: the global sink serves instead
+        return ORIGINAL_STAGE_CONTEXT(**fields)
+
+    monkeypatch.setattr(dag, "StageContext", stage_context)
+    caught_in("events:")
