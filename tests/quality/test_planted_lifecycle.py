@@ -4,7 +4,9 @@ caught by ``lifecycle.run`` with a shrunk example naming the field that differs.
 - inputs: ``get_from`` treats a falsy value as absent; strict validation switched off;
 - results: ``require_ok`` lets a SKIP output through;
 - cleanup: the registry runs its callbacks first-in first-out;
-- events: a stage's context forgets the run's event sink (events go to the global one).
+- events: a stage's context forgets the run's event sink (events go to the global one);
+- task group: a group keeping its promise passes (SF-LIFE-04 then FIXED), the model without
+  SF-LIFE-04 fails on pristine Stageflow, and a body error that cancels no task is caught.
 
 Every patch lives only inside its test (``monkeypatch``); the machine runs as ``make verify``
 runs it, under the selected profile (``ci`` in ``make test``).
@@ -12,11 +14,15 @@ runs it, under the selected profile (``ci`` in ``make test``).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from core.run.checks import reproducing_ids
 from core.sut import stageflow_module
+from properties.task_group import FINDINGS as TASK_GROUP_FINDINGS
+from properties.task_group import run_task_group_law, task_group_law
 from stateful.lifecycle_findings import applies
 from stateful.lifecycle_machine import run_lifecycle_machine
 from tests.quality.planting import Caught, expect_failure, expect_pass
@@ -94,3 +100,49 @@ def test_stage_context_forgetting_the_run_sink_is_caught(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(dag, "StageContext", stage_context)
     caught_in("events:")
+
+
+# -- StructuredTaskGroup (lifecycle.task_group) ----------------------------------------------
+StructuredTaskGroup = sf.pipeline.cancellation.StructuredTaskGroup
+ORIGINAL_AEXIT = StructuredTaskGroup.__aexit__
+
+
+async def aexit_as_documented(self: Any, exc_type: Any, exc_val: Any, exc_tb: Any) -> Any:
+    """__aexit__ keeping the docstring's promise: the first failure cancels the others."""
+    if exc_type is not None or not self._tasks:
+        return await ORIGINAL_AEXIT(self, exc_type, exc_val, exc_tb)
+    pending, first = set(self._tasks), None
+    while pending and first is None:
+        done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_EXCEPTION)
+        failed = [t for t in self._tasks if t in done and not t.cancelled() and t.exception()]
+        if failed:
+            first = failed[0].exception()
+            self._cancel_token.cancel("Task failed")
+            await self._cancel_all()
+    await ORIGINAL_AEXIT(self, None, None, None)  # every task is done: this runs the cleanups
+    if first is not None:
+        raise first
+    return False
+
+
+def test_task_group_as_documented_passes_and_fixes_the_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(StructuredTaskGroup, "__aexit__", aexit_as_documented)
+    assert not reproducing_ids(TASK_GROUP_FINDINGS), "SF-LIFE-04 should be FIXED by the patch"
+    expect_pass(run_task_group_law)
+
+
+def test_task_group_model_without_the_finding_fails_on_pristine() -> None:
+    caught = expect_failure(lambda: task_group_law(active=frozenset()))
+    assert "StructuredTaskGroup differs" in str(caught.error), caught.error
+
+
+def test_body_error_that_cancels_no_task_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def cancel_all(self: Any) -> None:
+        self._cancel_token.cancel("Task group shutting down")  # the planted bug: no task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    monkeypatch.setattr(StructuredTaskGroup, "_cancel_all", cancel_all)
+    caught = expect_failure(run_task_group_law)
+    assert "body" in str(caught.error), caught.error
