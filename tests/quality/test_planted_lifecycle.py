@@ -6,7 +6,9 @@ caught by ``lifecycle.run`` with a shrunk example naming the field that differs.
 - cleanup: the registry runs its callbacks first-in first-out;
 - events: a stage's context forgets the run's event sink (events go to the global one);
 - task group: a group keeping its promise passes (SF-LIFE-04 then FIXED), the model without
-  SF-LIFE-04 fails on pristine Stageflow, and a body error that cancels no task is caught.
+  SF-LIFE-04 fails on pristine Stageflow, and a body error that cancels no task is caught;
+- legacy StageGraph: the model without SF-RUN-02 fails on pristine Stageflow; a CANCEL output
+  turned into a failed result and a stage event without the run's id are caught.
 
 Every patch lives only inside its test (``monkeypatch``); the machine runs as ``make verify``
 runs it, under the selected profile (``ci`` in ``make test``).
@@ -21,6 +23,7 @@ import pytest
 
 from core.run.checks import reproducing_ids
 from core.sut import stageflow_module
+from properties.legacy_graph import legacy_graph_law, run_legacy_graph_law
 from properties.task_group import FINDINGS as TASK_GROUP_FINDINGS
 from properties.task_group import run_task_group_law, task_group_law
 from stateful.lifecycle_findings import applies
@@ -146,3 +149,47 @@ def test_body_error_that_cancels_no_task_is_caught(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(StructuredTaskGroup, "_cancel_all", cancel_all)
     caught = expect_failure(run_task_group_law)
     assert "body" in str(caught.error), caught.error
+
+
+# -- legacy StageGraph (lifecycle.legacy_graph) ----------------------------------------------
+PipelineContext = sf.PipelineContext
+
+
+def test_legacy_model_without_sf_run_02_fails_on_pristine() -> None:
+    caught = expect_failure(lambda: legacy_graph_law(active=frozenset()))
+    assert "StageGraph differs" in str(caught.error) and "retry" in str(caught.error)
+
+
+def test_legacy_cancel_output_as_failure_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = dag.StageGraph._normalize_result
+
+    def normalize(name: str, raw: Any, started_at: Any, ended_at: Any) -> Any:
+        result = original(name, raw, started_at, ended_at)
+        if isinstance(raw, sf.StageOutput) and raw.status == sf.StageStatus.CANCEL:
+            result.status = "failed"  # the planted bug
+        return result
+
+    monkeypatch.setattr(dag.StageGraph, "_normalize_result", staticmethod(normalize))
+    caught = expect_failure(run_legacy_graph_law)
+    assert "results:" in str(caught.error), caught.error
+
+
+def test_legacy_event_without_the_run_id_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = PipelineContext.record_stage_event
+
+    def record(self: Any, *, stage: str, status: str, payload: Any = None) -> None:
+        sink = self.event_sink
+
+        class Forgetful:  # the planted bug: the run id is dropped on the way to the sink
+            def try_emit(self, *, type: str, data: dict[str, Any]) -> None:
+                sink.try_emit(type=type, data={**data, "pipeline_run_id": None})
+
+        self.event_sink = Forgetful()
+        try:
+            original(self, stage=stage, status=status, payload=payload)
+        finally:
+            self.event_sink = sink
+
+    monkeypatch.setattr(PipelineContext, "record_stage_event", record)
+    caught = expect_failure(run_legacy_graph_law)
+    assert "events:" in str(caught.error), caught.error
