@@ -15,6 +15,7 @@ For example::
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 from types import ModuleType
 
 from hypothesis import given
@@ -28,6 +29,12 @@ from models.task_group import SIBLINGS_NOT_CANCELLED, GroupPlan, predict_group
 from stateful.graph_machine import fine
 
 CHECK = "lifecycle.task_group"
+
+
+def applies(sf: ModuleType) -> str | None:
+    if importlib.util.find_spec("stageflow.pipeline.cancellation") is None:
+        return "this stageflow has no stageflow.pipeline.cancellation (no StructuredTaskGroup)"
+    return None
 
 
 @st.composite
@@ -92,6 +99,7 @@ FINDINGS = [
         "to its end, and only then cancels the (finished) rest; the group raises the first "
         "failure in creation order, not the first in time, and exits when the slowest task does.",
         siblings_of_a_failed_task_finish,
+        applies=applies,
     ),
 ]
 
@@ -102,5 +110,6 @@ CHECKS = [
         name=CHECK,
         run=run_task_group_law,
         summary="StructuredTaskGroup: sibling cancellation, body errors, LIFO cleanups",
+        applies=applies,
     ),
 ]
