@@ -121,7 +121,8 @@ FINDINGS = [
         "StageInputs._validate_dependency checks only when declared_deps is non-empty: a stage "
         "with no dependencies gets get_output('a') -> None, has_output -> False and get_from -> "
         "the default for any stage name, strict=True notwithstanding; one that declares a single "
-        "dependency is refused the same read.",
+        "dependency is refused the same read. The error's own message prints '(none)' for an empty "
+        "declaration, so the case was meant to raise.",
         undeclared_read_without_dependencies,
         applies=applies,
     ),

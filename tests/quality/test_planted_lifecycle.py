@@ -8,7 +8,10 @@ caught by ``lifecycle.run`` with a shrunk example naming the field that differs.
 - task group: a group keeping its promise passes (SF-LIFE-04 then FIXED), the model without
   SF-LIFE-04 fails on pristine Stageflow, and a body error that cancels no task is caught;
 - legacy StageGraph: the model without SF-RUN-02 fails on pristine Stageflow; a CANCEL output
-  turned into a failed result and a stage event without the run's id are caught.
+  turned into a failed result and a stage event without the run's id are caught;
+- PipelineRunner: the model without SF-LIFE-05 fails on pristine Stageflow, a runner that
+  restores the caller's sink passes (SF-LIFE-05 then FIXED), a cancel reported as a failure
+  is caught.
 
 Every patch lives only inside its test (``monkeypatch``); the machine runs as ``make verify``
 runs it, under the selected profile (``ci`` in ``make test``).
@@ -17,6 +20,7 @@ runs it, under the selected profile (``ci`` in ``make test``).
 from __future__ import annotations
 
 import asyncio
+import importlib
 from typing import Any
 
 import pytest
@@ -24,9 +28,12 @@ import pytest
 from core.run.checks import reproducing_ids
 from core.sut import stageflow_module
 from properties.legacy_graph import legacy_graph_law, run_legacy_graph_law
+from properties.runner import FINDINGS as RUNNER_FINDINGS
+from properties.runner import run_runner_law, runner_law
 from properties.task_group import FINDINGS as TASK_GROUP_FINDINGS
 from properties.task_group import run_task_group_law, task_group_law
-from stateful.lifecycle_findings import applies
+from stateful.lifecycle_findings import FINDINGS as LIFECYCLE_FINDINGS
+from stateful.lifecycle_findings import KNOWN_ELSEWHERE, applies
 from stateful.lifecycle_machine import run_lifecycle_machine
 from tests.quality.planting import Caught, expect_failure, expect_pass
 
@@ -193,3 +200,40 @@ def test_legacy_event_without_the_run_id_is_caught(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(PipelineContext, "record_stage_event", record)
     caught = expect_failure(run_legacy_graph_law)
     assert "events:" in str(caught.error), caught.error
+
+
+# -- PipelineRunner (lifecycle.runner) -------------------------------------------------------
+run_utils = importlib.import_module("stageflow.helpers.run_utils")
+sink_var = importlib.import_module("stageflow.events.sink")._event_sink_var
+
+
+def test_runner_model_without_sf_life_05_fails_on_pristine() -> None:
+    active = reproducing_ids([*LIFECYCLE_FINDINGS, *KNOWN_ELSEWHERE])
+    caught = expect_failure(lambda: runner_law(active=active))
+    assert "global sink kept" in str(caught.error) or "RunResult" in str(caught.error)
+
+
+def test_runner_restoring_the_sink_passes_and_fixes_the_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = run_utils.PipelineRunner.run
+
+    async def run_restoring(self: Any, *args: Any, **kwargs: Any) -> Any:
+        saved = sink_var.get()
+        try:
+            return await original(self, *args, **kwargs)
+        finally:
+            sink_var.set(saved)  # the fix: the helper's sink serves its run only
+
+    monkeypatch.setattr(run_utils.PipelineRunner, "run", run_restoring)
+    assert not reproducing_ids(RUNNER_FINDINGS), "SF-LIFE-05 should be FIXED by the patch"
+    expect_pass(run_runner_law)
+
+
+def test_runner_reporting_a_cancel_as_a_failure_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    never_raised = type("NeverRaised", (Exception,), {})
+    monkeypatch.setattr(run_utils, "UnifiedPipelineCancelled", never_raised)  # the planted bug
+    caught = expect_failure(run_runner_law)
+    assert "RunResult" in str(caught.error) and "cancel" in str(caught.error), caught.error
