@@ -36,8 +36,6 @@ ADOPTED = [f for f in GRAPH_FINDINGS if f.id == "SF-RUN-02"]  # RETRY is no fail
 def applies(sf: ModuleType) -> str | None:
     if not hasattr(sf.pipeline.dag, "StageGraph"):
         return "this stageflow ships no legacy StageGraph"
-    if not hasattr(sf.PipelineContext, "create"):
-        return "the harness builds contexts with PipelineContext.create, which this one lacks"
     return None
 
 

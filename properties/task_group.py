@@ -91,7 +91,7 @@ FINDINGS = [
     Finding(
         SIBLINGS_NOT_CANCELLED,
         "StructuredTaskGroup lets the siblings of a failed task run to completion",
-        ("1.2.0",),
+        ("0.5.1", "1.2.0"),
         CHECK,
         "StructuredTaskGroup docstring (pipeline/cancellation.py): 'If any task fails, all "
         "others are cancelled and cleanup callbacks are run'.",

@@ -25,6 +25,7 @@ import core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs
 from core.run.checks import Finding
 from models import run_lifecycle as model
 from stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
+from stateful.graph_findings import _context
 
 CHECK = "lifecycle.run"
 KNOWN_ELSEWHERE = [f for f in GRAPH_FINDINGS if f.id == "SF-RUN-02"]
@@ -58,7 +59,7 @@ def undeclared_read_without_dependencies(sf: ModuleType) -> bool:
         .with_stage("a", _ok(sf, v=1), sf.StageKind.TRANSFORM)
         .with_stage("b", reader, sf.StageKind.TRANSFORM)  # declares no dependencies
     )
-    asyncio.run(pipeline.build().run(sf.PipelineContext.create(input_text="x")))
+    asyncio.run(pipeline.build().run(_context(sf, input_text="x")))
     return answers == [None]
 
 
@@ -76,8 +77,12 @@ class _Recorder:
 def lifecycle_events_missing(sf: ModuleType) -> bool:
     sink = _Recorder()
     pipeline = sf.Pipeline().with_stage("a", _ok(sf), sf.StageKind.TRANSFORM)
-    ctx = sf.PipelineContext.create(input_text="x", event_sink=sink)
-    asyncio.run(pipeline.build().run(ctx))
+
+    async def main() -> None:
+        sf.set_event_sink(sink)  # the context made next takes it (this task's context only)
+        await pipeline.build().run(_context(sf, input_text="x"))
+
+    asyncio.run(main())
     documented = {"stage.a.started", "stage.a.completed", "pipeline.started", "pipeline.completed"}
     return not documented & set(sink.types)
 
@@ -96,7 +101,7 @@ def cancel_during_cleanup_swallowed(sf: ModuleType) -> bool:
             return sf.StageOutput.ok()
 
         holder["graph"] = sf.Pipeline().with_stage("a", stage, sf.StageKind.TRANSFORM).build()
-        task = asyncio.ensure_future(holder["graph"].run(sf.PipelineContext.create()))
+        task = asyncio.ensure_future(holder["graph"].run(_context(sf)))
         await cleaning.wait()
         task.cancel()
         try:
@@ -112,7 +117,7 @@ FINDINGS = [
     Finding(
         model.UNCHECKED_WITHOUT_DEPS,
         "A stage that declares no dependencies may read any stage: no UndeclaredDependencyError",
-        ("1.2.0",),
+        ("0.5.1", "1.2.0"),
         CHECK,
         "docs/guides/dependencies.md:7: 'When a stage tries to access output from another stage "
         "that isn't declared as a dependency, you'll get an UndeclaredDependencyError'; "
@@ -124,13 +129,12 @@ FINDINGS = [
         "dependency is refused the same read. The error's own message prints '(none)' for an empty "
         "declaration, so the case was meant to raise.",
         undeclared_read_without_dependencies,
-        applies=applies,
     ),
     Finding(
         model.LIFECYCLE_EVENTS_MISSING,
         "A run emits none of the documented stage.{name}.started/completed/failed or pipeline.* "
         "events",
-        ("1.2.0",),
+        ("0.5.1", "1.2.0"),
         CHECK,
         "docs/api/events.md:141-143: 'stage.{name}.started | Stage began execution', "
         "'stage.{name}.completed', 'stage.{name}.failed'; docs/api/events.md:175-178: "
@@ -140,12 +144,11 @@ FINDINGS = [
         "guard_retry.* events, to the context's sink and so to the global one; neither sink "
         "ever receives a started, completed or failed stage event or any pipeline.* event.",
         lifecycle_events_missing,
-        applies=applies,
     ),
     Finding(
         model.CANCEL_IN_CLEANUP_SWALLOWED,
         "A cancel or timeout arriving while a run's cleanups run is swallowed: the run returns",
-        ("1.2.0",),
+        ("0.5.1", "1.2.0"),
         CHECK,
         "Reasonable expectation (no Stageflow sentence covers it): UnifiedStageGraph.run 'Uses "
         "structured cancellation'; a cancelled asyncio task ends cancelled (the asyncio docs: "
@@ -155,6 +158,5 @@ FINDINGS = [
         "(or raises the stage's error) as if never cancelled; task.cancelled() is False and "
         "asyncio.wait_for(run, t) returns results after its deadline.",
         cancel_during_cleanup_swallowed,
-        applies=applies,
     ),
 ]

@@ -24,6 +24,7 @@ from typing import Any
 from core.sut import stageflow_module
 from core.sut.graphs import quiet
 from core.sut.lifecycle import behave
+from core.sut.subpipelines import ID_FIELDS
 from models.graph_run import t7
 from models.legacy_graph import Event, LegacyObservation
 from models.run_lifecycle import LifeGraph, LifeStage, typed
@@ -67,26 +68,28 @@ async def run_legacy(graph: LifeGraph, flag: str | None, number: int) -> LegacyO
     loop = asyncio.get_running_loop()
     started: list[tuple[str, float]] = []
 
-    def runner(stage: LifeStage) -> Any:
-        async def run_stage(ctx: Any) -> Any:
-            started.append((stage.name, t7(loop.time())))
-            await asyncio.sleep(stage.work)
-            if stage.name == flag:
-                ctx.canceled = True
-            return behave(stage)
+    def runner(stage: LifeStage) -> type:
+        # A class with execute(): 0.5.1's StageGraph instantiates every runner; 1.2.0 takes a
+        # class or a coroutine function.
+        class Stage:
+            async def execute(self, ctx: Any) -> Any:
+                started.append((stage.name, t7(loop.time())))
+                await asyncio.sleep(stage.work)
+                if stage.name == flag:
+                    ctx.canceled = True
+                return behave(stage)
 
-        return run_stage
+        return Stage
 
     specs = [
         sf.pipeline.dag.StageSpec(name=s.name, runner=runner(s), dependencies=s.deps)
         for s in graph.stages
     ]
     sink = _Sink()
-    ctx = sf.PipelineContext.create(
-        pipeline_run_id=uuid.UUID(int=number),
-        request_id=uuid.UUID(int=10_000 + number),
-        event_sink=sink,
-    )
+    # Every id field passed (0.5.1 requires them), as core.sut.subpipelines.root_context does.
+    ids: dict[str, Any] = dict.fromkeys(ID_FIELDS)
+    ids.update(pipeline_run_id=uuid.UUID(int=number), request_id=uuid.UUID(int=10_000 + number))
+    ctx = sf.PipelineContext(**ids, event_sink=sink)
     results = await sf.pipeline.dag.StageGraph(specs).run(ctx)
     seen = tuple(
         sorted(
