@@ -13,7 +13,9 @@ tie) and returns one status with ``{"v": value}``. Each rule quotes the promise 
   only"; ``get_from``/``get_output``/``has_output`` validate (docs/guides/dependencies.md:85-89),
   ``get`` searches "all prior_outputs in insertion order" (stages/inputs.py ``get``), which is
   the order the dependencies finished. Falsy values are values: ``get_from`` returns the
-  default only "if stage not found or key not present" (docs/api/inputs.md:97).
+  default only "if stage not found or key not present" (docs/api/inputs.md:97);
+  ``require_from`` raises KeyError "If stage has no output or key is not in output.data"; an
+  empty key is a ValueError before anything else (docs/api/inputs.md:113).
 - Results. ``PipelineResults`` (pipeline/results.py): ``require`` raises KeyError for an
   absent stage, ``require_ok`` raises RuntimeError naming the status "when [it did not
   finish] with OK status", ``ok`` is True only for OK, ``failed()`` lists FAIL stages. A run a
@@ -50,6 +52,7 @@ CANCEL_IN_CLEANUP_SWALLOWED = "SF-LIFE-03"  # a cancel during cleanup leaves the
 STATUSES = ("ok", "skip", "cancel", "fail", "retry", "raise")
 CLEANUP_WORK = 0.25  # virtual seconds each cleanup callback takes
 ABSENT = "zz"  # a stage name no graph has
+KEYED = ("get", "get_from", "require_from")  # the reads that validate their key first
 Typed = tuple[str, str]  # a value as (type name, repr): 0, False and 0.0 stay apart
 
 
@@ -158,6 +161,8 @@ def answer(
     deps = stage.deps
     if method == "prior_outputs":
         return tuple(sorted(deps))
+    if key == "" and method in KEYED:
+        return "ValueError"  # docs/api/inputs.md:113: 'ValueError: StageInputs key cannot be empty'
     if method == "get":
         firsts = sorted(deps, key=lambda d: ends[d])
         return next((typed(graph.stage(d).value) for d in firsts if key == "v"), "default")
@@ -165,12 +170,15 @@ def answer(
     if target not in deps and not unchecked:
         return "UndeclaredDependencyError"
     if target not in deps:  # SF-LIFE-01: not checked, and nothing there
-        return {"get_from": "default", "get_output": None, "has_output": False}[method]
+        missing = {"get_from": "default", "get_output": None, "has_output": False}
+        return missing.get(method, "KeyError")  # require_from: 'KeyError: If stage has no output'
     if method == "has_output":
         return True
     if method == "get_output":
         return output_of(graph.stage(target))
-    return typed(graph.stage(target).value) if key == "v" else "default"
+    if key == "v":
+        return typed(graph.stage(target).value)
+    return "KeyError" if method == "require_from" else "default"
 
 
 def predict(

@@ -68,9 +68,11 @@ def life_graphs(draw: st.DrawFn) -> LifeGraph:
         status = draw(st.sampled_from(("ok", *STATUSES)))
         targets = st.sampled_from([*NAMES[:count], ABSENT])
         read = st.tuples(
-            st.sampled_from(["get_from", "get", "get_output", "has_output", "prior_outputs"]),
+            st.sampled_from(
+                ["get_from", "get", "require_from", "get_output", "has_output", "prior_outputs"]
+            ),
             targets,
-            st.sampled_from(["v", "w"]),
+            st.sampled_from(["v", "w", ""]),  # written, never written, invalid
         )
         reads = tuple(draw(st.lists(read, max_size=4)))
         value = draw(st.sampled_from(VALUES))

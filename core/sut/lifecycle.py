@@ -208,12 +208,16 @@ def read(inputs: Any, method: str, target: str, key: str) -> Any:
             got = inputs.get(key, _MISSING)
         elif method == "get_from":
             got = inputs.get_from(target, key, _MISSING)
+        elif method == "require_from":
+            got = inputs.require_from(target, key)
         elif method == "get_output":
             return output_seen(inputs.get_output(target))
         else:
             return bool(inputs.has_output(target))
     except sf.stages.inputs.UndeclaredDependencyError:
         return "UndeclaredDependencyError"
+    except (KeyError, ValueError) as exc:
+        return type(exc).__name__
     return "default" if got is _MISSING else typed(got)
 
 
