@@ -187,6 +187,7 @@ def predict(
     cancel_at: float | None = None,
     how: str = "cancel",
     run_ids: tuple[str, str] = ("", ""),
+    cleanups_registered: bool = True,
 ) -> LifeObservation:
     starts, natural = schedule(graph, deviations)
     ends = {n: t + graph.stage(n).work for n, t in starts.items()}
@@ -205,7 +206,7 @@ def predict(
     # Cleanups: one per started stage, back to back from `stopped`; a pending cancel cuts one.
     cleanups: list[tuple[float, float | None]] = []
     t, pending = stopped, cancel_at if not outside else None
-    for _ in started:
+    for _ in started if cleanups_registered else ():
         if pending is not None and t < pending < t + CLEANUP_WORK:
             cleanups.append((t7(t), None))
             t, pending = pending, None

@@ -71,6 +71,7 @@ class LifecycleHarness:
     def __init__(self, graph: LifeGraph) -> None:
         self.graph = graph
         self.ids = ("", "")
+        self.built: Any = None
         self._reset()
 
     def _reset(self) -> None:
@@ -81,13 +82,13 @@ class LifecycleHarness:
         self.events: list[tuple[str, str, str | None, str | None, float]] = []
         self.outcome: tuple[str, str | None, Any, float] = ("never ran", None, None, 0.0)
 
-    def _build(self) -> Any:
+    def _pipeline(self) -> Any:
         pipeline = sf.Pipeline(name="lifecycle")
         for stage in self.graph.stages:
             pipeline = pipeline.with_stage(
                 stage.name, self._runner(stage), sf.StageKind.TRANSFORM, stage.deps
             )
-        return pipeline.build()
+        return pipeline
 
     def _runner(self, stage: LifeStage) -> Any:
         async def runner(ctx: Any) -> Any:
@@ -105,18 +106,25 @@ class LifecycleHarness:
                 await asyncio.sleep(CLEANUP_WORK)
                 entry[2] = t7(loop.time())
 
-            self.built.register_cleanup(cleanup, name=stage.name)
-            self.registered.append(stage.name)
+            if self.built is not None:  # Pipeline.run/invoke keep their graph to themselves
+                self.built.register_cleanup(cleanup, name=stage.name)
+                self.registered.append(stage.name)
             await asyncio.sleep(stage.work)
             return behave(stage)
 
         return runner
 
-    async def run(self, number: int, cancel_at: float | None = None, how: str = "cancel") -> None:
-        """Run the graph once; ``cancel_at`` cancels it from outside (``how``: ``cancel`` the
-        task, or ``wait_for`` with that deadline)."""
+    async def run(
+        self, number: int, cancel_at: float | None = None, how: str = "cancel", entry: str = "build"
+    ) -> None:
+        """Run the graph once through ``entry``: ``build`` (``Pipeline.build().run(ctx)``, whose
+        graph the stages register cleanups on), ``run`` (``Pipeline.run(ctx)``) or ``invoke``
+        (``Pipeline.invoke(ctx)``), which keep their graph, so no cleanup is registered.
+        ``cancel_at`` cancels the run from outside (``how``: ``cancel`` the task, or
+        ``wait_for`` with that deadline)."""
         self._reset()
-        self.built = self._build()
+        pipeline = self._pipeline()
+        self.built = pipeline.build() if entry == "build" else None
         loop = asyncio.get_running_loop()
         run_id, request_id = uuid.UUID(int=number), uuid.UUID(int=10_000 + number)
         self.ids = (str(run_id), str(request_id))
@@ -125,14 +133,20 @@ class LifecycleHarness:
         ctx = sf.PipelineContext.create(
             pipeline_run_id=run_id, request_id=request_id, input_text="lifecycle", **named
         )
+
+        def go() -> Any:
+            if entry == "build":
+                return self.built.run(ctx)
+            return pipeline.run(ctx) if entry == "run" else pipeline.invoke(ctx)
+
         outcome, who, results = "ok", None, None
         try:
             if cancel_at is None:
-                res = await self.built.run(ctx)
+                res = await go()
             elif how == "wait_for":
-                res = await asyncio.wait_for(self.built.run(ctx), cancel_at - loop.time())
+                res = await asyncio.wait_for(go(), cancel_at - loop.time())
             else:
-                task = asyncio.ensure_future(self.built.run(ctx))
+                task = asyncio.ensure_future(go())
                 loop.call_at(cancel_at, task.cancel)
                 res = await task
             results = self.answers(res)
