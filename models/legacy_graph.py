@@ -21,15 +21,28 @@ gets the ``PipelineContext``, not ``StageInputs``) and optionally one stage that
   the stages still working are cancelled (no end event), those never started do not start,
   and every stage without a result gets ``failed`` / "Pipeline canceled".
 - A RETRY output is a failure unless SF-RUN-02 (neither retried nor a failure) is adopted.
+- Run again and again, one StageGraph keeps its interceptors, so its circuit breaker counts
+  across runs (design, as in :mod:`models.graph_run`: a raise counts twice, a failed result
+  once, anything else resets; five open it). An open breaker answers at once without running
+  the stage; a user expects that to be a failure, but it is ``completed`` while SF-RUN-08 is
+  adopted (and that success closes the breaker again).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from models.graph_run import RETRY_STATUS_IGNORED, t7
+from models.graph_run import (
+    BREAKER_THRESHOLD,
+    OPEN_BREAKER_OK,
+    RETRY_STATUS_IGNORED,
+    Breaker,
+    t7,
+)
 from models.run_lifecycle import LifeGraph, Typed, typed
 
+LegacyResult = tuple[str, tuple[tuple[str, Typed], ...], str | None]  # status, data, error
 Event = tuple[str, str | None, str | None, float]  # type, pipeline_run_id, request_id, time
 
 
@@ -42,7 +55,7 @@ class LegacyObservation:
 
 def legacy_result(
     status: str, name: str, value: object, deviations: frozenset[str]
-) -> tuple[str, tuple[tuple[str, Typed], ...], str | None]:
+) -> LegacyResult:
     """(status, typed data, error) of the StageResult a stage's output becomes."""
     data: dict[str, object] = {"v": value}
     if status == "raise":
@@ -58,27 +71,54 @@ def legacy_result(
 
 
 def predict_legacy(
-    graph: LifeGraph, flag: str | None, deviations: frozenset[str], ids: tuple[str, str]
-) -> LegacyObservation:
+    graph: LifeGraph,
+    flag: str | None,
+    deviations: frozenset[str],
+    ids: tuple[str, str],
+    breaker: Breaker,
+) -> tuple[LegacyObservation, Breaker]:
+    """One run of a StageGraph built once and run again and again: ``breaker`` is what its
+    circuit breaker counted in the earlier runs; the counts after this run come back."""
+    counts = dict(breaker)
+    is_open = {s.name for s in graph.stages if counts.get(s.name, 0) >= BREAKER_THRESHOLD}
     starts: dict[str, float] = {}
     ends: dict[str, float] = {}
     for stage in graph.stages:  # dependency order; every stage runs, failed or not
         starts[stage.name] = max((ends[d] for d in stage.deps), default=0.0)
-        ends[stage.name] = starts[stage.name] + stage.work
-    stop = ends[flag] if flag is not None else max(ends.values())
-    results = []
+        # An open breaker answers at once, without running the stage.
+        ends[stage.name] = starts[stage.name] + (0.0 if stage.name in is_open else stage.work)
+    stop = ends[flag] if flag is not None and flag not in is_open else math.inf
+    results: list[tuple[str, str, tuple[tuple[str, Typed], ...], str | None]] = []
     events: list[Event] = []
     for stage in graph.stages:
         name = stage.name
         if starts[name] < stop:
             events.append((f"stage.{name}.started", *ids, t7(starts[name])))
-        if ends[name] <= stop:
-            status, data, error = legacy_result(stage.status, name, stage.value, deviations)
-            events.append((f"stage.{name}.{status}", *ids, t7(ends[name])))
-            results.append((name, status, data, error))
-        else:
+        if ends[name] > stop:
             results.append((name, "failed", (), "Pipeline canceled"))
-    started = tuple(sorted((n, t7(t)) for n, t in starts.items() if t < stop))
-    return LegacyObservation(
+            continue  # cancelled while it worked: CancelledError reaches no interceptor
+        if name in is_open:
+            # SF-RUN-08: reported completed, which after() takes for a success and resets.
+            adopted = OPEN_BREAKER_OK in deviations
+            outcome: LegacyResult = (
+                ("completed" if adopted else "failed"),
+                (),
+                f"Circuit breaker open for {name}",
+            )
+            status, data, error = outcome
+            if adopted:
+                counts[name] = 0
+        else:
+            outcome = legacy_result(stage.status, name, stage.value, deviations)
+            status, data, error = outcome
+            # CircuitBreakerInterceptor: on_error and after() both count a raise; after()
+            # counts a failed result once and resets on anything else.
+            bump = 2 if stage.status == "raise" else 1 if status == "failed" else None
+            counts[name] = 0 if bump is None else counts.get(name, 0) + bump
+        events.append((f"stage.{name}.{status}", *ids, t7(ends[name])))
+        results.append((name, status, data, error))
+    started = tuple(sorted((n, t7(t)) for n, t in starts.items() if t < stop and n not in is_open))
+    seen = LegacyObservation(
         tuple(sorted(results)), started, tuple(sorted(events, key=lambda e: (e[3], e[0])))
     )
+    return seen, {k: v for k, v in counts.items() if v}

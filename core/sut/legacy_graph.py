@@ -9,7 +9,7 @@ suite. Stage and result timestamps are wall clock and are left out; times come f
 
 For example::
 
-    seen = run(lambda: run_legacy(graph, flag, 1), HypothesisChooser(data)).value
+
 """
 
 from __future__ import annotations
@@ -62,45 +62,62 @@ class _Sink:
         self.events.append((type, data.get("pipeline_run_id"), data.get("request_id"), now))
 
 
-async def run_legacy(graph: LifeGraph, flag: str | None, number: int) -> LegacyObservation:
-    """One run of a freshly built StageGraph; ``flag`` names the stage that sets
-    ``ctx.canceled`` as it ends."""
-    loop = asyncio.get_running_loop()
-    started: list[tuple[str, float]] = []
+class LegacyHarness:
+    """One StageGraph, built once (as an application keeps one), run again and again;
+    ``flag`` names the stage that sets ``ctx.canceled`` as it ends."""
 
-    def runner(stage: LifeStage) -> type:
+    def __init__(self, graph: LifeGraph, flag: str | None) -> None:
+        self.graph, self.flag = graph, flag
+        self.started: list[tuple[str, float]] = []
+        specs = [
+            sf.pipeline.dag.StageSpec(name=s.name, runner=self._runner(s), dependencies=s.deps)
+            for s in graph.stages
+        ]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.built = sf.pipeline.dag.StageGraph(specs)
+
+    def _runner(self, stage: LifeStage) -> type:
         # A class with execute(): 0.5.1's StageGraph instantiates every runner; 1.2.0 takes a
         # class or a coroutine function.
+        harness = self
+
         class Stage:
             async def execute(self, ctx: Any) -> Any:
-                started.append((stage.name, t7(loop.time())))
+                loop = asyncio.get_running_loop()
+                harness.started.append((stage.name, t7(loop.time())))
                 await asyncio.sleep(stage.work)
-                if stage.name == flag:
+                if stage.name == harness.flag:
                     ctx.canceled = True
                 return behave(stage)
 
         return Stage
 
-    specs = [
-        sf.pipeline.dag.StageSpec(name=s.name, runner=runner(s), dependencies=s.deps)
-        for s in graph.stages
-    ]
-    sink = _Sink()
-    # Every id field passed (0.5.1 requires them), as core.sut.subpipelines.root_context does.
-    ids: dict[str, Any] = dict.fromkeys(ID_FIELDS)
-    ids.update(pipeline_run_id=uuid.UUID(int=number), request_id=uuid.UUID(int=10_000 + number))
-    ctx = sf.PipelineContext(**ids, event_sink=sink)
-    results = await sf.pipeline.dag.StageGraph(specs).run(ctx)
-    seen = tuple(
-        sorted(
-            (
-                name,
-                str(r.status),
-                tuple(sorted((k, typed(v)) for k, v in (r.data or {}).items())),
-                r.error,
+    async def run(self, number: int) -> LegacyObservation:
+        self.started = []
+        sink = _Sink()
+        # Every id field passed (0.5.1 requires them), as core.sut.subpipelines.root_context.
+        ids: dict[str, Any] = dict.fromkeys(ID_FIELDS)
+        ids.update(pipeline_run_id=uuid.UUID(int=number), request_id=uuid.UUID(int=10_000 + number))
+        ctx = sf.PipelineContext(**ids, event_sink=sink)
+        results = await self.built.run(ctx)
+        seen = tuple(
+            sorted(
+                (
+                    name,
+                    str(r.status),
+                    tuple(sorted((k, typed(v)) for k, v in (r.data or {}).items())),
+                    r.error,
+                )
+                for name, r in results.items()
             )
-            for name, r in results.items()
         )
-    )
-    events = tuple(sorted(sink.events, key=lambda e: (e[3], e[0])))
-    return LegacyObservation(seen, tuple(sorted(started)), events)
+        events = tuple(sorted(sink.events, key=lambda e: (e[3], e[0])))
+        return LegacyObservation(seen, tuple(sorted(self.started)), events)
+
+    def breaker(self) -> dict[str, int]:
+        """The failures the graph's circuit breaker counts, per stage."""
+        for interceptor in self.built._interceptors:
+            if type(interceptor).__name__ == "CircuitBreakerInterceptor":
+                return {k: v for k, v in interceptor._failure_counts.items() if v}
+        return {}

@@ -7,7 +7,8 @@ caught by ``lifecycle.run`` with a shrunk example naming the field that differs.
 - events: a stage's context forgets the run's event sink (events go to the global one);
 - task group: a group keeping its promise passes (SF-LIFE-04 then FIXED), the model without
   SF-LIFE-04 fails on pristine Stageflow, and a body error that cancels no task is caught;
-- legacy StageGraph: the model without SF-RUN-02 fails on pristine Stageflow; a CANCEL output
+- legacy StageGraph: the model without SF-RUN-02, or without SF-RUN-08 (its circuit breaker,
+  shared by the runs of one graph), fails on pristine Stageflow; a CANCEL output
   turned into a failed result and a stage event without the run's id are caught;
 - PipelineRunner: the model without SF-LIFE-05 fails on pristine Stageflow, a runner that
   restores the caller's sink passes (SF-LIFE-05 then FIXED), a cancel reported as a failure
@@ -27,6 +28,7 @@ import pytest
 
 from core.run.checks import reproducing_ids
 from core.sut import stageflow_module
+from properties.legacy_graph import ADOPTED as LEGACY_ADOPTED
 from properties.legacy_graph import legacy_graph_law, run_legacy_graph_law
 from properties.runner import FINDINGS as RUNNER_FINDINGS
 from properties.runner import run_runner_law, runner_law
@@ -162,9 +164,15 @@ def test_body_error_that_cancels_no_task_is_caught(monkeypatch: pytest.MonkeyPat
 PipelineContext = sf.PipelineContext
 
 
-def test_legacy_model_without_sf_run_02_fails_on_pristine() -> None:
-    caught = expect_failure(lambda: legacy_graph_law(active=frozenset()))
-    assert "StageGraph differs" in str(caught.error) and "retry" in str(caught.error)
+@pytest.mark.parametrize(
+    ("left_out", "shows"), [("SF-RUN-02", "retry"), ("SF-RUN-08", "Circuit breaker open")]
+)
+def test_legacy_model_without_one_adopted_finding_fails_on_pristine(
+    left_out: str, shows: str
+) -> None:
+    active = reproducing_ids(LEGACY_ADOPTED) - {left_out}
+    caught = expect_failure(lambda: legacy_graph_law(active=active))
+    assert "StageGraph run" in str(caught.error) and shows in str(caught.error), caught.error
 
 
 def test_legacy_cancel_output_as_failure_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
