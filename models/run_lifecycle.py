@@ -254,7 +254,7 @@ def events(
     kinds = {
         "ok": "completed",
         "skip": "skipped",
-        "cancel": "completed",
+        "cancel": "completed",  # "cancel() -- Stop the pipeline (not an error)": stages.md:720
         "fail": "failed",
         "raise": "failed",
         "retry": "completed" if RETRY_STATUS_IGNORED in deviations else "failed",

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.graph_run import t7
+from models.run_lifecycle import CANCEL_IN_CLEANUP_SWALLOWED
 
 SIBLINGS_NOT_CANCELLED = "SF-LIFE-04"
 CLEANUP_WORK = 0.25
@@ -42,7 +43,7 @@ class GroupObservation:
     cancelled: tuple[int, ...]  # tasks cancelled while they worked
     raised: str | None  # what leaves the ``async with``: "task <i>", "body" or None
     token_cancelled: bool  # the group's CancellationToken
-    cleanups: tuple[tuple[float, float], ...]  # (start, end) of each cleanup callback
+    cleanups: tuple[tuple[float, float | None], ...]  # (start, end; None: interrupted)
     exit: float  # when the ``async with`` was left
 
 
@@ -73,3 +74,45 @@ def predict_group(plan: GroupPlan, deviations: frozenset[str]) -> GroupObservati
         cleanups,
         t7(stop + plan.cleanups * CLEANUP_WORK),
     )
+
+
+def predict_group_in_run(
+    plan: GroupPlan, sibling_raises_at: float | None, deviations: frozenset[str]
+) -> tuple[GroupObservation, str | None]:
+    """The group as the work of stage ``g`` in a run whose other stage ``s`` raises at
+    ``sibling_raises_at``: the run then cancels ``g`` ("Cancel remaining tasks", dag.py), and
+    the group must pass that on, "automatic cleanup on cancellation": its tasks are cancelled
+    at that instant and its cleanups run then, each once. A cancel landing on a cleanup cuts
+    that one; the group then ends cancelled, unless SF-LIFE-03 (CleanupRegistry.run_all
+    swallows the cancel) is adopted. Returns the group's observation and the stage that failed
+    the run. The token is left out (False on both sides): nothing says what it shows when the
+    group's own task is cancelled."""
+    alone = predict_group(plan, deviations)
+    n = plan.cleanups
+    stop = alone.exit - n * CLEANUP_WORK  # when its tasks were done and its cleanups began
+    at = sibling_raises_at
+    quiet = GroupObservation(alone.finished, alone.cancelled, alone.raised, False,
+                             alone.cleanups, alone.exit)  # fmt: skip
+    if at is None or at > alone.exit:
+        return quiet, ("g" if alone.raised else None) or ("s" if at is not None else None)
+    works = plan.works
+    if at < stop:  # the cancel reaches the group while its tasks work
+        fresh = tuple((t7(at + k * CLEANUP_WORK), t7(at + (k + 1) * CLEANUP_WORK))
+                         for k in range(n))  # fmt: skip
+        seen = GroupObservation(
+            tuple(i for i in range(len(works)) if works[i] <= at),
+            tuple(i for i in range(len(works)) if works[i] > at),
+            "cancelled", False, fresh, t7(at + n * CLEANUP_WORK),
+        )  # fmt: skip
+        return seen, "s"
+    cut = int((at - stop) // CLEANUP_WORK)  # the cleanup running when the cancel lands
+    rest = n - cut - 1
+    cleanups: tuple[tuple[float, float | None], ...] = (
+        *alone.cleanups[:cut],
+        (alone.cleanups[cut][0], None),
+        *((t7(at + k * CLEANUP_WORK), t7(at + (k + 1) * CLEANUP_WORK)) for k in range(rest)),
+    )
+    raised = alone.raised if CANCEL_IN_CLEANUP_SWALLOWED in deviations else "cancelled"
+    seen = GroupObservation(alone.finished, alone.cancelled, raised, False, cleanups,
+                            t7(at + rest * CLEANUP_WORK))  # fmt: skip
+    return seen, "s"

@@ -11,10 +11,10 @@ version runs on, and stages are declared with ``StageKind`` members (0.5.1 logs
 ``kind.value``, so a plain string fails every stage there). A finding about a concept 0.5.1
 lacks is N/A there (``applies``): RetryInterceptor (SF-RUN-01, 03) and an interceptor stack in
 built graphs (SF-RUN-09; 0.5.1's ``UnifiedStageGraph`` runs none). SF-RUN-08 is shown there
-through the legacy ``StageGraph``, which runs the default interceptors on every release. SF-RUN-02 reproduces on
-0.5.1 without a retrier (there is none): a RETRY output is still not a failure. SF-RUN-10 does not
-reproduce on 0.5.1, whose graph raises a FAIL output from inside the stage task and so cancels
-the siblings; it came with 1.2.0's interceptor path.
+through the legacy ``StageGraph``, which runs the default interceptors on every release.
+SF-RUN-02 reproduces on 0.5.1 without a retrier (there is none): a RETRY output is still not
+a failure. SF-RUN-10 does not reproduce on 0.5.1, whose graph raises a FAIL output from inside
+the stage task and so cancels the siblings; it came with 1.2.0's interceptor path.
 """
 
 from __future__ import annotations

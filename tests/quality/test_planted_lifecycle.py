@@ -7,6 +7,8 @@ caught by ``lifecycle.run`` with a shrunk example naming the field that differs.
 - events: a stage's context forgets the run's event sink (events go to the global one);
 - task group: a group keeping its promise passes (SF-LIFE-04 then FIXED), the model without
   SF-LIFE-04 fails on pristine Stageflow, and a body error that cancels no task is caught;
+  as a stage's work, the model without SF-LIFE-03 or SF-LIFE-04 fails on pristine Stageflow,
+  and cleanups skipped when the owner is cancelled are caught;
 - legacy StageGraph: the model without SF-RUN-02, or without SF-RUN-08 (its circuit breaker,
   shared by the runs of one graph), fails on pristine Stageflow; a CANCEL output
   turned into a failed result and a stage event without the run's id are caught;
@@ -33,7 +35,12 @@ from properties.legacy_graph import legacy_graph_law, run_legacy_graph_law
 from properties.runner import FINDINGS as RUNNER_FINDINGS
 from properties.runner import run_runner_law, runner_law
 from properties.task_group import FINDINGS as TASK_GROUP_FINDINGS
-from properties.task_group import run_task_group_law, task_group_law
+from properties.task_group import (
+    run_task_group_in_run_law,
+    run_task_group_law,
+    task_group_in_run_law,
+    task_group_law,
+)
 from stateful.lifecycle_findings import FINDINGS as LIFECYCLE_FINDINGS
 from stateful.lifecycle_findings import KNOWN_ELSEWHERE, applies
 from stateful.lifecycle_machine import run_lifecycle_machine
@@ -158,6 +165,27 @@ def test_body_error_that_cancels_no_task_is_caught(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(StructuredTaskGroup, "_cancel_all", cancel_all)
     caught = expect_failure(run_task_group_law)
     assert "body" in str(caught.error), caught.error
+
+
+@pytest.mark.parametrize("left_out", ["SF-LIFE-03", "SF-LIFE-04"])
+def test_task_group_in_run_model_without_one_finding_fails_on_pristine(left_out: str) -> None:
+    active = reproducing_ids([*TASK_GROUP_FINDINGS, *LIFECYCLE_FINDINGS]) - {left_out}
+    caught = expect_failure(lambda: task_group_in_run_law(active=active))
+    assert "StructuredTaskGroup in a run differs" in str(caught.error), caught.error
+
+
+def test_group_cleanups_skipped_when_cancelled_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = CleanupRegistry.run_all
+
+    async def run_all(self: Any, *, timeout: float = 10.0) -> Any:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            return [], []  # the planted bug: a cancelled owner skips its cleanups
+        return await original(self, timeout=timeout)
+
+    monkeypatch.setattr(CleanupRegistry, "run_all", run_all)
+    caught = expect_failure(run_task_group_in_run_law)
+    assert "not each once, LIFO" in str(caught.error), caught.error
 
 
 # -- legacy StageGraph (lifecycle.legacy_graph) ----------------------------------------------
