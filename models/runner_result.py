@@ -59,12 +59,13 @@ def predict_result(graph: LifeGraph, deviations: frozenset[str]) -> RunnerResult
 def predict_sequence(
     graph: LifeGraph, kinds: tuple[str, ...], deviations: frozenset[str]
 ) -> tuple[tuple[RunnerResult, ...], bool]:
-    """The RunResults of the runner runs among ``kinds`` (``runner`` or ``plain``), as they
+    """The RunResults of the runner runs among ``kinds`` (``runner``, ``runner_pipeline`` or
+    ``plain``), as they
     read after the whole sequence, and whether the caller's global sink is still its own."""
     results: list[RunnerResult] = []
     leaks = RUNNER_KEEPS_GLOBAL_SINK in deviations
     for kind in kinds:
-        if kind == "runner":
+        if kind.startswith("runner"):
             results.append(predict_result(graph, deviations))
         elif leaks and results:
             # A plain run's context takes the global sink: the last runner's capture.

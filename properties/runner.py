@@ -56,7 +56,8 @@ def without_fail(graph: LifeGraph) -> LifeGraph:
     return replace(graph, stages=stages)
 
 
-kinds = st.lists(st.sampled_from(["runner", "plain"]), min_size=1, max_size=4).map(tuple)
+KINDS = ["runner", "plain", "runner_pipeline"]
+kinds = st.lists(st.sampled_from(KINDS), min_size=1, max_size=4).map(tuple)
 
 
 @given(graph=life_graphs().map(without_fail), sequence=kinds, data=st.data())

@@ -4,7 +4,9 @@ graph, observed as :mod:`models.runner_result` predicts.
 The graph is a :class:`~models.run_lifecycle.LifeGraph` built once, with a one-interceptor
 stack (LoggingInterceptor: no circuit breaker, whose counts would carry from run to run by
 design, which the graph machine follows). The sequence mixes ``runner`` runs (one
-``PipelineRunner``, reused) and ``plain`` runs (``graph.run`` on a context that names no sink, so
+``PipelineRunner``, reused, given the built graph), ``runner_pipeline`` runs (the same runner
+given the ``Pipeline``, which it builds, and ``input_text``, from which it makes the context)
+and ``plain`` runs (``graph.run`` on a context that names no sink, so
 the global one serves); the caller sets its own global sink first. ``RunResult`` fields that
 read the wall clock (``duration_ms``, event timestamps) are left out; events are compared by
 type. The runner is built quiet (``verbose=False``): it would print every event.
@@ -41,7 +43,7 @@ class _UserSink:
         self.types.append(type)
 
 
-def _graph(graph: LifeGraph) -> Any:
+def _pipeline(graph: LifeGraph) -> Any:
     def runner(stage: LifeStage) -> Any:
         async def run_stage(ctx: Any) -> Any:
             await asyncio.sleep(stage.work)
@@ -54,9 +56,7 @@ def _graph(graph: LifeGraph) -> Any:
         pipeline = pipeline.with_stage(
             stage.name, runner(stage), sf.StageKind.TRANSFORM, stage.deps
         )
-    from stageflow.pipeline.interceptors import LoggingInterceptor
-
-    return pipeline.build(interceptors=[LoggingInterceptor()])
+    return pipeline
 
 
 def seen_result(result: Any) -> RunnerResult:
@@ -85,13 +85,19 @@ async def run_sequence(
 
     mine = _UserSink()
     sf.set_event_sink(mine)  # this task's context only
-    built = _graph(graph)
+    from stageflow.pipeline.interceptors import LoggingInterceptor
+
+    pipeline = _pipeline(graph)
+    built = pipeline.build(interceptors=[LoggingInterceptor()])
     runner = PipelineRunner(verbose=False, colorize=False, capture_events=True)
     results = []
     for kind in kinds:
         ctx = sf.PipelineContext.create(input_text=kind)
         if kind == "runner":
             results.append(await runner.run(built, pipeline_ctx=ctx))
+            continue
+        if kind == "runner_pipeline":  # the runner builds it (default interceptors, fresh)
+            results.append(await runner.run(pipeline, input_text=kind))
             continue
         with contextlib.suppress(
             sf.pipeline.dag.UnifiedStageExecutionError, sf.pipeline.dag.UnifiedPipelineCancelled
