@@ -22,9 +22,9 @@ from typing import Any
 from models.backpressure_sink import SinkObservation, SinkPlan
 from models.graph_run import t7
 
-# The sink logs every drop and downstream failure; the suite's output is the report.
-logging.getLogger("stageflow.events.backpressure").addHandler(logging.NullHandler())
-logging.getLogger("stageflow.events.backpressure").propagate = False
+# The sink logs every drop and downstream failure (planned here); the report says what
+# happened, so the logger is disabled while a plan plays (a disabled logger builds no record).
+SINK_LOGGER = logging.getLogger("stageflow.events.backpressure")
 
 
 class DownstreamFailure(RuntimeError):
@@ -32,6 +32,15 @@ class DownstreamFailure(RuntimeError):
 
 
 async def play_sink(plan: SinkPlan) -> SinkObservation:
+    was = SINK_LOGGER.disabled
+    SINK_LOGGER.disabled = True
+    try:
+        return await _play(plan)
+    finally:
+        SINK_LOGGER.disabled = was
+
+
+async def _play(plan: SinkPlan) -> SinkObservation:
     from stageflow.events.sink import BackpressureAwareEventSink
 
     loop = asyncio.get_running_loop()
