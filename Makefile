@@ -54,7 +54,7 @@ verify-all: $(STAMP)
 	$(PY) -m core.run.matrix all $(MATRIX_VERSIONS) $(if $(CHECKS),--checks '$(CHECKS)')
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 --durations=10 tests
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -13,10 +13,11 @@ The reproducers run on 0.5.1 too: :func:`_context` builds the root context a gra
 version runs on, and stages are declared with ``StageKind`` members (0.5.1 logs
 ``kind.value``, so a plain string fails every stage there). A finding about a concept 0.5.1
 lacks is N/A there (``applies``): RetryInterceptor (SF-RUN-01, 03) and an interceptor stack in
-built graphs (SF-RUN-08, 09, 11; 0.5.1's ``UnifiedStageGraph`` runs none). SF-RUN-02 reproduces on
-0.5.1 without a retrier (there is none): a RETRY output is still not a failure. SF-RUN-10 does not
-reproduce on 0.5.1, whose graph raises a FAIL output from inside the stage task and so cancels
-the siblings; it came with 1.2.0's interceptor path.
+built graphs (SF-RUN-09, 11; 0.5.1's ``UnifiedStageGraph`` runs none). SF-RUN-08 is shown
+there through the legacy ``StageGraph``, which runs the default interceptors on every release.
+SF-RUN-02 reproduces on 0.5.1 without a retrier (there is none): a RETRY output is still not
+a failure. SF-RUN-10 does not reproduce on 0.5.1, whose graph raises a FAIL output from inside
+the stage task and so cancels the siblings; it came with 1.2.0's interceptor path.
 """
 
 from __future__ import annotations
@@ -329,7 +330,45 @@ def _failing_stage(sf: ModuleType, calls: list[int]) -> Any:
     return sf.Pipeline().with_stage("a", broken, sf.StageKind.TRANSFORM)
 
 
+def _has_a_breaker(sf: ModuleType) -> str | None:
+    if _needs_interceptor_stack(sf) is None or hasattr(sf.pipeline.dag, "StageGraph"):
+        return None
+    return "neither a built graph nor a legacy StageGraph runs interceptors here"
+
+
+def _failing_stage_graph(sf: ModuleType, calls: list[int]) -> Any:
+    """A legacy StageGraph of one failing stage: it runs the default interceptors on every
+    release that ships it (0.5.1's built graph runs none). Runners are classes: 0.5.1's
+    StageGraph instantiates each one."""
+
+    class Broken:
+        async def execute(self, ctx: Any) -> Any:
+            calls.append(1)
+            raise ValueError("down")
+
+    return sf.pipeline.dag.StageGraph([sf.pipeline.dag.StageSpec(name="a", runner=Broken)])
+
+
+def _legacy_run(sf: ModuleType, graph: Any) -> Any:
+    ids = dict.fromkeys(("request_id", "session_id", "user_id", "org_id", "interaction_id"))
+    return asyncio.run(graph.run(sf.PipelineContext(pipeline_run_id=None, **ids)))
+
+
+def open_breaker_through_stage_graph(sf: ModuleType) -> bool:
+    """SF-RUN-08 through the legacy StageGraph (where built graphs run no interceptors)."""
+    calls: list[int] = []
+    graph = _failing_stage_graph(sf, calls)
+    for _ in range(10):  # fail until the breaker opens, however many failures that takes
+        before = len(calls)
+        results = _legacy_run(sf, graph)
+        if len(calls) == before:  # the stage was not called: the breaker is open
+            return bool(results["a"].status == "completed")
+    return False
+
+
 def open_breaker_reports_success(sf: ModuleType) -> bool:
+    if _needs_interceptor_stack(sf) is not None:
+        return open_breaker_through_stage_graph(sf)
     calls: list[int] = []
     graph = _failing_stage(sf, calls).build()  # the default stack has a circuit breaker
     for _ in range(10):  # fail until the breaker opens, however many failures that takes
@@ -342,10 +381,15 @@ def open_breaker_reports_success(sf: ModuleType) -> bool:
 
 def breaker_counts_each_failure_twice(sf: ModuleType) -> bool:
     calls: list[int] = []
-    graph = _failing_stage(sf, calls).build()
+    # A built graph where it runs interceptors, else the legacy StageGraph, which always does.
+    built = _needs_interceptor_stack(sf) is None
+    graph = _failing_stage(sf, calls).build() if built else _failing_stage_graph(sf, calls)
     for _ in range(6):
         before = len(calls)
-        _outcome(sf, graph)
+        if built:
+            _outcome(sf, graph)
+        else:
+            _legacy_run(sf, graph)
         if len(calls) == before:  # the breaker is open
             break
     return len(calls) < 5  # documented: "After 5 failures, circuit opens"
@@ -580,9 +624,12 @@ FINDINGS = [
         "run_with_interceptors turns the short-circuit into status 'completed' ('Interceptor "
         "result is treated as success'), dropping its error: the run in which the breaker is "
         "open succeeds with StageOutput.ok({}) for the stage it skipped, its dependents run on "
-        "that empty output, and after() sees a success and closes the breaker at once.",
+        "that empty output, and after() sees a success and closes the breaker at once. Where "
+        "built graphs run no interceptors (0.5.1), the legacy StageGraph shows it: the run in "
+        "which the breaker skips the stage reports its StageResult 'completed'.",
         open_breaker_reports_success,
-        applies=_needs_interceptor_stack,
+        versions=("0.5.1", "1.2.0"),
+        applies=_has_a_breaker,
         basis=documented(
             ("# After 5 failures, circuit opens for 30 seconds", "docs/guides/interceptors.md:52"),
             (
@@ -663,7 +710,8 @@ FINDINGS = [
         "result is 'failed'): a stage that raises counts 2 per run and the breaker opens after "
         "3 runs; a stage that returns StageOutput.fail() counts 1 per run and opens after 5.",
         breaker_counts_each_failure_twice,
-        applies=_needs_interceptor_stack,
+        versions=("0.5.1", "1.2.0"),
+        applies=_has_a_breaker,
         basis=documented(
             ("# After 5 failures, circuit opens for 30 seconds", "docs/guides/interceptors.md:52"),
             ("**Threshold:** 5 failures", "docs/api/interceptors.md:165"),

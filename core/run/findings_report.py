@@ -171,7 +171,17 @@ def _import_lines(imports: set[str]) -> list[str]:
     def key(line: str) -> tuple[int, str]:
         return (0 if line.startswith("import ") else 1, line.split()[1])
 
-    stdlib = sorted(imports, key=key)
+    def name_key(name: str) -> tuple[int, str]:  # isort's order-by-type: CONSTANT, Class, func
+        return (0 if name.isupper() and len(name) > 1 else 1 if name[0].isupper() else 2, name)
+
+    # One `from m import a, b` per module, as isort merges them.
+    plain = {line for line in imports if line.startswith("import ")}
+    names: dict[str, set[str]] = {}
+    for line in imports - plain:
+        module, _, name = line.removeprefix("from ").partition(" import ")
+        names.setdefault(module, set()).add(name)
+    merged = {f"from {m} import {', '.join(sorted(n, key=name_key))}" for m, n in names.items()}
+    stdlib = sorted(plain | merged, key=key)
     return ["from __future__ import annotations", "", *stdlib, "", "import stageflow as sf"]
 
 
@@ -241,8 +251,11 @@ def reproducer_swimlanes(finding: Finding) -> list[str]:
         traces.append(result.trace)
         return result.value
 
-    with mock.patch.object(asyncio, "run", on_the_suites_loop):
-        reproduces = finding.reproduce(sf)
+    try:
+        with mock.patch.object(asyncio, "run", on_the_suites_loop):
+            reproduces = finding.reproduce(sf)
+    except Exception as exc:  # the report is still written; the picture says why it is missing
+        return [f"(no swimlane: the reproducer raised {exc!r} on the suite's loop)"]
     if not reproduces:
         return []
     return [render_swimlane(trace, last=80, width=36) for trace in traces]
