@@ -179,6 +179,7 @@ FINDINGS = [
         "took is cancelled mid-delivery whenever the drain ends first (at once when the queue "
         "is empty), so an accepted event is never delivered.",
         drain_loses_the_event_in_delivery,
+        tags=("interleaving",),
         basis=documented(
             (
                 "drain: If True, process remaining events before stopping.",

@@ -142,6 +142,7 @@ FINDINGS = [
         "to its end, and only then cancels the (finished) rest; the group raises the first "
         "failure in creation order, not the first in time, and exits when the slowest task does.",
         siblings_of_a_failed_task_finish,
+        tags=("interleaving",),
         basis=documented(
             (
                 "# If any task fails, all others are cancelled",

@@ -184,6 +184,7 @@ FINDINGS = [
         "(or raises the stage's error) as if never cancelled; task.cancelled() is False and "
         "asyncio.wait_for(run, t) returns results after its deadline.",
         cancel_during_cleanup_swallowed,
+        tags=("interleaving",),
         basis=expected(
             "asyncio's contract is that a cancelled task ends cancelled; a run that swallows "
             "the CancelledError delivered during its cleanups defeats wait_for, timeouts and "
