@@ -153,10 +153,16 @@ FINDINGS = [
         applies=_needs_inherit_data,
         basis=expected(
             "The guides say inherit_data=True 'copies the full parent data dict', and a "
-            "one-level copy is a copy; but they also promise that a child's outputs do not "
-            "pollute the parent, and with a shared nested dict a child's ordinary write "
-            "child.data['profile']['tier'] = ... rewrites the parent's.",
+            "one-level copy is a copy; they also advise it only when the bag is 'intentionally "
+            "safe to copy', which warns about copying, not about sharing. They promise that a "
+            "child's outputs do not pollute the parent, and with a shared nested dict a "
+            "child's ordinary write child.data['profile']['tier'] = ... rewrites the parent's.",
             ("- `inherit_data=True` copies the full parent `data` dict.", "docs/api/context.md:72"),
+            (
+                "Use `inherit_data=True` only when the whole parent `data` bag is intentionally "
+                "safe to copy.",
+                "docs/guides/context.md:154",
+            ),
             ("Child outputs don't pollute parent context:", "docs/advanced/subpipelines.md:406"),
         ),
         severity=Severity(
@@ -197,7 +203,6 @@ FINDINGS = [
         basis=expected(
             "fork copies metadata for the child (metadata=self.metadata.copy()), so it means to "
             "isolate it; a copy that still shares nested values isolates only the top level.",
-            ("- Has its own fresh data dict and artifacts list", "stageflow/stages/context.py:368"),
         ),
         severity=Severity("low", "needs nested metadata and a child that writes into it"),
         fix="PipelineContext.fork (stageflow/stages/context.py:410): copy.deepcopy(self.metadata).",
