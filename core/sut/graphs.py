@@ -22,7 +22,9 @@ wraps the loop run. It silences Stageflow's per-stage logging and makes the DAG'
 ``stageflow.pipeline.dag.time`` for the duration of the run. The circuit breaker's 30 s reset
 reads ``time.time()`` through a function-local ``import time``, which no module swap reaches;
 it stays on wall time, which is harmless here only because one example lasts far less than
-30 s: the breaker then never half-opens, and the model says so.
+30 s: the breaker then never half-opens, and the model says so. Every run numbers the loop's
+tasks (:mod:`core.sut.task_order`): the DAG iterates a set of its stage tasks, and tasks that
+hash by address made the lanes offered differ between two runs of the same choices.
 
 For example::
 
@@ -47,6 +49,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from core.sut import stageflow_module
+from core.sut.task_order import number_tasks
 from models.graph_run import (
     CHILD_WORK,
     SHARED_TOKEN_CLEARED,
@@ -311,6 +314,9 @@ class GraphHarness:
     ) -> None:
         """One run of the built graph under ``label``; ``cancel_at`` cancels it from outside
         (``how``: ``cancel`` the task, or ``wait_for`` with that deadline)."""
+        # The DAG walks a set of its stage tasks: numbered tasks make that order, and with it
+        # the lanes offered, a function of the schedule (core/sut/task_order.py).
+        number_tasks()
         self.scripts[label] = script
         for store in (self.attempts, self.seen, self.cleanups):
             store[label] = []
