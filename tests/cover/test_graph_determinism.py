@@ -8,14 +8,21 @@ a stock task hashes by its address, so the walk's order, and with it which task'
 queued first, changed with whatever the process had allocated. The harness now numbers tasks
 (:mod:`core.sut.task_order`). This graph (a spawning stage, transient errors under a
 RetryInterceptor) showed two or three different decision sequences in six runs before.
+
+The one clock a graph run still read from the wall, the circuit breaker's ``time.time()``, now
+stands still while a graph runs (``core.sut.graphs.quiet``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import Sequence
 
-from core.choosers import SCHEDULE, SeededChooser
+from pytest import MonkeyPatch
+
+from core.choosers import SCHEDULE, ReplayChooser, SeededChooser
 from core.scheduler import run
 from core.sut.graphs import LINGER, GraphHarness, features, quiet
 from models.graph_run import Config, Graph, StageDesc
@@ -31,6 +38,7 @@ GRAPH = Graph(
     None,
     Config("retry", 2, 500, 5000),
 )
+BREAKER = Config("default", 2, 250, None)  # the default stack: a circuit breaker
 
 
 class Recording(SeededChooser):
@@ -71,3 +79,26 @@ def test_the_same_choices_offer_the_same_lanes() -> None:
     first = _decisions(0)
     for junk in (1, 7, 40, 120, 300):
         assert _decisions(junk) == first, f"the lanes offered changed (junk={junk})"
+
+
+def test_the_breaker_does_not_half_open_on_a_slow_machine(monkeypatch: MonkeyPatch) -> None:
+    # CircuitBreakerInterceptor half-opens 30 s of time.time() after its last failure
+    # (stageflow/pipeline/interceptors.py:296-299). On a wall clock, a loaded machine's slow
+    # example half-opened it where a fast replay of the same choices did not; here the wall
+    # clock jumps 100 s per read outside the runs, and the breaker must stay open.
+    if not features().interceptors:
+        return  # 0.5.1's graph runs no interceptors: no breaker
+    jumps = itertools.count(2_000_000_000, 100)
+    monkeypatch.setattr(time, "time", lambda: float(next(jumps)))
+    harness = GraphHarness(Graph((StageDesc("a", (), "raise", 1.000001),), None, BREAKER))
+
+    def one(label: str) -> None:
+        with quiet():
+            run(lambda: harness.run(label, "main"), ReplayChooser(), max_steps=5_000)
+        time.time()  # wall time passes between runs
+
+    for i in range(1, 4):
+        one(f"r{i}")  # a raising stage counts twice (on_error, after): open after three runs
+    assert harness.breaker() == {"a": 6}
+    one("r4")
+    assert harness.attempts["r4"] == []  # open: the fourth run never ran the stage
