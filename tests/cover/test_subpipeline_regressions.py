@@ -14,6 +14,11 @@ acquisition of the spawner's lock and reads its parent then (stageflow/pipeline/
 546-565), so an abort can end a reached run before it is marked (``get_parent``: None, "not a
 child") and two cascades share the runs. The model took a cascade for one atomic step; it now
 splits a racing cascade into its walk, marks and finish (:mod:`models.subpipeline_cascade`).
+
+Dev, the same check, a sink failing on ``pipeline.canceled`` (SF-SUB-05 adopted): three
+cascades raced, and the last reported ``['r1', 'r2']`` as the runs it marked before its emit
+raised, though r1 was another cascade's. The harness reported every id the spawner gained while
+the cascade ran; it now counts only the 'canceled' emits of the cascade's own task.
 """
 
 from __future__ import annotations
@@ -88,6 +93,21 @@ def test_two_cascades_over_one_tree_share_its_runs() -> None:
     # One cascade returned ['c1'], the other ['c2', 'r0']: each run once, by one of them.
     observed = _race([Abort("c1"), Cancel("r0"), Cancel("r0")], (0, 0, 1))
     assert sorted(e["run"] for e in _cancel_events(observed)) == ["c1", "c2", "r0"]  # type: ignore[index]
+
+
+def test_a_raising_cascade_reports_only_its_own_marks() -> None:
+    machine = comparison_for(reproducing_ids(FINDINGS))()
+    try:
+        machine.configure(roots=3, max_depth=None, failing_event="canceled", sink_delay=1)
+        machine.spawn_child(parent=0, inherit=False, length=1)  # r2 <- c1
+        # The r1 cascade holds the spawner's lock through its slow emit while both r2
+        # cascades start; the second once claimed r1's mark as its own.
+        ops: list[Op] = [Cancel("r1"), Cancel("r2"), Cancel("r2")]
+        machine.race_ops(ops, ReplayChooser((1,)))
+        machine.results_and_events_agree_with_the_model()
+        assert machine._observed()["canceled"] == ["c1", "r1", "r2"]
+    finally:
+        machine.teardown()
 
 
 def _siblings() -> tuple[State, dict[str, object]]:
