@@ -22,8 +22,8 @@ from collections.abc import Sequence
 
 from pytest import MonkeyPatch
 
-from core.choosers import SCHEDULE, ReplayChooser, SeededChooser
-from core.scheduler import run
+from core.sched.choosers import SCHEDULE, ReplayChooser, SeededChooser
+from core.sched.scheduler import run
 from core.sut.graphs import LINGER, GraphHarness, features, quiet
 from models.graph_run import Config, Graph, StageDesc
 
