@@ -2,7 +2,7 @@
 
 Stageflow keeps a run's stage tasks in a set (``active_tasks: set[asyncio.Task]`` in
 ``UnifiedStageGraph.run``, stageflow/pipeline/dag.py:506) and walks it: ``for task in done``
-after ``asyncio.wait`` (dag.py:595) decides which finished stage is handled, and which
+after ``asyncio.wait`` (dag.py:594) decides which finished stage is handled, and which
 dependents are scheduled, first; ``for t in active_tasks: t.cancel()`` (dag.py:601, 736) decides
 the order the cancelled tasks wake in. A stock ``Task`` hashes by its address, so that order
 changes from one run to the next with whatever else the process allocated, and the lanes the
