@@ -11,9 +11,11 @@ returns nothing and its effect is the tracker, the results and the events).
 
 An ``Abort`` is not atomic: its runs end one at a time, descendants first
 (:func:`~models.subpipelines.end_aborted`), and a ``cancel_with_children`` racing it can walk the
-tree between two of those ends. When no order of whole operations explains a batch, the search
-splits every abort into its steps and tries every interleaving of them with the other operations
-(each abort's steps in an order that keeps a run's descendants before it).
+tree between two of those ends. Nor is a cascade: it marks one run at a time
+(:mod:`models.subpipeline_cascade`). When no order of whole operations explains a batch, the
+search splits every abort into its steps and every completed cascade into its walk, marks and
+finish, and tries every interleaving of them with the other operations (each abort's steps in an
+order that keeps a run's descendants before it, each cascade's atoms in their order).
 
 Events interleave within a batch, so the events a batch added are compared as a multiset; the
 ones before it must be unchanged.
@@ -31,6 +33,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from models import subpipeline_cascade as cascade
+from models.subpipeline_cascade import END, FINISH, MARK, WALK, WHOLE
 from models.subpipelines import (
     Abort,
     Cancel,
@@ -141,81 +145,100 @@ def _split(
     steps: Sequence[tuple[Op, object]],
     observed: dict[str, Any],
 ) -> tuple[State, tuple[int, ...]] | None:
-    # Atoms: (step index, run an abort ends) for each abort's steps, in an order that keeps a
-    # run's descendants before it; (step index, None) for every other operation, whole.
-    atoms: list[tuple[int, str | None]] = []
-    for i, (op, result) in enumerate(steps):
-        if isinstance(op, Abort):
-            if result is not None:
-                return None  # an abort returns nothing
-            atoms.extend((i, run) for run in aborted_runs(state, op.run))
-        else:
-            atoms.append((i, None))
-    if len(atoms) == len(steps):
+    atoms = cascade.atoms(state, steps)
+    if atoms is None or len(atoms) == len(steps):
         return None  # nothing to split: _whole tried every order already
     below = {
         k: {
             j
-            for j, (i, r) in enumerate(atoms)
-            if r is not None and i == step and run in ancestors(state, r)
+            for j, (i, kind, r) in enumerate(atoms)
+            if kind == END and i == step and r and run in ancestors(state, r)
         }
-        for k, (step, run) in enumerate(atoms)
-        if run is not None
+        for k, (step, kind, run) in enumerate(atoms)
+        if kind == END
     }
     watches = {
         k: {j for j, (other, _) in enumerate(steps) if _observes(state, steps[i][0], other)}
-        for k, (i, run) in enumerate(atoms)
-        if run is None
+        for k, (i, kind, _) in enumerate(atoms)
+        if kind != END
     }
 
-    # Lowe's memo: (atoms taken, floor, burst, state) that led nowhere. Orders of commuting
-    # atoms reach the same state, which without it the search would explore once per order.
+    # Lowe's memo: (atoms taken, floor, burst, walks, state) that led nowhere. Orders of
+    # commuting atoms reach the same state, which without it the search would explore once
+    # per order. A cascade's atoms are taken in their order, the walk first.
     dead: set[tuple[frozenset[int], int, frozenset[int], str]] = set()
+    Walks = tuple[tuple[int, tuple[str, ...]], ...]
 
     def search(
-        current: State, done: tuple[int, ...], floor: int, burst: frozenset[int]
+        current: State, done: tuple[int, ...], floor: int, burst: frozenset[int], walks: Walks
     ) -> tuple[State, tuple[int, ...]] | None:
-        key = (frozenset(done), floor, burst, _state_key(current))
+        key = (frozenset(done), floor, burst, repr(walks) + _state_key(current))
         if key in dead:
             return None
-        found = explore(current, done, floor, burst)
+        found = explore(current, done, floor, burst, walks)
         if found is None:
             dead.add(key)
         return found
 
+    def take(current: State, k: int, walks: Walks) -> tuple[State | None, Walks]:
+        i, kind, run = atoms[k]
+        op, result = steps[i]
+        if kind == WHOLE:
+            return model.step(current, op, result), walks
+        assert isinstance(op, Cancel)
+        if kind == WALK:
+            reached = cascade.walk(current, op, cascade.marks(result))
+            return current, (walks if reached is None else (*walks, (i, reached)))
+        reached = dict(walks)[i]
+        if kind == MARK:
+            assert run is not None
+            return cascade.mark(current, op, run, reached, cascade.marks(result)), walks
+        ok = cascade.finish(current, reached, cascade.marks(result))
+        return (current if ok else None), walks
+
     def explore(
-        current: State, done: tuple[int, ...], floor: int, burst: frozenset[int]
+        current: State, done: tuple[int, ...], floor: int, burst: frozenset[int], walks: Walks
     ) -> tuple[State, tuple[int, ...]] | None:
         if len(done) == len(atoms):
             if not agrees(current, observed, state):
                 return None
-            last = {atoms[k][0]: n for n, k in enumerate(done)}
+            last = {atoms[d][0]: n for n, d in enumerate(done)}
             return current, tuple(sorted(last, key=last.__getitem__))
-        for k, (i, run) in enumerate(atoms):
+        for k, (i, kind, run) in enumerate(atoms):
             if k in done:
                 continue
-            op, result = steps[i]
             nxt: State | None
-            if run is None:
+            if kind == END:
+                # Steps of aborts taken back to back go in atom order: their order among
+                # themselves changes nothing, only which of them precede another operation.
+                if k <= floor or not below[k] <= set(done):
+                    continue
+                op = steps[i][0]
+                assert isinstance(op, Abort) and run is not None
+                nxt, nfloor, nburst, nwalks = (
+                    end_aborted(current, op.run, run),
+                    k,
+                    burst | {i},
+                    walks,
+                )
+            else:
+                if kind in (MARK, FINISH) and k - 1 not in done:
+                    continue  # a cascade's atoms go in order
                 # Abort steps taken just before an operation that cannot see them commute
                 # with it: only the order with them after it is tried.
                 if not burst <= watches[k]:
                     continue
-                nxt, nfloor, nburst = model.step(current, op, result), -1, frozenset[int]()
-            elif k > floor and below[k] <= set(done):
-                # Steps of aborts taken back to back go in atom order: their order among
-                # themselves changes nothing, only which of them precede another operation.
-                assert isinstance(op, Abort)
-                nxt, nfloor, nburst = end_aborted(current, op.run, run), k, burst | {i}
-            else:
-                continue
+                nxt, nwalks = take(current, k, walks)
+                if kind == WALK and nwalks == walks:
+                    nxt = None  # the cascade's marks cannot come from this walk
+                nfloor, nburst = -1, frozenset[int]()
             if nxt is not None:
-                found = search(nxt, (*done, k), nfloor, nburst)
+                found = search(nxt, (*done, k), nfloor, nburst, nwalks)
                 if found is not None:
                     return found
         return None
 
-    return search(state, (), -1, frozenset())
+    return search(state, (), -1, frozenset(), ())
 
 
 def _observes(state: State, op: Op, other: Op) -> bool:

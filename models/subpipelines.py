@@ -307,10 +307,24 @@ def _cancel(state: State, op: Cancel, result: CancelResult) -> State | None:
         marked = list(result[1])  # type: ignore[call-overload]
         if sorted(marked) != sorted(fresh):
             return None
+    if not post_order(state, marked):
+        return None  # a run was marked before one of its descendants
+    return apply_marks(state, op, marked)
+
+
+def post_order(state: State, marked: list[str]) -> bool:
+    """Does ``marked`` list every run after its descendants, as a depth-first cascade would?"""
     position = {r: i for i, r in enumerate(marked)}
-    for r in marked:
-        if any(position.get(a, -1) < position[r] for a in ancestors(state, r) if a in position):
-            return None  # a run was marked before one of its descendants
+    return not any(
+        position.get(a, -1) < position[r]
+        for r in marked
+        for a in ancestors(state, r)
+        if a in position
+    )
+
+
+def apply_marks(state: State, op: Cancel, marked: list[str]) -> State:
+    """The effect of ``op`` marking ``marked`` now: ids, contexts and one event per run."""
     depth0 = state.run(op.run).depth
     # The event's parent is ``await self._tracker.get_parent(current_id)``: a run that already
     # ended (a race lets cancel_with_children reach one) is no longer tracked, so its event

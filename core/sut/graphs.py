@@ -20,9 +20,13 @@ Runs are coroutines for the suite's deterministic loop (``core.sched.scheduler.r
 wraps the loop run. It silences Stageflow's per-stage logging and makes the DAG's
 ``time.monotonic()`` (guard-retry budgets) read the loop's virtual clock by swapping
 ``stageflow.pipeline.dag.time`` for the duration of the run. The circuit breaker's 30 s reset
-reads ``time.time()`` through a function-local ``import time``, which no module swap reaches;
-it stays on wall time, which is harmless here only because one example lasts far less than
-30 s: the breaker then never half-opens, and the model says so.
+reads ``time.time()`` through a function-local ``import time`` (interceptors.py:296-299 and
+323-326), which no module swap reaches, so ``quiet`` stills ``time.time`` itself while a graph
+runs: on wall time, an example slower than 30 s (a loaded nightly machine) would half-open a
+breaker that a faster replay of the same choices kept open. Still, the breaker never
+half-opens, and the model says so. Every run numbers the loop's
+tasks (:mod:`core.sut.task_order`): the DAG iterates a set of its stage tasks, and tasks that
+hash by address made the lanes offered differ between two runs of the same choices.
 
 For example::
 
@@ -47,6 +51,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from core.sut import stageflow_module
+from core.sut.task_order import number_tasks
 from models.graph_run import (
     CHILD_WORK,
     SHARED_TOKEN_CLEARED,
@@ -73,6 +78,7 @@ for _name in _LOGGERS:
     logging.getLogger(_name).addHandler(logging.NullHandler())
     logging.getLogger(_name).propagate = False
 LINGER = 120.0  # virtual seconds a rule waits after its runs: long enough for any orphan
+STILL_WALL_CLOCK = 1_800_000_000.0  # what time.time() reads while a graph runs (2027-01-15)
 
 
 @dataclass(frozen=True)
@@ -146,20 +152,28 @@ class _VirtualTime:
         return getattr(time, name)
 
 
+def _still_wall_clock() -> float:
+    return STILL_WALL_CLOCK
+
+
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
-    """Run Stageflow graphs without log noise and with the DAG's monotonic clock virtual."""
+    """Run Stageflow graphs without log noise, with the DAG's monotonic clock virtual and the
+    wall clock (``time.time``, the circuit breaker's) standing still."""
     dag = sf.pipeline.dag
     loggers = [logging.getLogger(name) for name in _LOGGERS]
     saved = [lg.disabled for lg in loggers]
     real_time = getattr(dag, "time", None)  # 0.5.1's dag reads no clock (no guard retry)
+    wall = time.time
     for lg in loggers:
         lg.disabled = True  # not just a level: a disabled logger builds no records (CPU)
     if real_time is not None:
         dag.time = _VirtualTime()
+    time.time = _still_wall_clock
     try:
         yield
     finally:
+        time.time = wall
         if real_time is not None:
             dag.time = real_time
         for lg, was in zip(loggers, saved, strict=True):
@@ -311,6 +325,9 @@ class GraphHarness:
     ) -> None:
         """One run of the built graph under ``label``; ``cancel_at`` cancels it from outside
         (``how``: ``cancel`` the task, or ``wait_for`` with that deadline)."""
+        # The DAG walks a set of its stage tasks: numbered tasks make that order, and with it
+        # the lanes offered, a function of the schedule (core/sut/task_order.py).
+        number_tasks()
         self.scripts[label] = script
         for store in (self.attempts, self.seen, self.cleanups):
             store[label] = []

@@ -109,11 +109,13 @@ class RecordingSink:
 
     def __init__(self, failing_type: str | None = None, delay: int = 0) -> None:
         self.emitted: list[tuple[str, dict[str, Any]]] = []
+        self.emitters: list[asyncio.Task[Any] | None] = []  # the task of each awaited emit
         self.failing_type = failing_type
         self.delay = delay
 
     async def emit(self, *, type: str, data: dict[str, Any] | None) -> None:
         self.emitted.append((type, dict(data or {})))
+        self.emitters.append(asyncio.current_task())
         for _ in range(self.delay):  # a slow sink: other tasks run in between
             await asyncio.sleep(0)
         if type == self.failing_type:
@@ -121,6 +123,7 @@ class RecordingSink:
 
     def try_emit(self, *, type: str, data: dict[str, Any] | None) -> None:
         self.emitted.append((type, dict(data or {})))
+        self.emitters.append(None)
 
 
 @dataclass(eq=False)
@@ -334,7 +337,8 @@ class SubpipelineHarness:
         return result
 
     async def cancel_cascade(self, label: str, with_contexts: bool) -> tuple[object, ...]:
-        """("canceled", [labels]) or ("raised", message, [labels newly marked])."""
+        """("canceled", [labels]) or ("raised", message, [labels this cascade marked])."""
+        task = asyncio.current_task()
         before = set(self.spawner._canceled_runs)
         try:
             ids = await self.spawner.cancel_with_children(
@@ -342,7 +346,16 @@ class SubpipelineHarness:
                 contexts=_LiveContexts(self) if with_contexts else None,
             )
         except SinkFailure as exc:
-            marked = [i for i in self.spawner._canceled_runs if i not in before]
+            # The runs this cascade marked: it emits 'canceled' right after marking each
+            # (subpipeline.py:553-565), from its own task. The ids the spawner gained since it
+            # started would also count the marks of a concurrent cascade (issue 19).
+            mine = {
+                d["pipeline_run_id"]
+                for sink in (self.ambient, self.context_sink)
+                for (t, d), by in zip(sink.emitted, sink.emitters, strict=True)
+                if t == "pipeline.canceled" and by is task
+            }
+            marked = [i for i in self.spawner._canceled_runs if i not in before and str(i) in mine]
             result: tuple[object, ...] = ("raised", str(exc), [self._name(i) for i in marked])
         else:
             result = ("canceled", [self._name(i) for i in ids])
