@@ -78,7 +78,7 @@ FINDINGS = [
             "and a file another user created there (or a symlink) receives them. A long-running "
             "service also fills the disk, one line per stage per run, with synchronous writes "
             "on the event loop.",
-            ("logger = logging.getLogger(\"pipeline_dag\")", "stageflow/pipeline/dag.py:41"),
+            ('logger = logging.getLogger("pipeline_dag")', "stageflow/pipeline/dag.py:41"),
         ),
         severity=Severity(
             "medium",
