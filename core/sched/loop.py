@@ -43,6 +43,7 @@ from core.sched.loop_reports import (
     livelock_message,
     picture_shown,
 )
+from core.sched.task_order import TaskNumbering
 from core.sched.trace import (
     CALLBACK_STEP,
     FAULT_STEP,
@@ -115,6 +116,9 @@ class DeterministicLoop(asyncio.BaseEventLoop):
         self._noted_upto = 0
         self._finishing = False
         self.set_exception_handler(_record_unhandled)
+        # Tasks hash by creation number, not address: code that iterates a set of tasks (as
+        # Stageflow's DAG does) then walks it in an order that depends on the choices alone.
+        self.set_task_factory(TaskNumbering())
 
     # -- time and scheduling -------------------------------------------------------------
 

@@ -24,9 +24,9 @@ reads ``time.time()`` through a function-local ``import time`` (interceptors.py:
 323-326), which no module swap reaches, so ``quiet`` stills ``time.time`` itself while a graph
 runs: on wall time, an example slower than 30 s (a loaded nightly machine) would half-open a
 breaker that a faster replay of the same choices kept open. Still, the breaker never
-half-opens, and the model says so. Every run numbers the loop's
-tasks (:mod:`core.sut.task_order`): the DAG iterates a set of its stage tasks, and tasks that
-hash by address made the lanes offered differ between two runs of the same choices.
+half-opens, and the model says so. The deterministic loop numbers its tasks
+(:mod:`core.sched.task_order`): the DAG iterates a set of its stage tasks, and tasks that hash
+by address made the lanes offered differ between two runs of the same choices.
 
 For example::
 
@@ -51,7 +51,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from core.sut import stageflow_module
-from core.sut.task_order import number_tasks
 from models.graph_run import (
     CHILD_WORK,
     SHARED_TOKEN_CLEARED,
@@ -325,9 +324,6 @@ class GraphHarness:
     ) -> None:
         """One run of the built graph under ``label``; ``cancel_at`` cancels it from outside
         (``how``: ``cancel`` the task, or ``wait_for`` with that deadline)."""
-        # The DAG walks a set of its stage tasks: numbered tasks make that order, and with it
-        # the lanes offered, a function of the schedule (core/sut/task_order.py).
-        number_tasks()
         self.scripts[label] = script
         for store in (self.attempts, self.seen, self.cleanups):
             store[label] = []

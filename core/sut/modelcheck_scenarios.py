@@ -32,7 +32,6 @@ from core.check.history import HistoryRecorder
 from core.check.linearizability import Verdict, check_history_verbose
 from core.sut import stageflow_module
 from core.sut.bags import ContextBagSut, OutputBagSut, pause
-from core.sut.task_order import number_tasks
 from models.bags import (
     ContextBagModel,
     ContextInput,
@@ -168,7 +167,6 @@ async def two_runs_of_one_graph() -> object:
     built = pipeline.build(interceptors=[LoggingInterceptor()])
 
     async def one(label: str) -> tuple[str, str]:
-        number_tasks()  # the DAG's set of stage tasks iterates by hash: see task_order
         results = await built.run(sf.PipelineContext.create(input_text=label))
         data = results["second"].data
         return data["run"], data["received"]

@@ -6,7 +6,7 @@ choices offered other lanes. Stageflow's DAG keeps its stage tasks in a set and 
 (``for task in done``, ``for t in active_tasks: t.cancel()``, stageflow/pipeline/dag.py:506-601);
 a stock task hashes by its address, so the walk's order, and with it which task's step is
 queued first, changed with whatever the process had allocated. The harness now numbers tasks
-(:mod:`core.sut.task_order`). This graph (a spawning stage, transient errors under a
+(:mod:`core.sched.task_order`). This graph (a spawning stage, transient errors under a
 RetryInterceptor) showed two or three different decision sequences in six runs before.
 
 The one clock a graph run still read from the wall, the circuit breaker's ``time.time()``, now
@@ -102,3 +102,19 @@ def test_the_breaker_does_not_half_open_on_a_slow_machine(monkeypatch: MonkeyPat
     assert harness.breaker() == {"a": 6}
     one("r4")
     assert harness.attempts["r4"] == []  # open: the fourth run never ran the stage
+
+
+def test_the_deterministic_loop_numbers_every_task_it_creates() -> None:
+    # Any harness on the loop gets a set of tasks that iterates by creation order, so code
+    # under test that walks such a set (Stageflow's DAG, its legacy StageGraph) replays alike.
+    async def main() -> list[int]:
+        async def idle() -> None:
+            await asyncio.sleep(0)
+
+        tasks = [asyncio.ensure_future(idle()) for _ in range(5)]
+        order = [hash(t) for t in set(tasks)]
+        await asyncio.gather(*tasks)
+        return order
+
+    first = run(main, ReplayChooser([])).value
+    assert first == sorted(first) and first == run(main, ReplayChooser([])).value

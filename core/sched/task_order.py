@@ -8,14 +8,16 @@ the order the cancelled tasks wake in. A stock ``Task`` hashes by its address, s
 changes from one run to the next with whatever else the process allocated, and the lanes the
 scheduler offers differ between two runs of the same choices: Hypothesis then stops with
 ``FlakyStrategyDefinition: Inconsistent data generation`` from ``HypothesisChooser.choose``
-(nightly, issue 19). With :func:`number_tasks` installed on the running loop, a task hashes by
-its creation number on that loop, a function of the choices alone; equality stays identity.
+(nightly, issue 19). :class:`~core.sched.loop.DeterministicLoop` installs
+:class:`TaskNumbering` on itself, so on it every task hashes by its creation number on that loop,
+a function of the choices alone (equality stays identity), whatever harness runs there; a stock
+loop gets the same from :func:`number_tasks`.
 
 For example::
 
     async def main():
-        number_tasks()  # before the graph creates its tasks
-        await harness.run("r1", "main")
+        number_tasks()  # on a stock loop, before the code under test creates its tasks
+        ...
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ class NumberedTask(asyncio.Task[Any]):
         return self._number
 
 
-class _Factory:
+class TaskNumbering:
+    """A task factory numbering the tasks of one loop from 0 (DeterministicLoop installs one)."""
+
     def __init__(self) -> None:
         self._numbers = itertools.count()
 
@@ -66,5 +70,5 @@ def number_tasks() -> None:
     tasks by the schedule alone.
     """
     loop = asyncio.get_running_loop()
-    if not isinstance(loop.get_task_factory(), _Factory):
-        loop.set_task_factory(_Factory())
+    if not isinstance(loop.get_task_factory(), TaskNumbering):
+        loop.set_task_factory(TaskNumbering())
