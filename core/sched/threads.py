@@ -104,7 +104,9 @@ class _Thread:
     waiting_for: ControlledLock | None = field(default=None, repr=False)
 
     def runnable(self) -> bool:
-        return not self.done and (self.waiting_for is None or self.waiting_for.free_for(self.worker))
+        return not self.done and (
+            self.waiting_for is None or self.waiting_for.free_for(self.worker)
+        )
 
 
 class ThreadScheduler:
@@ -286,7 +288,9 @@ def run_threads(
     wait_seconds: float = WAIT_SECONDS,
 ) -> ThreadRunResult:
     """Run each ``(name, body)`` in its own controlled thread until all finish; see the module."""
-    scheduler = ThreadScheduler(chooser, focus=focus, max_steps=max_steps, wait_seconds=wait_seconds)
+    scheduler = ThreadScheduler(
+        chooser, focus=focus, max_steps=max_steps, wait_seconds=wait_seconds
+    )
     return scheduler.run(bodies)
 
 
