@@ -94,7 +94,7 @@ def writer_lags_value(sf: ModuleType) -> bool:
         target=asyncio.run, args=(bag.write(PausingKey("route"), "fast", "router"),), daemon=True
     )
     writer.start()
-    between.wait(SECONDS)
+    _until(lambda: between.is_set() or not writer.is_alive())
     torn = bag.read("route") == "fast" and bag.get_writer("route") is None
     seen.set()
     writer.join(SECONDS)
@@ -130,12 +130,12 @@ def _lost_wakeup(write: Callable[[str], Coroutine[Any, Any, object]]) -> bool:
     a.start()
     a_inside.wait(SECONDS)
     b.start()
-    _until(lambda: _in_select(b))  # B's loop sleeps, waiting for the lock's future
+    _until(lambda: _in_select(b) or not b.is_alive())  # B's loop sleeps, waiting for the lock
     b_waits.set()
     a.join(SECONDS)
     b.join(HANG_SECONDS)  # the future is resolved now, but nothing wakes B's loop to run it
     never_returned = a_done.is_set() and b.is_alive()
-    if b_loop:
+    if never_returned:
         b_loop[0].call_soon_threadsafe(lambda: None)  # wake it, so the thread can end
     b.join(SECONDS)
     return never_returned

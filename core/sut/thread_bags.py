@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from core.check.history import HistoryRecorder
 from core.sched.thread_locks import Focus, focus_on
-from core.sut import stageflow_path
+from core.sut import stageflow_module, stageflow_path
 from models.bags import CRead, Outcome, Raised, Returned, View
 
 I = TypeVar("I")  # noqa: E741 - the recorder's input type, as in core.check.history
@@ -36,8 +36,14 @@ Excuse = Callable[[object, Outcome], bool]
 
 
 def stageflow_focus() -> Focus:
-    """Switch points in Stageflow's frames only (the imported package's directory)."""
-    return focus_on(stageflow_path())
+    """Switch points in Stageflow's frames: its package directory, plus the file of every
+    method the bags carry now, so that a method patched in from elsewhere (a planted bug) is
+    traced where it lives."""
+    sf = stageflow_module()
+    classes = (sf.context.OutputBag, sf.context.OutputEntry, sf.context.ContextBag)
+    methods = (vars(cls).values() for cls in classes)
+    files = {m.__code__.co_filename for ms in methods for m in ms if hasattr(m, "__code__")}
+    return focus_on(stageflow_path(sf), *sorted(files))
 
 
 def iterating_read(input: object, outcome: Outcome) -> bool:
