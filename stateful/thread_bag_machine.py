@@ -37,7 +37,6 @@ from hypothesis.stateful import rule, run_state_machine_as_test
 
 from core.run.checks import Check, reproducing_ids
 from core.sched.choosers import HypothesisChooser
-from core.sched.loop_reports import DeadlockError
 from core.sched.scheduler import run
 from core.sched.threads import ThreadRunResult, ThreadScheduler
 from core.sut.bags import ContextBagSut, OutputBagSut
@@ -48,6 +47,7 @@ from core.sut.thread_bags import (
     iterating_read,
     lock_of_another_loop,
     stageflow_focus,
+    waits_for_a_lock_forever,
     writer_not_yet_recorded,
 )
 from models.bags import BagInput, ContextInput, CView, CWrite, OutputView, View, Write
@@ -130,7 +130,7 @@ class _InThreads:
             self.recorder.excusing = False
         self.unchecked = True
         for name, error in self.last_threads.errors.items():
-            if isinstance(error, DeadlockError) and self.lock_finding in self.adopted:
+            if waits_for_a_lock_forever(error) and self.lock_finding in self.adopted:
                 continue  # its write never returns: pending in the history, as it should be
             self.fail(f"{name} failed: {type(error).__name__}: {error}")
 

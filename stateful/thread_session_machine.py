@@ -26,10 +26,9 @@ from hypothesis import strategies as st
 
 from core.run.checks import Check, count_example, reproducing_ids
 from core.sched.choosers import HypothesisChooser, ReplayChooser, ReplayDivergedError
-from core.sched.loop_reports import DeadlockError
 from core.sched.scheduler import run
 from core.sched.threads import run_threads
-from core.sut.thread_bags import BOUND_ELSEWHERE, stageflow_focus
+from core.sut.thread_bags import BOUND_ELSEWHERE, stageflow_focus, waits_for_a_lock_forever
 from core.sut.thread_sessions import (
     SpawnerOp,
     fresh_process,
@@ -87,7 +86,7 @@ def in_parallel(
     for n in (1, 2):
         name = f"session{n}"
         error, got = result.errors.get(name), result.values.get(name)
-        if isinstance(error, DeadlockError) and SPAWNER_LOCK_ACROSS_THREADS in known:
+        if waits_for_a_lock_forever(error) and SPAWNER_LOCK_ACROSS_THREADS in known:
             continue  # SF-THR-06: its loop waits forever for the other thread's release
         bound = isinstance(got, list) and any(BOUND_ELSEWHERE in g for g in got)
         if bound and SPAWNER_BOUND_TO_FIRST_LOOP in known:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from core.check.history import HistoryRecorder
+from core.sched.loop_reports import DeadlockError
 from core.sched.thread_locks import Focus, focus_on
 from core.sut import stageflow_module, stageflow_path
 from models.bags import CRead, Outcome, Raised, Returned, View
@@ -33,6 +34,12 @@ I = TypeVar("I")  # noqa: E741 - the recorder's input type, as in core.check.his
 ITERATING_VIEWS = frozenset({"outputs", "to_dict", "get_retry_stages"})
 BOUND_ELSEWHERE = "is bound to a different event loop"
 Excuse = Callable[[object, Outcome], bool]
+
+
+def waits_for_a_lock_forever(error: BaseException | None) -> bool:
+    """A thread's loop stopped with every task blocked and one waiting to acquire a lock: the
+    lost wakeup of SF-THR-02/03/06 (any other deadlock is not excused)."""
+    return isinstance(error, DeadlockError) and "await acquire" in str(error)
 
 
 def stageflow_focus() -> Focus:
