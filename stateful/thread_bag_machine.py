@@ -38,7 +38,8 @@ from hypothesis.stateful import rule, run_state_machine_as_test
 from core.run.checks import Check, reproducing_ids
 from core.sched.choosers import HypothesisChooser
 from core.sched.scheduler import run
-from core.sched.threads import ThreadRunResult, ThreadScheduler
+from core.sched.thread_reports import ThreadRunResult
+from core.sched.threads import ThreadScheduler
 from core.sut.bags import ContextBagSut, OutputBagSut
 from core.sut.thread_bags import (
     Excuse,

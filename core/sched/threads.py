@@ -3,8 +3,8 @@
 The asyncio scheduler decides which task resumes at each ``await``; this one decides which OS
 thread runs at each *switch point*: each ``line`` event (a new line, or a loop's next
 iteration; with ``opcodes=True``, each bytecode, where a ``+=`` can lose an update) that a
-per-thread ``sys.settrace`` hook sees in a frame of *focus* code (the code
-under test: ``focus_on(stageflow_dir, __file__)``), and each acquire of a
+per-thread ``sys.settrace`` hook sees in a frame of *focus* code (the code under test:
+``focus_on(stageflow_dir, __file__)``), and each acquire of a
 :class:`~core.sched.thread_locks.ControlledLock`. Everything else (the standard library, the
 suite's adapter, C code) runs atomically between two switch points.
 
@@ -16,15 +16,10 @@ on" (or, when it cannot, the next one round-robin), so a schedule shrinking towa
 fewer preemptions, and the Hypothesis, seeded, PCT and replay choosers all apply unchanged
 (PCT gets thread indices as keys). The calling thread only starts the threads and watches.
 
-*Preemptions are rare by default.* A switch point comes every line, and a race usually needs one
-thread stopped at one line while another runs a dozen lines through a critical section; with a
-uniform choice at every line that is a 1-in-2^12 schedule. So whether to preempt a thread that
-could go on is asked as a ``kind=FAULT`` choice (0 = go on; Hypothesis and the seeded chooser
-fire it with probability ``fault_rate``, shrinking toward none), as frontrun draws bursts of
-several steps per thread. When the running thread blocks or ends, the next one is an ordinary
-``SCHEDULE`` choice. ``preempt_as=SCHEDULE`` asks every switch point as a schedule choice
-instead: uniform for the seeded chooser, and textbook PCT (highest priority runs, ``depth - 1``
-change points) for :class:`~core.sched.choosers.PCTChooser`.
+*Preemptions are rare by default*: preempting a thread that could go on is a ``kind=FAULT``
+choice (0 = go on, fired with the chooser's ``fault_rate``), so runs come in bursts that cross
+critical sections; ``preempt_as=SCHEDULE`` asks every switch point as a schedule choice (uniform
+when seeded, textbook PCT with ``PCTChooser``). core/sched/SCHEDULER.md measures the difference.
 
 Never hangs. A thread waiting for a controlled lock another holds is not runnable; none
 runnable while some are unfinished is :class:`DeadlockError`; more than ``max_steps`` switch
@@ -56,7 +51,7 @@ from typing import Any
 
 from core.sched.choosers import FAULT, SCHEDULE, Chooser, ReplayChooser
 from core.sched.loop_reports import NOTE_HEADER, DeadlockError, LivelockError, ScheduleFailure
-from core.sched.thread_locks import ControlledLock, Focus, Worker, focus_on
+from core.sched.thread_locks import ControlledLock, Focus, Worker
 from core.sched.thread_reports import (
     ControlledThread,
     RunAborted,
@@ -65,17 +60,6 @@ from core.sched.thread_reports import (
     stack_of,
 )
 from core.sched.trace import TASK_STEP, StepLog, Trace, render_swimlane
-
-__all__ = [
-    "ControlledLock",
-    "DeadlockError",
-    "LivelockError",
-    "ThreadRunResult",
-    "ThreadScheduler",
-    "UncontrolledBlockError",
-    "focus_on",
-    "run_threads",
-]
 
 WAIT_SECONDS = 5.0  # a switch point is microseconds away; five seconds means blocked
 

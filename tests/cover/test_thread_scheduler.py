@@ -19,18 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.sched.choosers import HypothesisChooser, PCTChooser, ReplayChooser, SeededChooser
-from core.sched.loop_reports import NOTE_HEADER
+from core.sched.loop_reports import NOTE_HEADER, DeadlockError, LivelockError
 from core.sched.scheduler import run
 from core.sched.thread_explore import explore_threads
-from core.sched.threads import (
-    ControlledLock,
-    DeadlockError,
-    LivelockError,
-    ThreadRunResult,
-    UncontrolledBlockError,
-    focus_on,
-    run_threads,
-)
+from core.sched.thread_locks import ControlledLock, focus_on
+from core.sched.thread_reports import ThreadRunResult, UncontrolledBlockError
+from core.sched.threads import run_threads
 
 FOCUS = focus_on(__file__)
 
