@@ -202,7 +202,11 @@ def thread_settings() -> settings:
     # starts two or three OS threads. 30 examples missed a planted one-line iteration race
     # that 60 find (tests/quality/test_planted_threads.py); 60 cost about 1 s of CPU each.
     bounded = bounded_settings()
-    return settings(parent=bounded, stateful_step_count=min(bounded.stateful_step_count, 5))
+    return settings(
+        parent=bounded,
+        stateful_step_count=min(bounded.stateful_step_count, 5),
+        report_multiple_bugs=False,  # one shrunk failure is the report, not an ExceptionGroup
+    )
 
 
 def run_thread_bags(adopted: frozenset[str] | None = None) -> None:

@@ -10,6 +10,7 @@ nothing it leaves behind reaches another check.
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import uuid
 from types import ModuleType
@@ -20,6 +21,7 @@ from core.run.checks import Finding
 SESSIONS_CHECK = "threads.sessions"
 SPAWNER_BOUND_TO_FIRST_LOOP = "SF-THR-05"
 SPAWNER_LOCK_ACROSS_THREADS = "SF-THR-06"
+GLOBAL_SPAWNER_TWICE = "SF-THR-07"
 SECONDS = 5.0  # every wait is bounded: a reproducer must never hang the report
 HANG_SECONDS = 0.3  # as in stateful/thread_bag_findings.py: a woken loop needs microseconds
 
@@ -108,6 +110,40 @@ def spawner_lock_lost_wakeup(sf: ModuleType) -> bool:
         sub.clear_subpipeline_spawner()
 
 
+def global_spawner_made_twice(sf: ModuleType) -> bool:
+    """Thread A's first get_subpipeline_spawner() is inside the spawner's constructor when
+    thread B's first call checks the global: both make one, and they differ."""
+    sub = sf.pipeline.subpipeline
+    constructor = sub.SubpipelineSpawner.__init__.__code__
+    inside, release = threading.Event(), threading.Event()
+    got: dict[str, Any] = {}
+
+    def pause_in_constructor(frame: Any, event: str, arg: Any) -> None:
+        if frame.f_code is constructor and not inside.is_set():
+            inside.set()  # A has found the global unset and is building its spawner
+            release.wait(SECONDS)
+
+    def a_first_call() -> None:
+        sys.settrace(pause_in_constructor)  # this thread only: one pause, then no tracing
+        try:
+            got["a"] = sub.get_subpipeline_spawner()
+        finally:
+            sys.settrace(None)
+
+    sub.clear_subpipeline_spawner()
+    a = threading.Thread(target=a_first_call, daemon=True)
+    try:
+        a.start()
+        inside.wait(SECONDS)
+        got["b"] = sub.get_subpipeline_spawner()
+        release.set()
+        a.join(SECONDS)
+        return "a" in got and got["a"] is not got["b"]
+    finally:
+        release.set()
+        sub.clear_subpipeline_spawner()
+
+
 def _waits_for_lock(loop: asyncio.AbstractEventLoop) -> bool:
     # B's only task is suspended and its loop has nothing ready: it sleeps in select().
     tasks = asyncio.all_tasks(loop)
@@ -158,6 +194,19 @@ FINDINGS = [
         "A's release resolves B's future with a plain set_result from A's thread, which never "
         "wakes B's loop from select(). As SF-THR-02, through the process-wide spawner.",
         spawner_lock_lost_wakeup,
+        tags=("threads", "sessions"),
+    ),
+    Finding(
+        GLOBAL_SPAWNER_TWICE,
+        "Two threads' first get_subpipeline_spawner() calls can make two 'global' spawners",
+        MEASURED,
+        SESSIONS_CHECK,
+        GLOBAL_PROMISE,
+        "get_subpipeline_spawner() checks the global and then builds a spawner (subpipeline.py"
+        ":648-653) with no lock; a thread that checks while another is still building gets a "
+        "spawner of its own, which the global then forgets: its runs' depths and cancellations "
+        "are invisible to everyone else. get_child_tracker() has the same shape (:356-361).",
+        global_spawner_made_twice,
         tags=("threads", "sessions"),
     ),
 ]

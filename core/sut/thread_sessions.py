@@ -53,9 +53,21 @@ def fresh_process() -> Any:
         sub.clear_child_tracker()
 
 
-def global_session(number: int, ops: Sequence[SpawnerOp]) -> Session:
+def global_session(number: int, ops: Sequence[SpawnerOp], used: list[Any] | None = None) -> Session:
+    """The session on ``get_subpipeline_spawner()``; ``used`` collects the spawner it got."""
     sub = stageflow_module().pipeline.subpipeline
-    return _session(number, ops, sub.get_subpipeline_spawner)
+
+    def the_global() -> Any:
+        spawner = sub.get_subpipeline_spawner()
+        if used is not None:
+            used.append(spawner)
+        return spawner
+
+    return _session(number, ops, the_global)
+
+
+def is_the_global(spawner: Any) -> bool:
+    return spawner is stageflow_module().pipeline.subpipeline.get_subpipeline_spawner()
 
 
 def on_fresh_spawner(number: int, ops: Sequence[SpawnerOp]) -> Session:

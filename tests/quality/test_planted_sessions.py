@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
+from core.run.checks import reproducing_ids
 from core.sut import stageflow_module
+from stateful.thread_session_findings import FINDINGS
 from stateful.thread_session_machine import check_sessions
 
 sub = stageflow_module().pipeline.subpipeline
@@ -69,3 +71,17 @@ def test_planted_session_bug_is_caught(
 
 def test_pristine_sessions_pass() -> None:
     check_sessions()
+
+
+@pytest.mark.parametrize(
+    ("finding", "shown"),
+    [
+        ("SF-THR-05", "bound to a different event loop"),
+        ("SF-THR-06", "await acquire"),
+        ("SF-THR-07", "has forgotten"),
+    ],
+)
+def test_each_known_violation_is_found_when_not_adopted(finding: str, shown: str) -> None:
+    with pytest.raises(AssertionError) as info:
+        check_sessions(adopted=reproducing_ids(FINDINGS) - {finding})
+    assert shown in str(info.value), str(info.value)

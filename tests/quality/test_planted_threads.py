@@ -18,8 +18,11 @@ from typing import Any
 
 import pytest
 
+from core.run.checks import reproducing_ids
 from core.sched.loop_reports import NOTE_HEADER
 from core.sut import stageflow_module
+from stateful.bag_findings import FINDINGS as BAG_FINDINGS
+from stateful.thread_bag_findings import FINDINGS
 from stateful.thread_bag_machine import run_thread_bags
 
 sf = stageflow_module()
@@ -89,3 +92,20 @@ def test_planted_thread_race_is_caught_with_its_schedule(
 
 def test_pristine_thread_bags_pass() -> None:
     run_thread_bags()
+
+
+@pytest.mark.parametrize(
+    ("finding", "shown"),
+    [
+        ("SF-THR-01", "dictionary changed size"),
+        ("SF-THR-02", "await acquire"),
+        ("SF-THR-03", "await acquire"),
+        # SF-THR-04 is not here: 60 examples miss it (measured: 300 find it), so under ci
+        # its adoption is untested; nightly, looping the check with fresh seeds, can reach it.
+    ],
+)
+def test_each_known_violation_is_found_when_not_adopted(finding: str, shown: str) -> None:
+    known = reproducing_ids([*FINDINGS, *BAG_FINDINGS])
+    with pytest.raises(AssertionError) as info:
+        run_thread_bags(adopted=known - {finding})
+    assert shown in str(info.value), str(info.value)
