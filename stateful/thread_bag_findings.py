@@ -183,7 +183,9 @@ FINDINGS = [
         THREAD_SAFE + ". Reads take no lock.",
         "A read that iterates the entries (to_dict, outputs, get_retry_stages) in one thread "
         "while another thread writes a new stage raises RuntimeError('dictionary changed size "
-        "during iteration'); one that overlaps an overwrite can return a mix of two states. "
+        "during iteration'); one that overlaps two overwrites can return a state that never "
+        "existed (the first stage's old output with the second's new one: 48 of 300 seeded "
+        "thread schedules). "
         "Without hooks, to_dict() polled while another thread wrote 200 stages raised in 62 of "
         "200 trials (sys.setswitchinterval(1e-6))." + LOCK_CAVEAT,
         iteration_race,
