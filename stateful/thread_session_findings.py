@@ -193,7 +193,7 @@ FINDINGS = [
         "Thread B's cancel_with_children waits for the spawner's lock while thread A's holds it; "
         "A's release resolves B's future with a plain set_result from A's thread, which never "
         "wakes B's loop from select(). As SF-THR-02, through the process-wide spawner. The "
-        "global ChildRunTracker's two asyncio.Locks (subpipeline.py:180-181) are shared the "
+        "global ChildRunTracker's two asyncio.Locks (subpipeline.py:179-180) are shared the "
         "same way; threads.sessions excuses a thread whose loop waits on any lock under this "
         "id, so a tracker-only lost wakeup would be folded in here.",
         spawner_lock_lost_wakeup,
