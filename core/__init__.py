@@ -4,7 +4,8 @@
 #
 # sched/   the deterministic scheduler (sched/SCHEDULER.md): one asyncio callback per step,
 #          virtual time, every choice (which lane runs, which fault fires) made by a Chooser
-#          (Hypothesis, seeded, PCT, replay), bounded-exhaustive exploration, traces, swimlanes
+#          (Hypothesis, seeded, PCT, replay), bounded-exhaustive exploration, traces, swimlanes;
+#          and controlled OS threads, one at a time, every switch a choice of the same choosers
 # check/   the history checker: Call/Return histories, linearizability (Wing & Gong with
 #          Lowe's memoization), the explanation of an illegal history, and the breadth-first
 #          walk of the models' own state spaces

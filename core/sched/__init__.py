@@ -9,8 +9,13 @@
 #   faults.py           exceptions, cancellations and expired timers as chooser choices
 #   exhaustive.py       every schedule of a scenario under a preemption or delay bound
 #   trace.py            steps of a run (a columnar StepLog) and the swimlane renderer
+#   threads.py          run_threads: OS threads one at a time, each switch a chooser's choice
+#   thread_locks.py     the focus filter and ControlledLock, a lock the thread scheduler sees
+#   thread_reports.py   ThreadRunResult, UncontrolledBlockError, per-thread bookkeeping
+#   thread_explore.py   explore_threads: every thread schedule within a bound
 #
-# It imports neither core.run nor core.sut, and never stageflow: it schedules any asyncio code.
+# It imports neither core.run nor core.sut, and never stageflow: it schedules any asyncio code
+# (and, through threads.py, any threads).
 """The deterministic asyncio scheduler: every interleaving and every fault is a chooser's choice."""
 
 from core.sched.choosers import (
@@ -32,11 +37,16 @@ from core.sched.scheduler import (
     ScheduleFailure,
     run,
 )
+from core.sched.thread_explore import explore_threads
+from core.sched.thread_locks import ControlledLock, focus_on
+from core.sched.thread_reports import ThreadRunResult, UncontrolledBlockError
+from core.sched.threads import ThreadScheduler, run_threads
 from core.sched.trace import Step, StepLog, Trace, render_swimlane
 
 __all__ = [
     "NOTE_HEADER",
     "Chooser",
+    "ControlledLock",
     "DeadlockError",
     "DeterministicLoop",
     "ExplorationReport",
@@ -52,9 +62,15 @@ __all__ = [
     "SeededChooser",
     "Step",
     "StepLog",
+    "ThreadRunResult",
+    "ThreadScheduler",
     "Trace",
+    "UncontrolledBlockError",
     "Violation",
     "explore",
+    "explore_threads",
+    "focus_on",
     "render_swimlane",
     "run",
+    "run_threads",
 ]

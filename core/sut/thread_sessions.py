@@ -1,0 +1,126 @@
+"""Sessions against Stageflow's process-wide spawner: what one ``asyncio.run`` of a program does.
+
+A *session* is a short script of concurrent operations on the spawner that
+``get_subpipeline_spawner()`` returns, from one root context of its own: ``spawn`` (a child
+whose runner awaits a few times), ``cancel`` (``cancel_with_children`` of the root) and ``ask``
+(``is_canceled`` of the root). It runs under an event sink whose emit awaits, as any sink doing
+I/O does (so the spawner's lock is held across a suspension), and returns one line per
+operation: what it returned, or the exception it raised. Nothing in a line depends on ids or
+addresses except an exception's text.
+
+:func:`on_fresh_spawner` runs the same script against a spawner and tracker of its own: what
+the session would do were it the first of the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Coroutine, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from core.sut import stageflow_module
+
+Session = Callable[[], Coroutine[Any, Any, list[str]]]
+
+
+@dataclass(frozen=True)
+class SpawnerOp:
+    kind: str  # spawn | cancel | ask
+    pauses: int  # awaits in a spawned child's runner
+
+
+class _SuspendingSink:
+    async def emit(self, *, type: str, data: dict[str, Any] | None) -> None:
+        await asyncio.sleep(0)
+
+    def try_emit(self, *, type: str, data: dict[str, Any] | None) -> None:
+        pass
+
+
+@contextmanager
+def fresh_process() -> Any:
+    """Forget the global spawner and tracker before and after: each example is a new process."""
+    sub = stageflow_module().pipeline.subpipeline
+    sub.clear_subpipeline_spawner()
+    sub.clear_child_tracker()
+    try:
+        yield
+    finally:
+        sub.clear_subpipeline_spawner()
+        sub.clear_child_tracker()
+
+
+def global_session(number: int, ops: Sequence[SpawnerOp], used: list[Any] | None = None) -> Session:
+    """The session on ``get_subpipeline_spawner()``; ``used`` collects the spawner it got."""
+    sub = stageflow_module().pipeline.subpipeline
+
+    def the_global() -> Any:
+        spawner = sub.get_subpipeline_spawner()
+        if used is not None:
+            used.append(spawner)
+        return spawner
+
+    return _session(number, ops, the_global)
+
+
+def is_the_global(spawner: Any) -> bool:
+    return spawner is stageflow_module().pipeline.subpipeline.get_subpipeline_spawner()
+
+
+def on_fresh_spawner(number: int, ops: Sequence[SpawnerOp]) -> Session:
+    sub = stageflow_module().pipeline.subpipeline
+
+    def fresh() -> Any:
+        return sub.SubpipelineSpawner(child_tracker=sub.ChildRunTracker())
+
+    return _session(number, ops, fresh)
+
+
+def _session(number: int, ops: Sequence[SpawnerOp], spawner_of: Callable[[], Any]) -> Session:
+    sf = stageflow_module()
+
+    async def main() -> list[str]:
+        sf.set_event_sink(_SuspendingSink())  # in this session's own context copy
+        spawner = spawner_of()
+        root = sf.PipelineContext(
+            pipeline_run_id=uuid.UUID(int=number),  # one root per session, never reused
+            request_id=None,
+            session_id=None,
+            user_id=None,
+            org_id=None,
+            interaction_id=None,
+        )
+        outcomes = [_perform(spawner, root, op, k) for k, op in enumerate(ops)]
+        return list(await asyncio.gather(*outcomes))
+
+    main.__qualname__ = f"session{number}"
+    return main
+
+
+async def _perform(spawner: Any, root: Any, op: SpawnerOp, k: int) -> str:
+    try:
+        if op.kind == "spawn":
+
+            async def runner(ctx: Any) -> dict[str, Any]:
+                for _ in range(op.pauses):
+                    await asyncio.sleep(0)
+                return {}
+
+            result = await spawner.spawn("child", root, uuid.UUID(int=k + 1), "stage", runner)
+            return f"spawn -> success={result.success}"
+        if op.kind == "cancel":
+            cancelled = await spawner.cancel_with_children(root.pipeline_run_id)
+            return f"cancel -> {len(cancelled)} cancelled"
+        return f"ask -> {await spawner.is_canceled(root.pipeline_run_id)}"
+    except Exception as exc:
+        return f"{op.kind} raised {type(exc).__name__}: {exc}"
+
+
+async def registered_children(roots: Sequence[int]) -> dict[int, int]:
+    """How many children the global tracker still holds under each session's root."""
+    tracker = stageflow_module().pipeline.subpipeline.get_child_tracker()
+    counts = {n: len(await tracker.get_children(uuid.UUID(int=n))) for n in roots}
+    return {n: c for n, c in counts.items() if c}

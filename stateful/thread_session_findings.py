@@ -1,0 +1,249 @@
+"""Findings about Stageflow's process-wide spawner across event loops and threads.
+
+``get_subpipeline_spawner()`` returns one spawner per process, created on first use and kept
+across every ``asyncio.run`` session and every thread after it. Its ``asyncio.Lock`` binds to
+the first event loop that ever waits on it. Each reproducer is plain Stageflow code, returns
+True while the violation is there, and clears the global spawner before and after, so that
+nothing it leaves behind reaches another check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import uuid
+from types import ModuleType
+from typing import Any
+
+from core.run.checks import Finding, Severity, documented, expected
+
+SESSIONS_CHECK = "threads.sessions"
+SPAWNER_BOUND_TO_FIRST_LOOP = "SF-THR-05"
+SPAWNER_LOCK_ACROSS_THREADS = "SF-THR-06"
+GLOBAL_SPAWNER_TWICE = "SF-THR-07"
+SECONDS = 5.0  # every wait is bounded: a reproducer must never hang the report
+HANG_SECONDS = 0.3  # as in stateful/thread_bag_findings.py: a woken loop needs microseconds
+
+
+class _SuspendingSink:
+    """An event sink whose emit awaits, as any sink doing I/O does."""
+
+    async def emit(self, *, type: str, data: dict[str, Any] | None) -> None:
+        await asyncio.sleep(0)
+
+    def try_emit(self, *, type: str, data: dict[str, Any] | None) -> None:
+        pass
+
+
+def spawner_bound_to_first_loop(sf: ModuleType) -> bool:
+    """The same session twice, each in its own asyncio.run: the second raises."""
+    sub = sf.pipeline.subpipeline
+
+    async def session(number: int) -> None:
+        sf.set_event_sink(_SuspendingSink())  # inside this run's own context copy
+        spawner = sub.get_subpipeline_spawner()
+        # New runs each session (a cancelled id is never cancelled, nor emitted, again).
+        first, second = uuid.UUID(int=2 * number), uuid.UUID(int=2 * number + 1)
+        # cancel_with_children holds the spawner's lock across its 'canceled' emit, so the
+        # other cancel waits for the lock: that wait binds the lock to this session's loop.
+        await asyncio.gather(
+            spawner.cancel_with_children(first), spawner.cancel_with_children(second)
+        )
+
+    sub.clear_subpipeline_spawner()
+    try:
+        asyncio.run(session(1))
+        try:
+            asyncio.run(session(2))
+        except RuntimeError as exc:
+            return "bound to a different event loop" in str(exc)
+        return False
+    finally:
+        sub.clear_subpipeline_spawner()
+
+
+def spawner_lock_lost_wakeup(sf: ModuleType) -> bool:
+    """Thread A cancels through the global spawner and pauses inside its lock (in the
+    ``contexts`` mapping it passed); thread B, on its own loop, cancels another run and waits
+    for the lock. A finishes. True if B has not returned HANG_SECONDS later."""
+    sub = sf.pipeline.subpipeline
+    a_inside, b_waits, a_done = threading.Event(), threading.Event(), threading.Event()
+    run_id = uuid.UUID(int=2)
+    b_loop: list[asyncio.AbstractEventLoop] = []
+
+    class PausingContexts(dict[Any, Any]):
+        def __contains__(self, key: object) -> bool:  # asked while the spawner's lock is held
+            a_inside.set()
+            b_waits.wait(SECONDS)
+            return False
+
+    def a_cancels() -> None:
+        spawner = sub.get_subpipeline_spawner()
+        contexts = PausingContexts(x=1)  # non-empty: the spawner asks `run_id in contexts`
+        asyncio.run(spawner.cancel_with_children(run_id, contexts=contexts))
+        a_done.set()
+
+    async def b_asks() -> None:
+        b_loop.append(asyncio.get_running_loop())
+        await sub.get_subpipeline_spawner().cancel_with_children(uuid.UUID(int=3))
+
+    sub.clear_subpipeline_spawner()
+    sub.get_subpipeline_spawner()  # one spawner for both threads, made before either starts
+    a = threading.Thread(target=a_cancels, daemon=True)
+    b = threading.Thread(target=asyncio.run, args=(b_asks(),), daemon=True)
+    try:
+        a.start()
+        a_inside.wait(SECONDS)
+        b.start()
+        _until(lambda: (bool(b_loop) and _waits_for_lock(b_loop[0])) or not b.is_alive())
+        b_waits.set()
+        a.join(SECONDS)
+        b.join(HANG_SECONDS)
+        never_returned = a_done.is_set() and b.is_alive()
+        if never_returned:
+            b_loop[0].call_soon_threadsafe(lambda: None)  # wake it, so the thread can end
+        b.join(SECONDS)
+        return never_returned
+    finally:
+        b_waits.set()
+        sub.clear_subpipeline_spawner()
+
+
+def global_spawner_made_twice(sf: ModuleType) -> bool:
+    """Thread A's first get_subpipeline_spawner() is inside the spawner's constructor when
+    thread B's first call checks the global: both make one, and they differ."""
+    sub = sf.pipeline.subpipeline
+    constructor = sub.SubpipelineSpawner.__init__.__code__
+    inside, release = threading.Event(), threading.Event()
+    got: dict[str, Any] = {}
+
+    def pause_in_constructor(frame: Any, event: str, arg: Any) -> None:
+        if frame.f_code is constructor and not inside.is_set():
+            inside.set()  # A has found the global unset and is building its spawner
+            release.wait(SECONDS)
+
+    def a_first_call() -> None:
+        sys.settrace(pause_in_constructor)  # this thread only: one pause, then no tracing
+        try:
+            got["a"] = sub.get_subpipeline_spawner()
+        finally:
+            sys.settrace(None)
+
+    sub.clear_subpipeline_spawner()
+    a = threading.Thread(target=a_first_call, daemon=True)
+    try:
+        a.start()
+        inside.wait(SECONDS)
+        got["b"] = sub.get_subpipeline_spawner()
+        release.set()
+        a.join(SECONDS)
+        return "a" in got and got["a"] is not got["b"]
+    finally:
+        release.set()
+        sub.clear_subpipeline_spawner()
+
+
+def _waits_for_lock(loop: asyncio.AbstractEventLoop) -> bool:
+    # B's only task is suspended and its loop has nothing ready: it sleeps in select().
+    tasks = asyncio.all_tasks(loop)
+    return bool(tasks) and not loop._ready  # type: ignore[attr-defined]
+
+
+def _until(condition: Any) -> None:
+    pause = threading.Event()
+    for _ in range(int(SECONDS * 100)):
+        if condition():
+            return
+        pause.wait(0.01)
+
+
+MEASURED = (
+    *("0.5.0", "0.5.1", "0.7.0", "0.8.0", "0.9.0", "0.9.1", "0.9.2", "0.9.4", "0.9.5"),
+    *("0.9.6", "1.0.0", "1.1.0", "1.2.0"),
+)
+GLOBAL_PROMISE = (
+    "stageflow/pipeline/subpipeline.py:648 get_subpipeline_spawner(): 'Get the global "
+    "subpipeline spawner.'; docs/advanced/subpipelines.md 'Get the global spawner'. A user "
+    "expects a process-wide object to serve every asyncio.run session and thread as the first."
+)
+
+FINDINGS = [
+    Finding(
+        SPAWNER_BOUND_TO_FIRST_LOOP,
+        "The global spawner works in one asyncio.run session only: the next session raises",
+        MEASURED,
+        SESSIONS_CHECK,
+        GLOBAL_PROMISE,
+        "cancel_with_children holds the spawner's asyncio.Lock across its 'canceled' emit "
+        "(subpipeline.py:553-566); a concurrent spawn, cancel or is_canceled waits for it, "
+        "which binds the lock to that session's loop for good. In any later session (a new "
+        "asyncio.run, a new pytest-asyncio test, a worker's next job) the same wait raises "
+        "RuntimeError('<Lock> is bound to a different event loop').",
+        spawner_bound_to_first_loop,
+        tags=("threads", "sessions"),
+        basis=expected(
+            "A process-wide spawner that get_subpipeline_spawner() hands out is used across "
+            "asyncio.run sessions (pytest-asyncio tests, a worker's jobs); after one contended "
+            "wait its lock belongs to the first session's loop, and every later session that "
+            "has to wait raises.",
+            ("Get the global subpipeline spawner.", "stageflow/pipeline/subpipeline.py:649"),
+        ),
+        severity=Severity(
+            "medium",
+            "loud: a later session's spawn or cancel raises RuntimeError, on the ordinary path of "
+            "a test suite or worker that reuses the global spawner",
+        ),
+        fix="SubpipelineSpawner (stageflow/pipeline/subpipeline.py): create its asyncio.Lock "
+        "per running loop (or use a threading.Lock around the non-awaiting sections).",
+    ),
+    Finding(
+        SPAWNER_LOCK_ACROSS_THREADS,
+        "Two threads using the global spawner: a call waiting for its lock never returns",
+        MEASURED,
+        SESSIONS_CHECK,
+        GLOBAL_PROMISE + " ChildRunTracker, which it uses, says 'Thread-safe tracking of child "
+        "runs' (subpipeline.py:172).",
+        "Thread B's cancel_with_children waits for the spawner's lock while thread A's holds it; "
+        "A's release resolves B's future with a plain set_result from A's thread, which never "
+        "wakes B's loop from select(). As SF-THR-02, through the process-wide spawner. The "
+        "global ChildRunTracker's two asyncio.Locks (subpipeline.py:179-180) are shared the "
+        "same way; threads.sessions excuses a thread whose loop waits on any lock under this "
+        "id, so a tracker-only lost wakeup would be folded in here.",
+        spawner_lock_lost_wakeup,
+        tags=("threads", "sessions"),
+        basis=documented(
+            (
+                "Thread-safe tracking of child runs for each parent",
+                "stageflow/pipeline/subpipeline.py:172",
+            ),
+        ),
+        severity=Severity(
+            "low",
+            "a hang, but only for threads with loops of their own sharing the global spawner",
+        ),
+        fix="SubpipelineSpawner and ChildRunTracker (stageflow/pipeline/subpipeline.py:179-180, "
+        "553-566): thread-aware locks, or document them as single-loop.",
+    ),
+    Finding(
+        GLOBAL_SPAWNER_TWICE,
+        "Two threads' first get_subpipeline_spawner() calls can make two 'global' spawners",
+        MEASURED,
+        SESSIONS_CHECK,
+        GLOBAL_PROMISE,
+        "get_subpipeline_spawner() checks the global and then builds a spawner (subpipeline.py"
+        ":648-653) with no lock; a thread that checks while another is still building gets a "
+        "spawner of its own, which the global then forgets: its runs' depths and cancellations "
+        "are invisible to everyone else. get_child_tracker() has the same shape (:356-361).",
+        global_spawner_made_twice,
+        tags=("threads", "sessions"),
+        basis=expected(
+            "'the global spawner' is one object per process; two threads starting at once "
+            "each get their own, and one thread's runs become invisible to the other's cancels.",
+            ("Get the global subpipeline spawner.", "stageflow/pipeline/subpipeline.py:649"),
+        ),
+        severity=Severity("low", "only two threads' very first calls can race"),
+        fix="get_subpipeline_spawner and get_child_tracker (stageflow/pipeline/subpipeline.py"
+        ":356-361, 648-653): create the global under a threading.Lock.",
+    ),
+]

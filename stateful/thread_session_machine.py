@@ -1,0 +1,151 @@
+"""Process-wide state: several sessions, in a row or in parallel threads, on the global spawner.
+
+Each example is one process (``fresh_process`` forgets the global spawner and tracker around
+it) running two or three *sessions* (``core/sut/thread_sessions.py``): each a script of
+concurrent spawns, cancels and ``is_canceled`` on ``get_subpipeline_spawner()``, under an
+event sink that awaits. In a row, every session is its own event loop, as each
+``asyncio.run`` is, scheduled by ``HypothesisChooser``. In parallel, two sessions run in two
+OS threads under the thread scheduler, each on its own loop.
+
+The promise checked is the one a process-wide object implies (``get_subpipeline_spawner``:
+"Get the global subpipeline spawner."; Stageflow says nothing about loops or threads there):
+every session behaves as if it were the first. In a row, a session's outcome equals the same
+script's on a spawner and tracker of its own, replayed under the same schedule; in parallel
+(sessions use distinct roots, so they share nothing they could see), each equals its solo run;
+and after every session the global tracker holds no children of any root.
+
+In parallel, both threads' first calls of ``get_subpipeline_spawner()`` must get the one global.
+
+Adopted while they reproduce (``stateful/thread_session_findings.py``): SF-THR-05, a session's
+operation raising "bound to a different event loop" (that session is not compared); SF-THR-06,
+a thread's loop waiting forever for the spawner's lock (likewise); SF-THR-07, two threads
+getting two "global" spawners (then the tracker is not checked either: a forgotten spawner's
+children are nobody's to clean).
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.run.checks import Check, count_example, reproducing_ids
+from core.sched.choosers import HypothesisChooser, ReplayChooser, ReplayDivergedError
+from core.sched.scheduler import run
+from core.sched.threads import run_threads
+from core.sut.thread_bags import BOUND_ELSEWHERE, stageflow_focus, waits_for_a_lock_forever
+from core.sut.thread_sessions import (
+    SpawnerOp,
+    fresh_process,
+    global_session,
+    is_the_global,
+    on_fresh_spawner,
+    registered_children,
+)
+from stateful.bag_machine import bounded_settings
+from stateful.thread_bag_machine import PREEMPTION_RATE
+from stateful.thread_session_findings import (
+    FINDINGS,
+    GLOBAL_SPAWNER_TWICE,
+    SESSIONS_CHECK,
+    SPAWNER_BOUND_TO_FIRST_LOOP,
+    SPAWNER_LOCK_ACROSS_THREADS,
+)
+
+OPS = st.builds(SpawnerOp, st.sampled_from(["spawn", "cancel", "ask"]), st.integers(0, 2))
+SESSIONS = st.lists(st.lists(OPS, min_size=2, max_size=3), min_size=2, max_size=3)
+
+
+class SessionFailure(AssertionError):
+    pass
+
+
+def in_a_row(sessions: list[list[SpawnerOp]], data: st.DataObject, known: frozenset[str]) -> None:
+    for number, ops in enumerate(sessions, start=1):
+        chooser = HypothesisChooser(data)
+        got = run(global_session(number, ops), chooser, max_steps=2_000).value
+        if SPAWNER_BOUND_TO_FIRST_LOOP in known and any(BOUND_ELSEWHERE in g for g in got):
+            continue  # SF-THR-05: the first session's loop owns the lock
+        try:
+            first = run(on_fresh_spawner(number, ops), ReplayChooser(chooser.choices)).value
+        except ReplayDivergedError:
+            first = ["(the same schedule is not possible on a fresh spawner)"]
+        if got != first:
+            raise SessionFailure(
+                f"session {number} of {len(sessions)} in a row, on the global spawner:\n  {got}\n"
+                f"the same script and schedule on a fresh spawner (as if first):\n  {first}\n"
+                f"replay: {chooser.replay_hint()}"
+            )
+        _no_children_left(sessions[:number])
+
+
+def in_parallel(
+    sessions: list[list[SpawnerOp]], data: st.DataObject, known: frozenset[str]
+) -> None:
+    pair = sessions[:2]
+    solo = [run(on_fresh_spawner(n, ops)).value for n, ops in enumerate(pair, start=1)]
+    used: list[object] = []
+    bodies = [
+        (f"session{n}", lambda n=n, ops=ops: run(global_session(n, ops, used), detail=False).value)
+        for n, ops in enumerate(pair, start=1)
+    ]
+    chooser = HypothesisChooser(data, fault_rate=PREEMPTION_RATE)
+    result = run_threads(bodies, chooser, focus=stageflow_focus(), max_steps=5_000)
+    for n in (1, 2):
+        name = f"session{n}"
+        error, got = result.errors.get(name), result.values.get(name)
+        if waits_for_a_lock_forever(error) and SPAWNER_LOCK_ACROSS_THREADS in known:
+            continue  # SF-THR-06: its loop waits forever for the other thread's release
+        bound = isinstance(got, list) and any(BOUND_ELSEWHERE in g for g in got)
+        if bound and SPAWNER_BOUND_TO_FIRST_LOOP in known:
+            continue  # SF-THR-05, across threads: the other thread's loop owns the lock
+        if error is not None or got != solo[n - 1]:
+            gave = repr(error) if error is not None else got
+            failure = SessionFailure(
+                f"{name}, in parallel with the other on the global spawner, gave {gave}; "
+                f"alone on a fresh spawner {solo[n - 1]}"
+            )
+            failure.add_note(result.note())
+            raise failure
+    orphans = [n for n, spawner in enumerate(used, start=1) if not is_the_global(spawner)]
+    if orphans and GLOBAL_SPAWNER_TWICE not in known:
+        failure = SessionFailure(
+            f"{len(used)} first calls of get_subpipeline_spawner() in two threads made "
+            f"{len({id(s) for s in used})} spawners; session(s) {orphans} got one the global "
+            "has forgotten"
+        )
+        failure.add_note(result.note())
+        raise failure
+    if not result.errors and not orphans:
+        _no_children_left(pair)
+
+
+def _no_children_left(done: list[list[SpawnerOp]]) -> None:
+    left = run(registered_children(range(1, len(done) + 1))).value
+    if left:
+        raise SessionFailure(f"after its sessions ended, the global tracker still holds {left}")
+
+
+def check_sessions(adopted: frozenset[str] | None = None) -> None:
+    known = reproducing_ids(FINDINGS) if adopted is None else adopted
+
+    # One failure, shrunk, is the report; several at once would come as an ExceptionGroup.
+    @settings(bounded_settings(), database=None, report_multiple_bugs=False)
+    @given(sessions=SESSIONS, parallel=st.booleans(), data=st.data())
+    def every_session_behaves_as_if_first(
+        sessions: list[list[SpawnerOp]], parallel: bool, data: st.DataObject
+    ) -> None:
+        count_example()
+        with fresh_process():
+            (in_parallel if parallel else in_a_row)(sessions, data, known)
+
+    every_session_behaves_as_if_first()
+
+
+CHECKS = [
+    Check(
+        SESSIONS_CHECK,
+        check_sessions,
+        "sessions in a row (one event loop each) and in parallel threads on the global spawner "
+        "and tracker: each behaves as if it were the first, and leaves no child registered",
+    ),
+]
