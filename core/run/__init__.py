@@ -3,6 +3,8 @@
 #   checks.py           Check and Finding, discovered from stateful/ and properties/
 #   profiles.py         Hypothesis profiles (dev, ci, nightly, crosshair), HYPOTHESIS_DB
 #   verify.py           `make verify`: every check, the table, reports/
+#   verdicts.py         a failure's status: NEW (Stageflow's) or ERROR (the suite's), and where
+#   replay.py           the replay command and reports/failures/<row>.py of a NEW row
 #   report.py           verify's table, JSON and Markdown; findings_report.py: findings.md
 #   matrix.py           STAGEFLOW=, SUT= and verify-all: one verify per Stageflow version
 #   nightly.py          `make nightly` (nightly_shard.py: one xdist worker's share)

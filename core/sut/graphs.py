@@ -46,7 +46,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.sut import stageflow_module
+from core.sut import UnsupportedFeature, stageflow_module
 from models.graph_run import (
     CHILD_WORK,
     SHARED_TOKEN_CLEARED,
@@ -124,7 +124,9 @@ def root_context(input_text: str, data: dict[str, Any] | None = None) -> Any:
     if features().create:
         return sf.PipelineContext.create(input_text=input_text, data=data or {})
     if data:
-        raise ValueError(f"this stageflow's graphs run on a StageContext, which holds no {data}")
+        raise UnsupportedFeature(
+            f"this stageflow's graphs run on a StageContext, which holds no {data}"
+        )
     snapshot = sf.context.ContextSnapshot(input_text=input_text)
     root = "__pipeline_root__"
     inputs = sf.create_stage_inputs(snapshot, prior_outputs={}, declared_deps=(), stage_name=root)
@@ -184,7 +186,7 @@ class GraphHarness:
         can = features()
         supported = can.configs()
         if cfg.interceptors not in supported or (g.guard is not None and not can.guard_retry):
-            raise ValueError(
+            raise UnsupportedFeature(
                 f"this stageflow cannot build {cfg.interceptors!r} interceptors"
                 f"{' with a guard retry policy' if g.guard else ''} (it builds: {supported}); "
                 "draw graphs from stateful.graph_machine.graphs(), which asks features()"
