@@ -195,19 +195,22 @@ class GraphHarness:
         for desc in g.stages:
             kind = sf.StageKind.GUARD if desc.kind == "guard" else sf.StageKind.TRANSFORM
             pipeline = pipeline.with_stage(desc.name, self._runner(desc.name), kind, desc.deps)
+        strategy = None
+        if g.guard is not None:
+            from stageflow.pipeline.guard_retry import GuardRetryPolicy, GuardRetryStrategy
+
+            policy = GuardRetryPolicy(retry_stage=g.guard.target, max_attempts=g.guard.max_attempts)
+            strategy = GuardRetryStrategy(policies={g.guard.guard: policy})
         if cfg.interceptors == "none":
-            return pipeline.build()  # 0.5.1: a graph that runs no interceptors at all
-        from stageflow.pipeline.guard_retry import GuardRetryPolicy, GuardRetryStrategy
+            # 0.5.1 to 0.9.x: a graph that runs no interceptors at all; from 0.8.0 on it may
+            # still carry a guard-retry policy, which must not be dropped.
+            return pipeline.build(guard_retry_strategy=strategy) if strategy else pipeline.build()
         from stageflow.pipeline.interceptors import (
             LoggingInterceptor,
             TimeoutInterceptor,
             get_default_interceptors,
         )
 
-        strategy = None
-        if g.guard is not None:
-            policy = GuardRetryPolicy(retry_stage=g.guard.target, max_attempts=g.guard.max_attempts)
-            strategy = GuardRetryStrategy(policies={g.guard.guard: policy})
         interceptors: list[Any] | None = None
         if cfg.interceptors == "retry":
             from stageflow.pipeline.retry import JitterStrategy, RetryInterceptor
