@@ -11,18 +11,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from core.run.matrix_table import LEGEND, STATUSES
 from core.run.replay import ReplayKey, failure_script
-
-STATUSES = ("PASS", "KNOWN", "NEW", "FIXED", "N/A", "ERROR")
-# What each status means, for the legend of verify.md and matrix.md.
-LEGEND = {
-    "PASS": "the check ran its examples and found no violation",
-    "KNOWN": "a registered finding still reproduces",
-    "NEW": "Stageflow broke a check (or crashed a reproducer): nobody has registered it yet",
-    "FIXED": "a registered finding no longer reproduces",
-    "N/A": "the check does not apply to this Stageflow (a probed feature is missing)",
-    "ERROR": "the suite could not drive this Stageflow (adapter, generator or probe at fault)",
-}
 
 
 @dataclass(frozen=True)
@@ -103,6 +93,7 @@ def render_markdown(report: VerifyReport) -> str:
         lines.append(
             f"| {r.name} | {r.status} | {r.finding or ''} | {r.examples} | {r.seconds:.2f} |"
         )
+    lines += ["", *(f"- **{status}**: {LEGEND[status]}" for status in STATUSES)]
     failed = [r for r in report.rows if r.status != "PASS" and r.detail]
     for r in failed:
         lines += ["", f"## {r.name}: {r.status}", "", "```", r.detail.rstrip(), "```"]
