@@ -89,11 +89,15 @@ def failure_script(row: str, key: ReplayKey, detail: str) -> str:
     script = Path("reports") / "failures" / f"{row}.py"
     return f'''"""Replays verify's NEW verdict on {row}; exits 1 while it still fails.
 
-Found with: {key.command(row)}
-Run: python {script} (any Python 3: it re-runs the check with the interpreter,
-profile, seed and Stageflow below). Exit 1: still fails; 0: passes now; 3: the suite cannot
-drive this Stageflow (ERROR); 2: no such row.
+Found with:
+    {key.command(row)}
+Run: python {script}
+It needs any Python 3 only: it re-runs the check with the interpreter, profile, seed and
+Stageflow below. Exit 1: still fails; 0: passes now; 3: the suite cannot drive this Stageflow
+(ERROR); 2: no such row.
 """
+
+# ruff: noqa: E501 (paths, the replay command and verify's recorded output keep their lines)
 
 import os
 import subprocess

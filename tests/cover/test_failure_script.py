@@ -1,0 +1,95 @@
+"""A NEW row leaves ``reports/failures/<row>.py``, which replays it standalone and exits 1.
+
+The bug is planted in a copy of stageflow (FrozenDict miscounts its keys once it holds two),
+verified as ``SUT=`` the copy would be, under the derandomized ``ci`` profile. The script must
+then fail from a bare environment (no PYTHONPATH, any working directory), and pass once the
+copy is repaired: a replay that cannot fail, or cannot pass, would prove nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from core.run.replay import ReplayKey
+from core.sut import stageflow_module
+
+ROOT = Path(__file__).resolve().parents[2]
+ROW = "values.frozen_dict_mapping_laws"
+PRISTINE = "    def __len__(self) -> int:\n        return len(self._data)\n"
+PLANTED = "    def __len__(self) -> int:\n        return len(self._data) + (len(self._data) > 1)\n"
+
+
+def _bare_env(**extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HYPOTHESIS_PROFILE")}
+    return {**keep, **extra}
+
+
+def _planted_copy(tmp_path: Path) -> Path:
+    copy = tmp_path / "sut" / "stageflow"
+    shutil.copytree(
+        Path(next(iter(stageflow_module().__path__))),
+        copy,
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
+    frozen = copy / "utils" / "frozen.py"
+    source = frozen.read_text()
+    assert source.count(PRISTINE) == 2  # FrozenDict's, then FrozenList's
+    frozen.write_text(source.replace(PRISTINE, PLANTED, 1))
+    return copy
+
+
+def test_a_new_row_writes_a_script_that_replays_it_and_exits_one(tmp_path: Path) -> None:
+    copy = _planted_copy(tmp_path)
+    reports = tmp_path / "reports"
+    found = subprocess.run(
+        [sys.executable, "-m", "core.run.verify", "--checks", ROW, "--reports", str(reports)],
+        cwd=ROOT,
+        env=_bare_env(PYTHONPATH=str(copy.parent), HYPOTHESIS_PROFILE="ci"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert found.returncode == 1, found.stdout + found.stderr
+    command = f"replay: HYPOTHESIS_PROFILE=ci make verify CHECKS='{ROW}' SUT={copy.parent}"
+    assert command in found.stdout
+    script = reports / "failures" / f"{ROW}.py"
+    assert script.exists()
+
+    def replay() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(script)],
+            cwd=tmp_path,
+            env=_bare_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    # The script is lint-clean, and what it replays is the very case verify shrunk to.
+    config = str(ROOT / "pyproject.toml")
+    lint = [sys.executable, "-m", "ruff", "check", "--no-cache", "--config", config, str(script)]
+    assert subprocess.run(lint, capture_output=True, timeout=120).returncode == 0
+    shrunk = found.stdout[found.stdout.index("Failing test case") :].split("\n\n")[0]
+    failing = replay()
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert failing.stdout.startswith(f"NEW {ROW}") and shrunk in failing.stdout
+    frozen = copy / "utils" / "frozen.py"
+    frozen.write_text(frozen.read_text().replace(PLANTED, PRISTINE))
+    repaired = replay()
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert repaired.stdout.startswith(f"PASS {ROW}")
+
+
+def test_a_random_profile_names_its_seed_and_a_release_its_version() -> None:
+    key = ReplayKey("dev", 1234, "STAGEFLOW=0.9.6", "")
+    assert key.command("graphs.run_dag") == (
+        "HYPOTHESIS_PROFILE=dev VERIFY_SEED=1234 make verify CHECKS='graphs.run_dag' "
+        "STAGEFLOW=0.9.6"
+    )
+    assert (
+        ReplayKey("ci", None, "", "").command("x") == "HYPOTHESIS_PROFILE=ci make verify CHECKS='x'"
+    )
