@@ -91,7 +91,7 @@ def boundary_graphs(can: GraphFeatures) -> tuple[Graph, ...]:
     what a failure shrinks toward.
     """
     canon: list[Graph] = []
-    if can.retry:
+    if "retry" in can.configs():  # 0.9.x ships RetryInterceptor but cannot install it
         # a fails on both attempts the budget allows (retried once, then spent); b fails once
         # and passes on the last allowed attempt, before a's second failure ends the run.
         a = StageDesc("a", (), "transient", 2.0 + fine(0), 2)
