@@ -50,7 +50,7 @@ from core.run.nightly_shard import (
 )
 from core.run.profiles import PROFILE_ENV, ProfileError, load_selected_profile
 from core.run.report import Row, VerifyReport, render_markdown, render_table
-from core.run.verify import run_finding
+from core.run.verify import exit_code, run_finding
 from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
 
 _SHARD_MODULE = Path(__file__).with_name("nightly_shard.py")
@@ -119,9 +119,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(render_table(report))
     for row in rows:
-        if row.status == "NEW":
-            print(f"\n==== NEW: {row.name}\n{row.detail}")
-    return 1 if report.summary()["new"] else 0
+        if row.status in ("NEW", "ERROR"):
+            print(f"\n==== {row.status}: {row.name}\n{row.detail}")
+    return exit_code(report)
 
 
 def _run_pytest(
@@ -188,10 +188,13 @@ def _check_rows(progress: list[ShardProgress]) -> list[Row]:
         examples = sum(s.examples for s in shards)
         seconds = sum(s.seconds for s in shards)
         failed = [s for s in shards if s.status == "failed"]
+        broken = [s for s in shards if s.status == "error"]  # the suite's fault, never NEW
         if all(s.status == "n/a" for s in shards):
             rows.append(Row(name, "N/A", None, 0, 0.0, shards[0].detail))
         elif failed:
             rows.append(Row(name, "NEW", None, examples, seconds, failed[0].detail))
+        elif broken:
+            rows.append(Row(name, "ERROR", None, examples, seconds, broken[0].detail))
         elif examples == 0:
             detail = f"check {name} ran no example: a check that runs nothing proves nothing"
             rows.append(Row(name, "NEW", None, 0, seconds, detail))
@@ -247,7 +250,7 @@ def _write(
     (reports / "nightly.json").write_text(json.dumps(data, indent=2) + "\n")
     (reports / "nightly.md").write_text(render_markdown(report))
     for row in report.rows:
-        if row.status == "NEW":
+        if row.status in ("NEW", "ERROR"):
             (directory / "failures" / f"{row.name}.txt").write_text(row.detail)
     print(f"wrote {reports / 'nightly.json'}, {reports / 'nightly.md'}, {reports / 'nightly.xml'}")
 

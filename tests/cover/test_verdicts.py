@@ -9,6 +9,7 @@ own errors may read as ERROR; the others are NEW.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -18,7 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from core.run import checks as registry
-from core.run import verify
+from core.run import nightly_shard, verify
+from core.run.nightly import _check_rows as nightly_check_rows
 from core.run.report import Row
 from core.run.verdicts import classify
 from core.sched.choosers import PCTChooser
@@ -142,3 +144,17 @@ def test_exit_codes_new_wins_over_error_and_error_is_never_zero(
         # An ERROR keeps its text, but no replay script: there is no Stageflow failure to replay.
         assert (failures / f"{row['name']}.txt").exists() == (row["status"] != "PASS")
         assert (failures / f"{row['name']}.py").exists() == (row["status"] == "NEW")
+
+
+def test_a_nightly_shard_broken_by_the_suite_is_error_not_new(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "progress").mkdir()
+    monkeypatch.setenv(nightly_shard.ENV_DIR, str(tmp_path))
+    monkeypatch.setenv(nightly_shard.ENV_DEADLINE, str(time.time() + 5))
+    with pytest.raises(pytest.fail.Exception, match="UnsupportedFeature"):
+        nightly_shard.test_shard(registry.Check("t.adapter", _adapter_refuses, "s"), 0)
+    [progress] = nightly_shard.read_progress(tmp_path)
+    assert progress.status == "error" and "core/sut/graphs.py:" in progress.detail
+    [row] = nightly_check_rows([progress])
+    assert row.status == "ERROR"
