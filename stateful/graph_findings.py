@@ -51,6 +51,12 @@ def _context(sf: ModuleType, **fields: Any) -> Any:
     built graph on a root StageContext, made as its own PipelineRunner makes one."""
     if hasattr(sf.PipelineContext, "create"):
         return sf.PipelineContext.create(**fields)
+    if hasattr(sf.PipelineContext, "derive_root_stage_context"):
+        # 0.9.5 and 0.9.6 run a graph on a PipelineContext but have no create(): build what
+        # create() builds, data included (SF-RUN-09's _timeout_ms must reach the interceptor).
+        ids = ("pipeline_run_id", "request_id", "session_id", "user_id", "org_id")
+        unset: dict[str, Any] = dict.fromkeys((*ids, "interaction_id"))
+        return sf.PipelineContext(**{**unset, **fields})
     snapshot = sf.context.ContextSnapshot(input_text=fields.get("input_text"))
     root = "__pipeline_root__"
     inputs = sf.create_stage_inputs(snapshot, prior_outputs={}, declared_deps=(), stage_name=root)

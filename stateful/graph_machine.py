@@ -135,7 +135,9 @@ def random_graphs(draw: st.DrawFn, can: GraphFeatures) -> Graph:
         draw(st.integers(2, 3)),
         draw(st.sampled_from([250, 500])),
         # Only a TimeoutInterceptor reads _timeout_ms: without a stack, nothing carries it.
-        draw(st.sampled_from([None, 5000, 8000])) if can.interceptors else None,
+        draw(st.sampled_from([None, 5000, 8000]))
+        if can.interceptors and can.carries_data
+        else None,
     )
     retrying = interceptors == "retry"
     if retrying:

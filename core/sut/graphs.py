@@ -84,6 +84,14 @@ class GraphFeatures:
     guard_retry: bool  # build(guard_retry_strategy=...)
     create: bool  # PipelineContext.create, and a run() that takes the PipelineContext
     named: bool  # Pipeline(name=...)
+    # run() takes a PipelineContext (deriving the root StageContext itself): from 0.9.5, a
+    # release before PipelineContext.create (1.0.0); such a context carries ``data``.
+    pipeline_root: bool = False
+
+    @property
+    def carries_data(self) -> bool:
+        """Whether a run's context can carry ``data`` (``_timeout_ms``) to its interceptors."""
+        return self.create or self.pipeline_root
 
     def configs(self) -> tuple[str, ...]:
         """The interceptor configurations (``Config.interceptors``) this version can build."""
@@ -107,6 +115,7 @@ def _features(build: Any, context: type) -> GraphFeatures:
         guard_retry="guard_retry_strategy" in params,
         create=hasattr(context, "create"),
         named="name" in {f.name for f in dataclasses.fields(sf.Pipeline)},
+        pipeline_root=hasattr(context, "derive_root_stage_context"),
     )
 
 
@@ -123,6 +132,12 @@ def root_context(input_text: str, data: dict[str, Any] | None = None) -> Any:
     """
     if features().create:
         return sf.PipelineContext.create(input_text=input_text, data=data or {})
+    if features().pipeline_root:
+        # 0.9.5 and 0.9.6: what 1.2.0's create() builds, spelled out (every id field is
+        # required there, and create() leaves each None).
+        ids = ("pipeline_run_id", "request_id", "session_id", "user_id", "org_id")
+        unset: dict[str, Any] = dict.fromkeys((*ids, "interaction_id"))
+        return sf.PipelineContext(**unset, input_text=input_text, data=dict(data or {}))
     if data:
         raise UnsupportedFeature(
             f"this stageflow's graphs run on a StageContext, which holds no {data}"
