@@ -33,7 +33,7 @@ from core.run.matrix import BadInput as BadSeed
 from core.run.profiles import ProfileError, load_selected_profile
 from core.run.replay import ReplayKey, install_seed, target_of
 from core.run.report import Row, VerifyReport, render_table, write_reports, write_version_record
-from core.run.verdicts import classify
+from core.run.verdicts import classify, suite_fault
 from core.sut import (
     StageflowUnavailableError,
     stageflow_label,
@@ -95,10 +95,37 @@ def failure_text(name: str, exc: BaseException, output: str, sf: ModuleType) -> 
     return "\n".join(p for p in parts if p)
 
 
+def probe(
+    name: str, finding: str | None, applies: Callable[[ModuleType], str | None], sf: ModuleType
+) -> Row | None:
+    """The N/A or ERROR row of a check whose feature probe says no or raises; None: it applies.
+
+    A probe is the suite's own question to this Stageflow: whatever it raises, even from inside
+    Stageflow, means the probe is wrong, so it is ERROR, never NEW.
+    """
+    try:
+        reason = applies(sf)
+    except Exception as exc:
+        fault = suite_fault(exc)
+        text = "".join(traceback.format_exception(exc))
+        detail = f"{name}: ERROR, its feature probe raised instead of answering\n{text}"
+        return Row(name, "ERROR", finding, 0, 0.0, f"{detail}suite code at fault: {fault}", fault)
+    return None if reason is None else Row(name, "N/A", finding, 0, 0.0, reason)
+
+
+def _no_example(check: registry.Check, seconds: float) -> Row:
+    # The suite's fault (a strategy that draws nothing, a machine that never starts): ERROR,
+    # named by where the check's body is defined.
+    code = getattr(check.run, "__code__", None)
+    fault = f"{Path(code.co_filename).name}:{code.co_firstlineno}" if code else check.name
+    detail = f"check {check.name} ran no example: a check that runs nothing proves nothing"
+    return Row(check.name, "ERROR", None, 0, seconds, detail, fault)
+
+
 def run_check(check: registry.Check, sf: ModuleType) -> Row:
-    reason = check.applies(sf)
-    if reason is not None:
-        return Row(check.name, "N/A", None, 0, 0.0, reason)
+    not_run = probe(check.name, None, check.applies, sf)
+    if not_run is not None:
+        return not_run
     registry.reset_example_count()
     start = time.perf_counter()
     exc, output = run_captured(check.run)
@@ -109,16 +136,15 @@ def run_check(check: registry.Check, sf: ModuleType) -> Row:
         detail = failure_text(check.name, exc, output, sf)
         return Row(check.name, verdict.status, None, examples, seconds, detail, verdict.fault)
     if examples == 0:
-        detail = f"check {check.name} ran no example: a check that runs nothing proves nothing"
-        return Row(check.name, "NEW", None, 0, seconds, detail)
+        return _no_example(check, seconds)
     return Row(check.name, "PASS", None, examples, seconds)
 
 
 def run_finding(finding: registry.Finding, sf: ModuleType) -> Row:
     name = finding_row_name(finding)
-    reason = finding.applies(sf)
-    if reason is not None:
-        return Row(name, "N/A", finding.id, 0, 0.0, reason)
+    not_run = probe(name, finding.id, finding.applies, sf)
+    if not_run is not None:
+        return not_run
     start = time.perf_counter()
     try:
         reproduced = finding.reproduce(sf)

@@ -43,8 +43,19 @@ def test_a_check_that_raises_is_new_and_keeps_the_failure_text() -> None:
 
 
 def test_a_check_that_runs_no_example_is_never_a_pass() -> None:
+    # Nor NEW: running nothing is the suite's failure, not Stageflow's.
     row = verify.run_check(registry.Check("t.empty", lambda: None, "s"), stageflow_module())
-    assert row.status == "NEW"
+    assert row.status == "ERROR" and row.fault.startswith("test_verify.py:")
+
+
+def test_a_probe_that_raises_is_error_even_from_inside_stageflow() -> None:
+    def probe(sf: ModuleType) -> str | None:
+        sf.Pipeline().build()  # Stageflow refuses an empty pipeline: the probe asked wrongly
+        return None
+
+    check = registry.Check("t.probe", _passing, "s", applies=probe)
+    row = verify.run_check(check, stageflow_module())
+    assert row.status == "ERROR" and "feature probe raised" in row.detail
 
 
 def test_a_check_that_does_not_apply_is_not_applicable() -> None:
