@@ -10,10 +10,12 @@ The reproducers run on 0.5.1 too: :func:`_context` builds the root context a gra
 version runs on, and stages are declared with ``StageKind`` members (0.5.1 logs
 ``kind.value``, so a plain string fails every stage there). A finding about a concept 0.5.1
 lacks is N/A there (``applies``): RetryInterceptor (SF-RUN-01, 03) and an interceptor stack in
-built graphs (SF-RUN-08, 09; 0.5.1's ``UnifiedStageGraph`` runs none). SF-RUN-02 reproduces on
-0.5.1 without a retrier (there is none): a RETRY output is still not a failure. SF-RUN-10 does not
-reproduce on 0.5.1, whose graph raises a FAIL output from inside the stage task and so cancels
-the siblings; it came with 1.2.0's interceptor path.
+built graphs (SF-RUN-08, 09; 0.5.1's ``UnifiedStageGraph`` runs none; 0.9.x ships RetryInterceptor
+but its ``build()`` takes no interceptors until 0.9.6). SF-RUN-02 reproduces on 0.5.1 without a
+retrier (there is none): a RETRY output is still not a failure. SF-RUN-10 does not reproduce
+before 0.8.0, whose graph raised a FAIL output from inside the stage task and so cancelled the
+siblings; 0.8.0's guard-retry loop returns the FAIL output from the task and raises
+UnifiedStageExecutionError from the loop, leaving the siblings running.
 """
 
 from __future__ import annotations
