@@ -55,19 +55,28 @@ class ReplayKey:
         return " ".join(words)
 
 
+def forced_seed() -> int | None:
+    """The seed Hypothesis is pinned to (its global behind ``--hypothesis-seed``), if any."""
+    seed: int | None = getattr(hypothesis.core, "global_force_seed", None)
+    return seed
+
+
+def force_seed(seed: int | None) -> None:
+    core: Any = hypothesis.core  # typed as always None in Hypothesis's own stubs
+    core.global_force_seed = seed
+
+
 def install_seed() -> int | None:
     """Pin Hypothesis's seed for this run unless the loaded profile is derandomized."""
-    # global_force_seed is Hypothesis's module global behind --hypothesis-seed; typed None.
-    core: Any = hypothesis.core
     if settings().derandomize:
-        core.global_force_seed = None
+        force_seed(None)
         return None
     given = os.environ.get(SEED_ENV, "").strip()
     try:
         seed = int(given) if given else random.SystemRandom().getrandbits(32)
     except ValueError as exc:
         raise BadInput(f"{SEED_ENV}={given!r} is not an integer seed") from exc
-    core.global_force_seed = seed
+    force_seed(seed)
     return seed
 
 

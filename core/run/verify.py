@@ -31,7 +31,14 @@ from core.run import checks as registry
 from core.run.findings_report import write_findings_report
 from core.run.matrix import BadInput as BadSeed
 from core.run.profiles import ProfileError, load_selected_profile
-from core.run.replay import ReplayKey, install_seed, target_of
+from core.run.replay import (
+    SEED_ENV,
+    ReplayKey,
+    force_seed,
+    forced_seed,
+    install_seed,
+    target_of,
+)
 from core.run.report import Row, VerifyReport, render_table, write_reports, write_version_record
 from core.run.verdicts import classify, suite_fault
 from core.sut import (
@@ -70,12 +77,10 @@ def replay_key(sf: ModuleType) -> ReplayKey:
     """How to repeat this run: the profile, seed and Stageflow verify is using now."""
     if _replay_key is not None:
         return _replay_key
-    from hypothesis.core import global_force_seed
-
     from core.run.profiles import selected_profile_name
 
     target, pythonpath = target_of(sf, stageflow_label(sf), stageflow_version(sf))
-    return ReplayKey(selected_profile_name(), global_force_seed, target, pythonpath)
+    return ReplayKey(selected_profile_name(), forced_seed(), target, pythonpath)
 
 
 def failure_text(name: str, exc: BaseException, output: str, sf: ModuleType) -> str:
@@ -167,6 +172,7 @@ def _selected(name: str, patterns: Sequence[str]) -> bool:
 
 def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
     global _replay_key
+    previous_seed = forced_seed()
     try:
         profile = load_selected_profile()
         seed = install_seed()
@@ -175,6 +181,19 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
         raise BadInput(str(exc)) from exc
     target, pythonpath = target_of(sf, stageflow_label(sf), stageflow_version(sf))
     _replay_key = ReplayKey(profile, seed, target, pythonpath)
+    if seed is not None:
+        print(f"verify: profile {profile}, seed {seed} ({SEED_ENV}={seed} repeats this run)")
+    try:
+        return _verify(patterns, reports_dir, profile, sf)
+    finally:
+        # The pin is this run's: a caller (a test, the mutation runner) keeps its own.
+        force_seed(previous_seed)
+        _replay_key = None
+
+
+def _verify(
+    patterns: Sequence[str], reports_dir: Path, profile: str, sf: ModuleType
+) -> VerifyReport:
     # A finding row comes with its check: `--checks 'graphs.*'` shows graphs' findings too.
     findings = [
         f
@@ -195,7 +214,7 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
         rows.append(run_finding(finding, sf))
         _print_progress(rows[-1])
     report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
-    write_reports(report, reports_dir, _replay_key)
+    write_reports(report, reports_dir, replay_key(sf))
     # The per-version record feeds verify-all's table and the measured versions of findings.md.
     write_version_record(report, reports_dir / "versions" / stageflow_label(sf))
     write_findings_report(registry.discover_findings(), reports_dir)

@@ -14,7 +14,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.run.replay import ReplayKey
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from core.run import checks as registry
+from core.run import verify
+from core.run.profiles import load_selected_profile
+from core.run.replay import ReplayKey, forced_seed
 from core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,3 +100,32 @@ def test_a_random_profile_names_its_seed_and_a_release_its_version() -> None:
     assert (
         ReplayKey("ci", None, "", "").command("x") == "HYPOTHESIS_PROFILE=ci make verify CHECKS='x'"
     )
+
+
+def test_a_random_profile_run_is_pinned_by_its_printed_seed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    drawn: list[int] = []
+
+    @given(st.integers(0, 10**9))
+    def law(n: int) -> None:
+        registry.count_example()
+        drawn.append(n)
+
+    monkeypatch.setattr(registry, "discover_checks", lambda: [registry.Check("t.law", law, "s")])
+    monkeypatch.setattr(registry, "discover_findings", lambda: [])
+    monkeypatch.setenv("HYPOTHESIS_PROFILE", "dev")
+    before = forced_seed()
+    runs = []
+    try:
+        for seed in ("4321", "4321", "8765"):
+            monkeypatch.setenv("VERIFY_SEED", seed)
+            drawn.clear()
+            assert verify.main(["--reports", str(tmp_path)]) == 0
+            runs.append(list(drawn))
+            assert f"seed {seed} (VERIFY_SEED={seed} repeats this run)" in capsys.readouterr().out
+    finally:
+        monkeypatch.undo()
+        load_selected_profile()  # verify loaded 'dev': later tests get the session's profile
+    assert runs[0] == runs[1] != runs[2]
+    assert forced_seed() == before  # the pin was that run's only
