@@ -16,11 +16,29 @@ LEGEND = {
     "PASS": "the check ran its examples and found no violation",
     "KNOWN": "a registered finding reproduces",
     "NEW": "Stageflow broke a check (or crashed a reproducer) and nobody has registered it yet",
-    "FIXED": "a registered finding does not reproduce: fixed, or not yet introduced",
+    "FIXED": "a registered finding no longer reproduces",
     "N/A": "the check does not apply: this Stageflow lacks a feature it needs (probed)",
     "ERROR": "the suite could not drive this Stageflow (adapter, generator or probe at fault)",
     "-": "not run on this version",
+    "FIXED (not yet)": "does not reproduce on this release, reproduces on a newer one and on no "
+    "older one: the bug came later, nothing was fixed",
 }
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else -1 for p in version.partition("+")[0].split("."))
+
+
+def cells(name: str, versions: Sequence[str], records: Sequence[dict[str, str]]) -> list[str]:
+    """The row of ``name``: each version's status, a FIXED before the bug came marked so."""
+    statuses = [r.get(name, "-") for r in records]
+    known = [_release(v) for v, s in zip(versions, statuses, strict=True) if s == "KNOWN"]
+    marked = []
+    for version, status in zip(versions, statuses, strict=True):
+        older = any(k < _release(version) for k in known)
+        newer = any(k > _release(version) for k in known)
+        marked.append("FIXED (not yet)" if status == "FIXED" and newer and not older else status)
+    return marked
 
 
 def load_record(reports: Path, version: str) -> dict[str, str]:
@@ -51,7 +69,7 @@ def render_matrix(versions: Sequence[str], reports: Path) -> str:
         [
             line(header),
             "|" + "---|" * len(header),
-            *(line([n, *(r.get(n, "-") for r in records)]) for n in names),
+            *(line([n, *cells(n, versions, records)]) for n in names),
             *totals,
             "",
             *legend,

@@ -146,6 +146,18 @@ def test_the_matrix_table_has_a_column_per_version(tmp_path: Path) -> None:
     assert any(line.startswith("- **ERROR**: the suite could not drive") for line in lines)
 
 
+def test_a_finding_absent_before_it_came_is_not_called_fixed_there(tmp_path: Path) -> None:
+    statuses = {"0.5.1": "FIXED", "0.8.0": "KNOWN", "1.0.0": "FIXED", "1.2.0": "KNOWN"}
+    for version, status in statuses.items():
+        record = tmp_path / "versions" / version
+        record.mkdir(parents=True)
+        rows = [{"name": "f.x", "status": status, "finding": "x", "examples": 1, "seconds": 0}]
+        (record / "verify.json").write_text(json.dumps({"checks": rows}))
+    row = render_matrix(list(statuses), tmp_path).splitlines()[2]
+    # 0.5.1 precedes every release it reproduces on; 1.0.0 follows one: fixed, then back.
+    assert row == "| f.x | FIXED (not yet) | KNOWN | FIXED | KNOWN |"
+
+
 def test_verify_all_defaults_to_every_release_from_0_5_0_asking_pip_once(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
