@@ -14,14 +14,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import hypothesis.stateful
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import DidNotReproduce
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from core.run import checks as registry
 from core.run import verify
 from core.run.profiles import load_selected_profile
 from core.run.replay import ReplayKey, forced_seed
+from core.run.replay_blob import blob_in, replaying
 from core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +92,9 @@ def test_a_new_row_writes_a_script_that_replays_it_and_exits_one(tmp_path: Path)
     frozen.write_text(frozen.read_text().replace(PLANTED, PRISTINE))
     repaired = replay()
     assert repaired.returncode == 0, repaired.stdout + repaired.stderr
-    assert repaired.stdout.startswith(f"PASS {ROW}")
+    # It replayed the recorded case (ci prints its blob), not a new search.
+    assert "--blob" in script.read_text()
+    assert repaired.stdout.startswith(f"PASS {ROW}: the recorded shrunk case no longer fails")
 
 
 def test_a_random_profile_names_its_seed_and_a_release_its_version() -> None:
@@ -129,3 +135,45 @@ def test_a_random_profile_run_is_pinned_by_its_printed_seed(
         load_selected_profile()  # verify loaded 'dev': later tests get the session's profile
     assert runs[0] == runs[1] != runs[2]
     assert forced_seed() == before  # the pin was that run's only
+
+
+class _Counter(RuleBasedStateMachine):
+    """Fails once it has counted to three: a machine's shrunk program is three increments."""
+
+    limit = 3
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.n = 0
+
+    @rule(by=st.integers(1, 2))
+    def add(self, by: int) -> None:
+        self.n += by
+
+    @invariant()
+    def below_the_limit(self) -> None:
+        assert self.n < self.limit, f"counted to {self.n}"
+
+
+def test_a_machines_blob_replays_its_program_and_says_when_it_passes() -> None:
+    def run(factory: type[_Counter]) -> tuple[BaseException | None, str]:
+        # Looked up at call time, as a check module bound at import under replaying() would.
+        return verify.run_captured(
+            lambda: hypothesis.stateful.run_state_machine_as_test(
+                factory, settings=settings(database=None, derandomize=True, print_blob=True)
+            )
+        )
+
+    found, output = run(_Counter)
+    assert isinstance(found, AssertionError)
+    # Hypothesis prints the blob through its reporter or as a note on the failure.
+    blob = blob_in(output + "\n".join(getattr(found, "__notes__", [])))
+    assert blob is not None
+    with replaying(*blob):
+        again, replayed = run(_Counter)
+        assert isinstance(again, AssertionError) and str(again) == str(found)
+        fixed = type("Fixed", (_Counter,), {"limit": 10})
+        passed, _ = run(fixed)
+    assert isinstance(passed, DidNotReproduce)
+    # The program, printed again from the blob.
+    assert "add(by=" in replayed + "\n".join(getattr(again, "__notes__", []))
