@@ -24,6 +24,15 @@ $(if $(MATRIX_ERROR),$(error $(MATRIX_ERROR)))
 endif
 endif
 
+# Every other variable a target reads is checked the same way, against the goals given (the
+# example database against the profile each goal runs under): core/run/variables.py.
+VARIABLES_ERROR := $(shell $(PYTHON) -m core.run.variables --goals '$(or $(MAKECMDGOALS),verify)' \
+	HYPOTHESIS_PROFILE='$(HYPOTHESIS_PROFILE)' HYPOTHESIS_DB='$(HYPOTHESIS_DB)' \
+	NIGHTLY_MINUTES='$(NIGHTLY_MINUTES)' CONTRACTS_TIMEOUT='$(CONTRACTS_TIMEOUT)' \
+	CONTRACTS_TOTAL='$(CONTRACTS_TOTAL)' JOBS='$(JOBS)' MATRIX_VERSIONS='$(MATRIX_VERSIONS)' \
+	CHECKS='$(CHECKS)' MUTANTS='$(MUTANTS)' 2>&1 >/dev/null)
+$(if $(VARIABLES_ERROR),$(error $(VARIABLES_ERROR)))
+
 venv: $(STAMP)
 
 # The stamp is newer than requirements.lock once that exact set is installed.
@@ -46,7 +55,7 @@ verify-all: $(STAMP)
 	$(PY) -m core.run.matrix all $(MATRIX_VERSIONS) $(if $(CHECKS),--checks '$(CHECKS)')
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 tests
+	$(PY) -m pytest -n 2 --durations=10 tests
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
@@ -94,5 +103,5 @@ modelcheck: $(STAMP)
 CONTRACTS_TIMEOUT ?= 2
 CONTRACTS_TOTAL ?= 900
 contracts: $(STAMP)
-	timeout $$(( $(CONTRACTS_TOTAL) + 60 )) $(PY) -m core.run.contracts \
+	timeout --foreground --kill-after=5 $$(( $(CONTRACTS_TOTAL) + 60 )) $(PY) -m core.run.contracts \
 		--per-condition-timeout $(CONTRACTS_TIMEOUT) --total-timeout $(CONTRACTS_TOTAL)

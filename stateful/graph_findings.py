@@ -10,12 +10,13 @@ The reproducers run on 0.5.1 too: :func:`_context` builds the root context a gra
 version runs on, and stages are declared with ``StageKind`` members (0.5.1 logs
 ``kind.value``, so a plain string fails every stage there). A finding about a concept 0.5.1
 lacks is N/A there (``applies``): RetryInterceptor (SF-RUN-01, 03) and an interceptor stack in
-built graphs (SF-RUN-08, 09; 0.5.1's ``UnifiedStageGraph`` runs none; 0.9.x ships RetryInterceptor
-but its ``build()`` takes no interceptors until 0.9.6). SF-RUN-02 reproduces on 0.5.1 without a
-retrier (there is none): a RETRY output is still not a failure. SF-RUN-10 does not reproduce
-before 0.8.0, whose graph raised a FAIL output from inside the stage task and so cancelled the
-siblings; 0.8.0's guard-retry loop returns the FAIL output from the task and raises
-UnifiedStageExecutionError from the loop, leaving the siblings running.
+built graphs (SF-RUN-09; 0.5.1's ``UnifiedStageGraph`` runs none; 0.9.x ships RetryInterceptor
+but its ``build()`` takes no interceptors until 0.9.6). SF-RUN-08 is shown there through the
+legacy ``StageGraph``, which runs the default interceptors on every release. SF-RUN-02
+reproduces on 0.5.1 without a retrier (there is none): a RETRY output is still not a failure.
+SF-RUN-10 does not reproduce before 0.8.0, whose graph raised a FAIL output from inside the
+stage task and so cancelled the siblings; 0.8.0's guard-retry loop returns the FAIL output from
+the task and raises UnifiedStageExecutionError from the loop, leaving the siblings running.
 """
 
 from __future__ import annotations
@@ -268,7 +269,35 @@ def stage_changes_what_its_sibling_receives(sf: ModuleType) -> bool:
     return received["items"] == [1, 2] and results["p"].data["items"] == [1, 2]
 
 
+def _has_a_breaker(sf: ModuleType) -> str | None:
+    if _needs_interceptor_stack(sf) is None or hasattr(sf.pipeline.dag, "StageGraph"):
+        return None
+    return "neither a built graph nor a legacy StageGraph runs interceptors here"
+
+
+def open_breaker_through_stage_graph(sf: ModuleType) -> bool:
+    """SF-RUN-08 through the legacy StageGraph, which runs the default interceptors on every
+    release that ships it (0.5.1's built graph runs none). Runners are classes: 0.5.1's
+    StageGraph instantiates each one."""
+    ran = []
+
+    class Broken:
+        async def execute(self, ctx: Any) -> Any:
+            ran.append(1)
+            raise ValueError("down")
+
+    graph = sf.pipeline.dag.StageGraph([sf.pipeline.dag.StageSpec(name="a", runner=Broken)])
+    ids = dict.fromkeys(("request_id", "session_id", "user_id", "org_id", "interaction_id"))
+    results = [
+        asyncio.run(graph.run(sf.PipelineContext(pipeline_run_id=None, **ids))) for _ in range(4)
+    ]
+    opened = [r["a"].status for r in results[:3]] == ["failed"] * 3 and len(ran) == 3
+    return opened and results[3]["a"].status == "completed"
+
+
 def open_breaker_reports_success(sf: ModuleType) -> bool:
+    if _needs_interceptor_stack(sf) is not None:
+        return open_breaker_through_stage_graph(sf)
     ran = []
 
     async def broken(ctx: Any) -> Any:
@@ -386,9 +415,12 @@ FINDINGS = [
         "fails fast. A user expects a stage that did not run not to be reported as a success.",
         "run_with_interceptors turns the short-circuit into status 'completed' ('Interceptor "
         "result is treated as success'), dropping its error: after three failed runs (each "
-        "failure counts twice) the fourth run succeeds with StageOutput.ok({}) and resets it.",
+        "failure counts twice) the fourth run succeeds with StageOutput.ok({}) and resets it. "
+        "Where built graphs run no interceptors (0.5.1), the legacy StageGraph shows it: the "
+        "fourth run's StageResult is 'completed'.",
         open_breaker_reports_success,
-        applies=_needs_interceptor_stack,
+        versions=("0.5.1", "1.2.0"),
+        applies=_has_a_breaker,
     ),
     _finding(
         "SF-RUN-09",

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TypeVar
 
+from core.run.watchdog import REPRODUCER_SECONDS, watchdog
+
 T = TypeVar("T")
 
 CHECK_PACKAGES = ("stateful", "properties")
@@ -139,7 +141,8 @@ def still_reproduces(finding: Finding) -> bool:
     sf = stageflow_module()
     if finding.applies(sf) is not None:
         return False
-    return finding.reproduce(sf)
+    with watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"):
+        return finding.reproduce(sf)
 
 
 def reproducing_ids(findings: Iterable[Finding]) -> frozenset[str]:

@@ -121,6 +121,11 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    # A zero or negative per-condition timeout makes CrossHair search nothing and report OK.
+    if not args.per_condition_timeout > 0 or not args.total_timeout >= 60 or args.jobs < 1:
+        print("contracts: --per-condition-timeout must be > 0, --total-timeout >= 60 and "
+              "--jobs >= 1", file=sys.stderr)  # fmt: skip
+        return 2
     start = time.monotonic()
     deadline = start + args.total_timeout
     targets = args.targets or default_targets()

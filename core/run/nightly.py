@@ -48,8 +48,9 @@ from core.run.nightly_shard import (
     ShardProgress,
     read_progress,
 )
-from core.run.profiles import PROFILE_ENV, ProfileError, load_selected_profile
+from core.run.profiles import ProfileError, load_selected_profile
 from core.run.report import Row, VerifyReport, render_markdown, render_table
+from core.run.variables import PROFILE_ENV, RULES
 from core.run.verify import exit_code, run_finding
 from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
 
@@ -59,7 +60,9 @@ _ROOT = Path(__file__).resolve().parents[2]
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m core.run.nightly", description=__doc__)
-    parser.add_argument("--minutes", type=float, default=float(_env("NIGHTLY_MINUTES", "30")))
+    parser.add_argument(
+        "--minutes", type=float, default=None, help="default: NIGHTLY_MINUTES or 30"
+    )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="xdist workers")
     parser.add_argument("--shards-per-worker", type=int, default=2, metavar="K")
     parser.add_argument("--chunk", type=int, default=100, help="examples per Hypothesis run")
@@ -75,6 +78,12 @@ def _env(name: str, default: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    if args.minutes is None:
+        bad = RULES["NIGHTLY_MINUTES"](_env("NIGHTLY_MINUTES", "30"))
+        if bad:
+            print(f"nightly: {bad}", file=sys.stderr)
+            return 2
+        args.minutes = float(_env("NIGHTLY_MINUTES", "30"))
     os.environ.setdefault(PROFILE_ENV, "nightly")
     try:
         profile = load_selected_profile()

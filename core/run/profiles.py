@@ -14,15 +14,14 @@ unknown name with a message that lists the known ones.
 Several machines can share one search: with ``HYPOTHESIS_DB=redis://HOST:PORT`` the profiles
 that keep examples (``dev``, ``nightly``) write to and replay from both the local directory and
 Hypothesis's ``RedisExampleDatabase`` on that server, so a failure one machine found is the
-first example every other machine tries. A malformed URL or a server that does not answer is a
-:class:`ProfileError` (verify and nightly print its one line and exit 2), never a silent
-fall-back to the local database.
+first example every other machine tries. A malformed URL, a server that does not answer, or a
+profile that keeps no database (``ci``, ``crosshair``) is a :class:`ProfileError` (verify and
+nightly print its one line and exit 2), never a silent fall-back or a silent no-op.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -34,9 +33,17 @@ from hypothesis.database import (
 )
 from hypothesis.errors import InvalidArgument
 
-PROFILE_ENV = "HYPOTHESIS_PROFILE"
-DATABASE_ENV = "HYPOTHESIS_DB"
-DEFAULT_PROFILE = "dev"
+# The names and the URL form live with the Makefile's input checks, which run before .venv exists.
+from core.run.variables import (
+    DATABASE_ENV,
+    DEFAULT_PROFILE,
+    KNOWN_PROFILES,
+    PROFILE_ENV,
+    REDIS_URL,
+    SHARED_DB_PROFILES,
+    database_error,
+)
+
 EXAMPLE_DB_DIR = ".hypothesis/examples"
 
 # Machines draw many values per step and run real asyncio code; slow-data health checks would
@@ -74,11 +81,6 @@ settings.register_profile(
     phases=list(Phase),
     suppress_health_check=_QUIET_HEALTH_CHECKS,
 )
-
-KNOWN_PROFILES = ("dev", "ci", "nightly", "crosshair")
-# The profiles that keep an example database, and so may share one through HYPOTHESIS_DB.
-SHARED_DB_PROFILES = ("dev", "nightly")
-_REDIS_URL = re.compile(r"redis://(?P<host>[^:/\s]+):(?P<port>[0-9]{1,5})/?")
 
 
 class ProfileError(ValueError):
@@ -129,15 +131,19 @@ def load_selected_profile() -> str:
     """Load the profile named by ``HYPOTHESIS_PROFILE`` (default ``dev``) and return its name.
 
     With ``HYPOTHESIS_DB`` set, ``dev`` and ``nightly`` are loaded with the shared database
-    added (see the module docstring); the other profiles keep none.
+    added (see the module docstring); under the other profiles, which keep none, it is a
+    :class:`SharedDatabaseError`.
     """
     name = selected_profile_name()
     if name == "crosshair":
         _register_crosshair()
     url = os.environ.get(DATABASE_ENV, "")
-    if not url or name not in SHARED_DB_PROFILES:
+    if not url:
         settings.load_profile(name)
         return name
+    if name not in SHARED_DB_PROFILES:
+        # A database the profile would ignore is a mistake to report, not a no-op to hide.
+        raise SharedDatabaseError(database_error(url, name))
     base = settings.get_profile(name)
     shared = f"{name}+{url}"
     settings.register_profile(
@@ -161,12 +167,9 @@ def with_shared_database(local: ExampleDatabase | None, url: str) -> ExampleData
 
 def redis_database(url: str) -> ExampleDatabase:
     """Hypothesis's RedisExampleDatabase on ``url``, after checking the server answers."""
-    match = _REDIS_URL.fullmatch(url)
+    match = REDIS_URL.fullmatch(url)
     if match is None:
-        raise SharedDatabaseError(
-            f"{DATABASE_ENV}={url!r} is not redis://HOST:PORT (e.g. redis://127.0.0.1:6379); "
-            f"fix it or unset {DATABASE_ENV} to use the local example database only"
-        )
+        raise SharedDatabaseError(database_error(url, SHARED_DB_PROFILES[0]))
     # Imported here: only a run that asks for a shared database needs the redis client.
     import redis
     from hypothesis.extra.redis import RedisExampleDatabase

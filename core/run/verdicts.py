@@ -9,8 +9,10 @@ in this order:
 2. one of Hypothesis's own errors (a flaky or inconsistent search, a failed health check, an
    invalid strategy): ERROR, since a run that is not a function of its choices, or a search
    that cannot run, says nothing about Stageflow;
-3. an ``AssertionError`` (a model or invariant disagreement) or a
-   :class:`~core.sched.loop_reports.ScheduleFailure` (the run deadlocked or never ended): NEW;
+3. an ``AssertionError`` (a model or invariant disagreement), a
+   :class:`~core.sched.loop_reports.ScheduleFailure` (the run deadlocked or never ended) or a
+   :class:`~core.run.watchdog.StageflowStuckError` (a reproducer's stock-loop run never
+   ended): NEW;
 4. anything else that passed through Stageflow's code (raised inside it, or raised by one of
    our stages or sinks and let out by Stageflow where the model says it should not be): NEW;
 5. anything else, raised by the suite's own code with no Stageflow frame on the way: ERROR.
@@ -33,6 +35,7 @@ from types import TracebackType
 
 from hypothesis.errors import HypothesisException
 
+from core.run.watchdog import StageflowStuckError
 from core.sched.loop_reports import ScheduleFailure
 from core.sut import HarnessError, stageflow_module
 
@@ -129,7 +132,7 @@ def _classify_one(exc: BaseException) -> Verdict:
     if isinstance(exc, HypothesisException):
         reason = f"Hypothesis could not run or replay the search: {type(exc).__name__}"
         return Verdict("ERROR", suite_fault(exc), reason)
-    if isinstance(exc, AssertionError | ScheduleFailure):
+    if isinstance(exc, AssertionError | ScheduleFailure | StageflowStuckError):
         return Verdict("NEW", "", f"Stageflow disagrees with the model ({type(exc).__name__})")
     if _raised_by_stageflow(_frames(exc.__traceback__)):
         reason = f"{type(exc).__name__} raised in or let out by Stageflow, which the model forbids"

@@ -41,6 +41,7 @@ from core.run.replay import (
 )
 from core.run.report import Row, VerifyReport, render_table, write_reports, write_version_record
 from core.run.verdicts import classify, suite_fault
+from core.run.watchdog import REPRODUCER_SECONDS, watchdog
 from core.sut import (
     StageflowUnavailableError,
     stageflow_label,
@@ -152,7 +153,8 @@ def run_finding(finding: registry.Finding, sf: ModuleType) -> Row:
         return not_run
     start = time.perf_counter()
     try:
-        reproduced = finding.reproduce(sf)
+        with watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"):
+            reproduced = finding.reproduce(sf)
     except Exception as exc:
         verdict = classify(exc)
         detail = f"reproducer of {finding.id} crashed instead of answering\n"

@@ -158,3 +158,19 @@ def test_a_nightly_shard_broken_by_the_suite_is_error_not_new(
     assert progress.status == "error" and "core/sut/graphs.py:" in progress.detail
     [row] = nightly_check_rows([progress])
     assert row.status == "ERROR"
+
+
+def test_a_reproducer_that_never_ends_is_new_like_a_livelock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The watchdog turns a hang into StageflowStuckError, raised from the suite's own
+    # watchdog: still a run that never ended, as a LivelockError on the suite's loop is.
+    monkeypatch.setattr(verify, "REPRODUCER_SECONDS", 0.3)
+
+    def reproduce(sf: ModuleType) -> bool:
+        while True:
+            time.sleep(0.01)
+
+    finding = registry.Finding("SF-T-03", "t", ("1.2.0",), "c", "p", "o", reproduce)
+    row = verify.run_finding(finding, stageflow_module())
+    assert row.status == "NEW" and "StageflowStuckError" in row.detail

@@ -25,6 +25,7 @@ from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from core.run.checks import Finding, reproducing_ids
+from core.sut.graphs import features as graph_features
 from stateful import graph_machine, subpipeline_machine
 from stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
 from tests.quality.planting import expect_failure
@@ -54,6 +55,9 @@ def test_machine_reports_the_one_finding_it_does_not_adopt(
 ) -> None:
     if finding.id in SIDESTEPPED:
         pytest.skip(SIDESTEPPED[finding.id])
+    if finding.id == "SF-RUN-08" and not graph_features().interceptors:
+        pytest.skip("built graphs run no breaker here: SF-RUN-08 shows only through the legacy "
+                    "StageGraph (lifecycle.legacy_graph, test_planted_lifecycle.py)")  # fmt: skip
     reproducing = reproducing_ids(findings)
     if finding.id not in reproducing:
         pytest.skip(f"{finding.id} does not reproduce on this stageflow")

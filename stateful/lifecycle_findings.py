@@ -1,0 +1,162 @@
+"""Known findings about a run's lifecycle: inputs, events and cleanup (check ``lifecycle.run``).
+
+Every reproducer is plain Stageflow code given the imported ``stageflow`` package as ``sf``; it
+runs its own ``asyncio.run`` without wall-clock sleeps (an ``asyncio.Event`` orders what must
+happen in order) and returns True while the violation is there. The lifecycle machine adopts
+those that still reproduce, and also :data:`KNOWN_ELSEWHERE`, the graph finding its model names
+(SF-RUN-02: a RETRY output is not a failure), without registering it twice.
+
+Each was argued against before registering: SF-LIFE-01 reads ``_validate_dependency``
+(``self.strict and self.declared_deps and ...``: an empty declaration switches the check off),
+SF-LIFE-02 greps the package (no ``stage.*.started``, ``.completed``, ``.failed`` nor
+``pipeline.started``/``completed``/``failed``/``cancelled`` is emitted by a run: only
+``record_stage_event``, which ``UnifiedStageGraph`` never calls, and the opt-in wide events,
+whose types are ``stage.wide``/``pipeline.wide``), SF-LIFE-03 reads ``CleanupRegistry.run_all``
+(``except asyncio.CancelledError`` per callback, never re-raised).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import ModuleType
+from typing import Any
+
+import core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
+from core.run.checks import Finding
+from models import run_lifecycle as model
+from stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
+from stateful.graph_findings import _context
+
+CHECK = "lifecycle.run"
+KNOWN_ELSEWHERE = [f for f in GRAPH_FINDINGS if f.id == "SF-RUN-02"]
+
+
+def applies(sf: ModuleType) -> str | None:
+    if not hasattr(sf.PipelineContext, "create"):
+        return "this stageflow runs graphs on a StageContext (no PipelineContext.create)"
+    return None
+
+
+def _ok(sf: ModuleType, **data: Any) -> Any:
+    async def stage(ctx: Any) -> Any:
+        return sf.StageOutput.ok(data=data)
+
+    return stage
+
+
+def undeclared_read_without_dependencies(sf: ModuleType) -> bool:
+    answers: list[Any] = []
+
+    async def reader(ctx: Any) -> Any:
+        try:
+            answers.append(ctx.inputs.get_output("a"))
+        except sf.stages.inputs.UndeclaredDependencyError:
+            answers.append("refused")
+        return sf.StageOutput.ok()
+
+    pipeline = (
+        sf.Pipeline()
+        .with_stage("a", _ok(sf, v=1), sf.StageKind.TRANSFORM)
+        .with_stage("b", reader, sf.StageKind.TRANSFORM)  # declares no dependencies
+    )
+    asyncio.run(pipeline.build().run(_context(sf, input_text="x")))
+    return answers == [None]
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.types: list[str] = []
+
+    async def emit(self, *, type: str, data: dict[str, Any] | None) -> None:
+        self.types.append(type)
+
+    def try_emit(self, *, type: str, data: dict[str, Any] | None) -> None:
+        self.types.append(type)
+
+
+def lifecycle_events_missing(sf: ModuleType) -> bool:
+    sink = _Recorder()
+    pipeline = sf.Pipeline().with_stage("a", _ok(sf), sf.StageKind.TRANSFORM)
+
+    async def main() -> None:
+        sf.set_event_sink(sink)  # the context made next takes it (this task's context only)
+        await pipeline.build().run(_context(sf, input_text="x"))
+
+    asyncio.run(main())
+    documented = {"stage.a.started", "stage.a.completed", "pipeline.started", "pipeline.completed"}
+    return not documented & set(sink.types)
+
+
+def cancel_during_cleanup_swallowed(sf: ModuleType) -> bool:
+    async def main() -> bool:
+        cleaning = asyncio.Event()
+        holder: dict[str, Any] = {}
+
+        async def cleanup() -> None:
+            cleaning.set()
+            await asyncio.Event().wait()  # a cleanup still busy when the cancel arrives
+
+        async def stage(ctx: Any) -> Any:
+            holder["graph"].register_cleanup(cleanup, name="slow cleanup")
+            return sf.StageOutput.ok()
+
+        holder["graph"] = sf.Pipeline().with_stage("a", stage, sf.StageKind.TRANSFORM).build()
+        task = asyncio.ensure_future(holder["graph"].run(_context(sf)))
+        await cleaning.wait()
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return False
+        return not task.cancelled()
+
+    return asyncio.run(main())
+
+
+FINDINGS = [
+    Finding(
+        model.UNCHECKED_WITHOUT_DEPS,
+        "A stage that declares no dependencies may read any stage: no UndeclaredDependencyError",
+        ("0.5.1", "1.2.0"),
+        CHECK,
+        "docs/guides/dependencies.md:7: 'When a stage tries to access output from another stage "
+        "that isn't declared as a dependency, you'll get an UndeclaredDependencyError'; "
+        "docs/api/inputs.md (get_from, has_output, get_output): 'UndeclaredDependencyError: If "
+        "strict=True and stage is not in declared_deps'.",
+        "StageInputs._validate_dependency checks only when declared_deps is non-empty: a stage "
+        "with no dependencies gets get_output('a') -> None, has_output -> False and get_from -> "
+        "the default for any stage name, strict=True notwithstanding; one that declares a single "
+        "dependency is refused the same read. The error's own message prints '(none)' for an empty "
+        "declaration, so the case was meant to raise.",
+        undeclared_read_without_dependencies,
+    ),
+    Finding(
+        model.LIFECYCLE_EVENTS_MISSING,
+        "A run emits none of the documented stage.{name}.started/completed/failed or pipeline.* "
+        "events",
+        ("0.5.1", "1.2.0"),
+        CHECK,
+        "docs/api/events.md:141-143: 'stage.{name}.started | Stage began execution', "
+        "'stage.{name}.completed', 'stage.{name}.failed'; docs/api/events.md:175-178: "
+        "'pipeline.started', 'pipeline.completed', 'pipeline.failed', 'pipeline.cancelled' "
+        "(also docs/guides/observability.md:124-126, 182-184).",
+        "A Pipeline.build().run(...) emits only stage.{name}.skipped (for SKIP outputs) and "
+        "guard_retry.* events, to the context's sink and so to the global one; neither sink "
+        "ever receives a started, completed or failed stage event or any pipeline.* event.",
+        lifecycle_events_missing,
+    ),
+    Finding(
+        model.CANCEL_IN_CLEANUP_SWALLOWED,
+        "A cancel or timeout arriving while a run's cleanups run is swallowed: the run returns",
+        ("0.5.1", "1.2.0"),
+        CHECK,
+        "Reasonable expectation (no Stageflow sentence covers it): UnifiedStageGraph.run 'Uses "
+        "structured cancellation'; a cancelled asyncio task ends cancelled (the asyncio docs: "
+        "CancelledError 'should generally be propagated'), and wait_for raises TimeoutError.",
+        "CleanupRegistry.run_all catches CancelledError around each callback and goes on: the "
+        "cancel interrupts that cleanup, the rest run, and run() returns its PipelineResults "
+        "(or raises the stage's error) as if never cancelled; task.cancelled() is False and "
+        "asyncio.wait_for(run, t) returns results after its deadline.",
+        cancel_during_cleanup_swallowed,
+    ),
+]
