@@ -24,7 +24,7 @@ from core.run.nightly import _check_rows as nightly_check_rows
 from core.run.report import Row
 from core.run.verdicts import classify
 from core.sched.choosers import PCTChooser
-from core.sut import stageflow_module
+from core.sut import UnsupportedFeature, stageflow_module
 from core.sut.graphs import GraphHarness
 from models.graph_run import Config, Graph, StageDesc
 
@@ -174,3 +174,20 @@ def test_a_reproducer_that_never_ends_is_new_like_a_livelock(
     finding = registry.Finding("SF-T-03", "t", ("1.2.0",), "c", "p", "o", reproduce)
     row = verify.run_finding(finding, stageflow_module())
     assert row.status == "NEW" and "StageflowStuckError" in row.detail
+
+
+def test_a_harness_error_wrapped_by_another_exception_is_still_error() -> None:
+    # Stageflow may catch what our stage raised and raise its own error from it: a
+    # HarnessError anywhere in the chain names the suite's refusal as the reason.
+    def wrapped(cause: Exception) -> Exception:
+        try:
+            try:
+                raise cause
+            except Exception as inner:
+                raise RuntimeError("stage failed") from inner
+        except RuntimeError as outer:
+            return outer
+
+    verdict = classify(wrapped(UnsupportedFeature("no such stack")))
+    assert verdict.status == "ERROR" and "UnsupportedFeature" in verdict.reason
+    assert "UnsupportedFeature" not in classify(wrapped(ValueError("x"))).reason
