@@ -49,9 +49,10 @@ from core.run.nightly_shard import (
     read_progress,
 )
 from core.run.profiles import ProfileError, load_selected_profile
+from core.run.replay import ReplayKey, failure_script
 from core.run.report import Row, VerifyReport, render_markdown, render_table
 from core.run.variables import PROFILE_ENV, RULES
-from core.run.verify import exit_code, run_finding
+from core.run.verify import exit_code, replay_key, run_finding
 from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
 
 _SHARD_MODULE = Path(__file__).with_name("nightly_shard.py")
@@ -125,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
     extra = _extras(progress)
     _write(report, extra, reports, directory, time.time() - started, code, args)
+    _write_failure_scripts(report, directory / "failures", replay_key(sf))
     print()
     print(render_table(report))
     for row in rows:
@@ -262,6 +264,14 @@ def _write(
         if row.status in ("NEW", "ERROR"):
             (directory / "failures" / f"{row.name}.txt").write_text(row.detail)
     print(f"wrote {reports / 'nightly.json'}, {reports / 'nightly.md'}, {reports / 'nightly.xml'}")
+
+
+def _write_failure_scripts(report: VerifyReport, failures: Path, key: ReplayKey) -> None:
+    # The nightly profile prints each failure's blob, so the script replays that very case
+    # (core.run.replay); verify writes the same scripts.
+    for row in report.rows:
+        if row.status == "NEW":
+            (failures / f"{row.name}.py").write_text(failure_script(row.name, key, row.detail))
 
 
 if __name__ == "__main__":

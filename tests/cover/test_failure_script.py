@@ -23,9 +23,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from core.run import checks as registry
 from core.run import verify
+from core.run.nightly import _write_failure_scripts
 from core.run.profiles import load_selected_profile
 from core.run.replay import ReplayKey, forced_seed
 from core.run.replay_blob import blob_in, replaying
+from core.run.report import Row, VerifyReport
 from core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,3 +181,17 @@ def test_a_machines_blob_replays_its_program_and_says_when_it_passes() -> None:
     assert isinstance(passed, DidNotReproduce)
     # The program, printed again from the blob.
     assert "add(by=" in replayed + "\n".join(getattr(again, "__notes__", []))
+
+
+def test_nightly_writes_a_script_per_new_row_that_replays_its_blob(tmp_path: Path) -> None:
+    blob = "@reproduce_failure('6.170.17', b'AXicY2BgYAQAAA0AAw==')"
+    rows = (
+        Row("c.new", "NEW", None, 5, 1.0, f"c.new failed\n{blob}"),
+        Row("c.ok", "PASS", None, 5, 1.0),
+    )
+    report = VerifyReport("1.2.0", "/x", "nightly", rows)
+    _write_failure_scripts(report, tmp_path, ReplayKey("nightly", None, "", ""))
+    assert [p.name for p in tmp_path.iterdir()] == ["c.new.py"]
+    script = (tmp_path / "c.new.py").read_text()
+    assert "BLOB = ['--blob', '6.170.17', 'AXicY2BgYAQAAA0AAw==']" in script
+    assert "HYPOTHESIS_PROFILE=nightly make verify CHECKS='c.new'" in script
