@@ -7,10 +7,11 @@ HYPOTHESIS_PROFILE ?= ci
 export HYPOTHESIS_PROFILE
 
 # STAGEFLOW=X verifies released stageflow-core X (in .venv-stageflow-X, made on first use);
-# SUT=PATH verifies the stageflow package under PATH; verify-all runs MATRIX_VERSIONS side by side.
+# SUT=PATH verifies the stageflow package under PATH; verify-all runs MATRIX_VERSIONS side by side
+# (empty: every released stageflow-core from 0.5.0 on, as `pip index versions` lists them).
 STAGEFLOW ?=
 SUT ?=
-MATRIX_VERSIONS ?= 0.5.1 1.2.0
+MATRIX_VERSIONS ?=
 
 .PHONY: verify verify-all test typecheck lint bench venv
 

@@ -132,7 +132,8 @@ CHECKS = [
         name="values.pipeline_context_ids",
         run=pipeline_context_ids_law,
         summary="ids and tenant fields survive to_snapshot, from_snapshot and TenantContext",
-        applies=lambda sf: context_has("create", "to_snapshot", "from_snapshot"),
+        # Every id field is drawn, so the constructor stands in for create() where it is missing.
+        applies=lambda sf: context_has("metadata", "to_snapshot", "from_snapshot"),
     ),
     Check(
         name="values.extract_service",

@@ -13,11 +13,13 @@ The reproducers run on 0.5.1 too: :func:`_context` builds the root context a gra
 version runs on, and stages are declared with ``StageKind`` members (0.5.1 logs
 ``kind.value``, so a plain string fails every stage there). A finding about a concept 0.5.1
 lacks is N/A there (``applies``): RetryInterceptor (SF-RUN-01, 03) and an interceptor stack in
-built graphs (SF-RUN-09, 11; 0.5.1's ``UnifiedStageGraph`` runs none). SF-RUN-08 is shown
+built graphs (SF-RUN-09, 11; 0.5.1's ``UnifiedStageGraph`` runs none; 0.9.x ships
+RetryInterceptor but its ``build()`` takes no interceptors until 0.9.6). SF-RUN-08 is shown
 there through the legacy ``StageGraph``, which runs the default interceptors on every release.
-SF-RUN-02 reproduces on 0.5.1 without a retrier (there is none): a RETRY output is still not
-a failure. SF-RUN-10 does not reproduce on 0.5.1, whose graph raises a FAIL output from inside
-the stage task and so cancels the siblings; it came with 1.2.0's interceptor path.
+SF-RUN-02 reproduces on 0.5.1 without a retrier (there is none): a RETRY output is still not a
+failure. SF-RUN-10 does not reproduce before 0.8.0, whose graph raised a FAIL output from inside
+the stage task and so cancelled the siblings; 0.8.0's guard-retry loop returns the FAIL output
+from the task and raises UnifiedStageExecutionError from the loop, leaving the siblings running.
 """
 
 from __future__ import annotations
@@ -36,16 +38,18 @@ from models import graph_run as model
 CHECK = "graphs.run_dag"
 
 
-def _needs_retry(sf: ModuleType) -> str | None:
-    if importlib.util.find_spec("stageflow.pipeline.retry") is None:
-        return "this stageflow has no RetryInterceptor (no stageflow.pipeline.retry)"
-    return None
-
-
 def _needs_interceptor_stack(sf: ModuleType) -> str | None:
     if "interceptors" not in inspect.signature(sf.Pipeline.build).parameters:
         return "Pipeline.build() takes no interceptors: this stageflow's built graph runs none"
     return None
+
+
+def _needs_retry(sf: ModuleType) -> str | None:
+    # 0.9.x ships stageflow.pipeline.retry while its built graph takes no interceptors: the
+    # reproducers install a RetryInterceptor in a built graph, so they need both.
+    if importlib.util.find_spec("stageflow.pipeline.retry") is None:
+        return "this stageflow has no RetryInterceptor (no stageflow.pipeline.retry)"
+    return _needs_interceptor_stack(sf)
 
 
 def _context(sf: ModuleType, **fields: Any) -> Any:
@@ -53,6 +57,12 @@ def _context(sf: ModuleType, **fields: Any) -> Any:
     built graph on a root StageContext, made as its own PipelineRunner makes one."""
     if hasattr(sf.PipelineContext, "create"):
         return sf.PipelineContext.create(**fields)
+    if hasattr(sf.PipelineContext, "derive_root_stage_context"):
+        # 0.9.5 and 0.9.6 run a graph on a PipelineContext but have no create(): build what
+        # create() builds, data included (SF-RUN-09's _timeout_ms must reach the interceptor).
+        ids = ("pipeline_run_id", "request_id", "session_id", "user_id", "org_id")
+        unset: dict[str, Any] = dict.fromkeys((*ids, "interaction_id"))
+        return sf.PipelineContext(**{**unset, **fields})
     snapshot = sf.context.ContextSnapshot(input_text=fields.get("input_text"))
     root = "__pipeline_root__"
     inputs = sf.create_stage_inputs(snapshot, prior_outputs={}, declared_deps=(), stage_name=root)

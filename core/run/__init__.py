@@ -4,9 +4,13 @@
 #                       stateful/ and properties/; withdrawn.py: findings checked, not a bug
 #   profiles.py         Hypothesis profiles (dev, ci, nightly, crosshair), HYPOTHESIS_DB
 #   verify.py           `make verify`: every check, the table, reports/
+#   verdicts.py         a failure's status: NEW (Stageflow's) or ERROR (the suite's), and where
+#   replay.py           the replay command and reports/failures/<row>.py of a NEW row
+#   replay_blob.py      replaying one shrunk case from Hypothesis's @reproduce_failure blob
 #   report.py           verify's table, JSON and Markdown; findings_report.py: findings.md,
 #                       issues/<id>.md and the standalone reproducer scripts
 #   matrix.py           STAGEFLOW=, SUT= and verify-all: one verify per Stageflow version
+#   matrix_table.py     verify-all's table: check x version, totals, legend (stdlib only)
 #   nightly.py          `make nightly` (nightly_shard.py: one xdist worker's share)
 #   modelcheck.py       `make modelcheck`: exhaustive scenarios and the models' state walks
 #   contracts.py        `make contracts`: CrossHair over models/ and the checker

@@ -323,7 +323,8 @@ def render_finding(finding: Finding, records: Records, check_status: Callable[[s
         f"- affected versions (measured): **{_listing(measured)}**",
     ]
     for status, meaning in (("FIXED", "not reproduced"), ("N/A", "not applicable"),
-                            ("NEW", "reproducer crashed")):  # fmt: skip
+                            ("NEW", "reproducer crashed in Stageflow"),
+                            ("ERROR", "not judged (the suite could not drive it)")):  # fmt: skip
         labels = versions_with(records, row, status)
         if labels:
             lines.append(f"- {meaning} on: {_listing(labels)}")
@@ -419,6 +420,14 @@ def render_findings_report(
     if unregistered:
         lines += ["", "Failing rows nobody has registered as a finding yet (see each version's "
                   "`failures/`): " + ", ".join(f"`{n}`" for n in unregistered)]  # fmt: skip
+    unjudged = sorted(
+        {f"{name} ({label})" for label, rows in records.items() for name, s in rows.items()
+         if s == "ERROR"}
+    )  # fmt: skip
+    if unjudged:
+        listed = ", ".join(f"`{n}`" for n in unjudged)
+        lines += ["", "Rows the suite could not judge (ERROR: its own code is at fault, see "
+                  f"each version's `failures/`): {listed}"]  # fmt: skip
     for finding in findings:
         lines += ["", render_finding(finding, records, check_status)]
     if withdrawn:

@@ -5,9 +5,11 @@ first use from ``requirements.lock`` with only stageflow-core swapped, so the su
 (Hypothesis, pytest) are the same on every version and only the system under test changes.
 ``make verify SUT=PATH`` runs it in ``.venv`` with the stageflow package found under PATH first
 on ``PYTHONPATH`` (``core.sut`` imports whatever stageflow comes first, and the report names its
-path). ``make verify-all`` verifies each version of ``MATRIX_VERSIONS`` in turn, then prints one
-table, a row per check and a column per version, from the per-version records that verify keeps
-in ``reports/versions/<version>/verify.json``.
+path). ``make verify-all`` verifies each version of ``MATRIX_VERSIONS`` in turn (by default every
+released stageflow-core from 0.5.0 on, as ``pip index versions`` lists them, asked once), then
+prints one table, a row per check and a column per version, with each version's totals and a
+legend, from the per-version records that verify keeps in
+``reports/versions/<version>/verify.json``; ``reports/matrix.md`` keeps it.
 
 Input is checked before anything runs: a version pip has never heard of, or a PATH without a
 stageflow package, is one line on stderr and exit 2. Only then is a virtualenv created.
@@ -20,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import re
 import subprocess
@@ -28,10 +29,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.run.matrix_table import render_matrix
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements.lock"
 DISTRIBUTION = "stageflow-core"
-DEFAULT_VERSIONS = ("0.5.1", "1.2.0")
+OLDEST_DEFAULT = (0, 5, 0)  # verify-all's default: every final release from this one on
 # Release-shaped strings only: anything else never reaches pip, a shell or a directory name.
 _VERSION = re.compile(r"[0-9]+(\.[0-9]+){0,3}((a|b|rc)[0-9]+)?(\.post[0-9]+)?(\.dev[0-9]+)?")
 
@@ -95,12 +98,24 @@ def released_versions() -> list[str]:
     )
 
 
-def check_version(version: str) -> None:
+def version_key(version: str) -> tuple[int, ...]:
+    """Orders release numbers numerically (0.9.6 before 0.10.0); a pre-release sorts low."""
+    return tuple(int(p) if p.isdigit() else -1 for p in version.split("."))
+
+
+def default_versions(released: Sequence[str]) -> list[str]:
+    """verify-all's versions: every final release from 0.5.0 on, oldest first."""
+    final = [v for v in released if re.fullmatch(r"[0-9]+(\.[0-9]+)*", v)]
+    return sorted((v for v in final if version_key(v) >= OLDEST_DEFAULT), key=version_key)
+
+
+def check_version(version: str, released: Sequence[str] | None = None) -> None:
+    """Refuse a malformed or unreleased version; ``released``, if given, saves a pip query."""
     if not _VERSION.fullmatch(version):
         raise BadInput(f"STAGEFLOW={version!r} is not a version number (e.g. STAGEFLOW=0.5.1)")
     if venv_ready(version):
         return  # made before, so pip knew it then: no query needed
-    released = released_versions()
+    released = released_versions() if released is None else released
     if version not in released:
         raise BadInput(
             f"{DISTRIBUTION} {version} is not a released version; released: {', '.join(released)}"
@@ -180,45 +195,38 @@ def verify(stageflow: str | None, sut: str | None, checks: str, reports: str) ->
 
 
 def verify_all(versions: Sequence[str], checks: str, reports: str) -> int:
-    """Verify every version (all of them, even after a NEW), then print the table."""
+    """Verify every version (all of them, even after a NEW), then print the table.
+
+    No versions: every release from 0.5.0 on. The exit code is the worst of verify's: 2 (bad
+    input) before 1 (something NEW) before 3 (something ERROR) before 0.
+    """
+    released: list[str] | None = None
+    if not versions or not all(venv_ready(v) for v in versions):
+        released = released_versions()  # one query for all of them
+    versions = list(versions) or default_versions(released or [])
     for version in versions:
-        check_version(version)
+        check_version(version, released)
     codes = []
     for version in versions:
         print(f"\n==== stageflow-core {version}", flush=True)
         codes.append(verify(version, None, checks, reports))
     table = render_matrix(versions, Path(reports))
     print("\n" + table)
-    (Path(reports) / "matrix.md").write_text("# stageflow-verify matrix\n\n" + table + "\n")
-    return 2 if 2 in codes else max(codes, default=0)
-
-
-def load_record(reports: Path, version: str) -> dict[str, str]:
-    """``{row name: status}`` of the last verify of ``version`` (empty if never verified)."""
-    path = reports / "versions" / version / "verify.json"
-    if not path.exists():
-        return {}
-    return {row["name"]: row["status"] for row in json.loads(path.read_text())["checks"]}
-
-
-def render_matrix(versions: Sequence[str], reports: Path) -> str:
-    records = [load_record(reports, v) for v in versions]
-    names: list[str] = []
-    for record in records:
-        names += [n for n in record if n not in names]
-    header = ["check", *versions]
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
-        *("| " + " | ".join([n, *(r.get(n, "-") for r in records)]) + " |" for n in names),
-    ]
-    return "\n".join(lines)
+    (Path(reports) / "matrix.md").write_text(
+        "# stageflow-verify matrix\n\n" + f"Checks run: `{checks or 'all'}`.\n\n" + table + "\n"
+    )
+    for worst in (2, 1, 3):
+        if worst in codes:
+            return worst
+    return 0
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m core.run.matrix", description=__doc__)
     parser.add_argument("command", choices=("check", "verify", "all"))
-    parser.add_argument("versions", nargs="*", help="for `all`: the versions, in order")
+    parser.add_argument(
+        "versions", nargs="*", help="for `all`: the versions (default: every release >= 0.5.0)"
+    )
     parser.add_argument("--stageflow", default="", help="a released stageflow-core version")
     parser.add_argument("--sut", default="", help="a directory holding a stageflow package")
     parser.add_argument("--checks", default="", help="passed on to core.run.verify")
@@ -234,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "verify":
             return verify(args.stageflow, args.sut, args.checks, args.reports)
-        return verify_all(args.versions or DEFAULT_VERSIONS, args.checks, args.reports)
+        return verify_all(args.versions, args.checks, args.reports)
     except BadInput as exc:
         print(f"verify: {exc}", file=sys.stderr)
         return 2

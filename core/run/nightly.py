@@ -49,9 +49,10 @@ from core.run.nightly_shard import (
     read_progress,
 )
 from core.run.profiles import ProfileError, load_selected_profile
+from core.run.replay import ReplayKey, failure_script
 from core.run.report import Row, VerifyReport, render_markdown, render_table
 from core.run.variables import PROFILE_ENV, RULES
-from core.run.verify import run_finding
+from core.run.verify import exit_code, replay_key, run_finding
 from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
 
 _SHARD_MODULE = Path(__file__).with_name("nightly_shard.py")
@@ -125,12 +126,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
     extra = _extras(progress)
     _write(report, extra, reports, directory, time.time() - started, code, args)
+    _write_failure_scripts(report, directory / "failures", replay_key(sf))
     print()
     print(render_table(report))
     for row in rows:
-        if row.status == "NEW":
-            print(f"\n==== NEW: {row.name}\n{row.detail}")
-    return 1 if report.summary()["new"] else 0
+        if row.status in ("NEW", "ERROR"):
+            print(f"\n==== {row.status}: {row.name}\n{row.detail}")
+    return exit_code(report)
 
 
 def _run_pytest(
@@ -197,13 +199,16 @@ def _check_rows(progress: list[ShardProgress]) -> list[Row]:
         examples = sum(s.examples for s in shards)
         seconds = sum(s.seconds for s in shards)
         failed = [s for s in shards if s.status == "failed"]
+        broken = [s for s in shards if s.status == "error"]  # the suite's fault, never NEW
         if all(s.status == "n/a" for s in shards):
             rows.append(Row(name, "N/A", None, 0, 0.0, shards[0].detail))
         elif failed:
             rows.append(Row(name, "NEW", None, examples, seconds, failed[0].detail))
+        elif broken:
+            rows.append(Row(name, "ERROR", None, examples, seconds, broken[0].detail))
         elif examples == 0:
             detail = f"check {name} ran no example: a check that runs nothing proves nothing"
-            rows.append(Row(name, "NEW", None, 0, seconds, detail))
+            rows.append(Row(name, "ERROR", None, 0, seconds, detail))  # the suite's, never NEW
         else:
             rows.append(Row(name, "PASS", None, examples, seconds))
     return rows
@@ -256,9 +261,17 @@ def _write(
     (reports / "nightly.json").write_text(json.dumps(data, indent=2) + "\n")
     (reports / "nightly.md").write_text(render_markdown(report))
     for row in report.rows:
-        if row.status == "NEW":
+        if row.status in ("NEW", "ERROR"):
             (directory / "failures" / f"{row.name}.txt").write_text(row.detail)
     print(f"wrote {reports / 'nightly.json'}, {reports / 'nightly.md'}, {reports / 'nightly.xml'}")
+
+
+def _write_failure_scripts(report: VerifyReport, failures: Path, key: ReplayKey) -> None:
+    # The nightly profile prints each failure's blob, so the script replays that very case
+    # (core.run.replay); verify writes the same scripts.
+    for row in report.rows:
+        if row.status == "NEW":
+            (failures / f"{row.name}.py").write_text(failure_script(row.name, key, row.detail))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from hypothesis.stateful import RuleBasedStateMachine
 
 from core.run import checks as registry
 from core.run.profiles import load_selected_profile
+from core.run.verdicts import classify
 from core.run.verify import run_captured
 from core.sut import stageflow_module
 
@@ -50,7 +51,7 @@ ENV_SHARDS = "NIGHTLY_SHARDS"
 ENV_CHUNK = "NIGHTLY_CHUNK"
 ENV_CHECKS = "NIGHTLY_CHECKS"  # comma-separated globs, as verify's --checks
 ENV_DIR = "NIGHTLY_DIR"  # <reports>/nightly
-FINISHED = ("done", "failed", "n/a")
+FINISHED = ("done", "failed", "error", "n/a")  # error: the suite's fault (core.run.verdicts)
 
 
 @dataclass
@@ -189,7 +190,9 @@ def test_shard(check: registry.Check, shard: int) -> None:
         rules.update(_rule_calls)
         progress.rules = dict(rules)
         if exc is not None:
-            progress.status, progress.failures = "failed", progress.failures + 1
+            failed = classify(exc).status == "NEW"
+            progress.status = "failed" if failed else "error"
+            progress.failures += 1
             progress.detail = failure_text(check.name, shard, exc, output)
             progress.append_to(directory)
             pytest.fail(progress.detail, pytrace=False)
@@ -203,8 +206,11 @@ def test_shard(check: registry.Check, shard: int) -> None:
 def failure_text(name: str, shard: int, exc: BaseException, hypothesis_output: str) -> str:
     formatted = "".join(traceback.format_exception(exc))
     notes = "\n".join(getattr(exc, "__notes__", []))
+    verdict = classify(exc)
+    at_fault = f"\nsuite code at fault: {verdict.fault}" if verdict.fault else ""
     parts = [
-        f"check {name} failed in nightly shard {shard}",
+        f"check {name} failed in nightly shard {shard}: {verdict.status}, {verdict.reason}"
+        + at_fault,
         hypothesis_output,
         formatted,
         notes if notes not in formatted else "",

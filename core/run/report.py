@@ -11,12 +11,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-STATUSES = ("PASS", "KNOWN", "NEW", "FIXED", "N/A")
+from core.run.matrix_table import LEGEND, STATUSES
+from core.run.replay import ReplayKey, failure_script
 
 
 @dataclass(frozen=True)
 class Row:
-    """One check's verdict. ``detail`` (failure text, N/A reason) goes to reports, not JSON."""
+    """One check's verdict. ``detail`` (failure text, N/A reason) goes to reports, not JSON;
+    ``fault`` is the suite's ``file:line`` at fault of an ERROR."""
 
     name: str
     status: str
@@ -24,6 +26,7 @@ class Row:
     examples: int
     seconds: float
     detail: str = ""
+    fault: str = ""
 
 
 @dataclass(frozen=True)
@@ -34,10 +37,10 @@ class VerifyReport:
     rows: tuple[Row, ...]
 
     def summary(self) -> dict[str, int]:
-        counts = {s: 0 for s in ("pass", "known", "new", "fixed", "n/a")}
+        counts = {s.lower(): 0 for s in STATUSES}
         for row in self.rows:
             counts[row.status.lower()] += 1
-        return {k: counts[k] for k in ("pass", "known", "new", "fixed")}
+        return {k: counts[k] for k in ("pass", "known", "new", "fixed", "error")}
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,23 +93,28 @@ def render_markdown(report: VerifyReport) -> str:
         lines.append(
             f"| {r.name} | {r.status} | {r.finding or ''} | {r.examples} | {r.seconds:.2f} |"
         )
-    failed = [r for r in report.rows if r.status in ("NEW", "FIXED", "N/A") and r.detail]
+    lines += ["", *(f"- **{status}**: {LEGEND[status]}" for status in STATUSES)]
+    failed = [r for r in report.rows if r.status != "PASS" and r.detail]
     for r in failed:
         lines += ["", f"## {r.name}: {r.status}", "", "```", r.detail.rstrip(), "```"]
     return "\n".join(lines) + "\n"
 
 
-def write_reports(report: VerifyReport, directory: Path) -> None:
+def write_reports(report: VerifyReport, directory: Path, replay: ReplayKey | None = None) -> None:
+    """verify.json, verify.md and, per NEW or ERROR row, ``failures/<row>.txt``; per NEW row
+    also ``failures/<row>.py``, the script that replays it (when ``replay`` is known)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "verify.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
     (directory / "verify.md").write_text(render_markdown(report))
     failures = directory / "failures"
     failures.mkdir(exist_ok=True)
-    for stale in failures.glob("*.txt"):
+    for stale in (*failures.glob("*.txt"), *failures.glob("*.py")):
         stale.unlink()
     for r in report.rows:
-        if r.status == "NEW":
+        if r.status in ("NEW", "ERROR"):
             (failures / f"{r.name}.txt").write_text(r.detail)
+        if r.status == "NEW" and replay is not None:
+            (failures / f"{r.name}.py").write_text(failure_script(r.name, replay, r.detail))
 
 
 def write_version_record(report: VerifyReport, directory: Path) -> None:
@@ -132,5 +140,5 @@ def write_version_record(report: VerifyReport, directory: Path) -> None:
     failures.mkdir(exist_ok=True)
     for r in report.rows:
         (failures / f"{r.name}.txt").unlink(missing_ok=True)
-        if r.status == "NEW":
+        if r.status in ("NEW", "ERROR"):
             (failures / f"{r.name}.txt").write_text(r.detail)

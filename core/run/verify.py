@@ -1,13 +1,17 @@
 """`make verify`: run every check and finding reproducer against the stageflow Python imports.
 
 Statuses: PASS (the check ran examples and found nothing), KNOWN (a registered finding still
-reproduces), NEW (a check failed, or a reproducer crashed: something nobody has registered),
-FIXED (a registered finding no longer reproduces), N/A (the check does not apply to this
-stageflow version; never counted as a pass). Exit 0 iff nothing is NEW, 1 otherwise, and 2 on bad
-input (one line on stderr, nothing run).
+reproduces), NEW (Stageflow broke a check, or crashed a reproducer: something nobody has
+registered), FIXED (a registered finding no longer reproduces), N/A (the check does not apply to
+this stageflow version; never counted as a pass), ERROR (the suite could not drive this
+stageflow: an adapter, generator or probe failed; never NEW, never a pass; see
+:mod:`core.run.verdicts`). Exit codes: 0 nothing NEW or ERROR, 1 something NEW, 2 bad input (one
+line on stderr, nothing run), 3 something ERROR and nothing NEW.
 
 Every NEW row keeps Hypothesis's falsifying example, the notes attached to the failure
-(swimlanes, explanations) and a replay command, in the terminal and in ``reports/failures/``.
+(swimlanes, explanations) and the replay command, in the terminal and in ``reports/failures/``,
+beside ``<row>.py``, a script that replays it (:mod:`core.run.replay`). An ERROR row names the
+suite's file and line at fault.
 """
 
 from __future__ import annotations
@@ -25,8 +29,18 @@ from hypothesis.reporting import with_reporter
 
 from core.run import checks as registry
 from core.run.findings_report import write_findings_report
+from core.run.matrix import BadInput as BadSeed
 from core.run.profiles import ProfileError, load_selected_profile
+from core.run.replay import (
+    SEED_ENV,
+    ReplayKey,
+    force_seed,
+    forced_seed,
+    install_seed,
+    target_of,
+)
 from core.run.report import Row, VerifyReport, render_table, write_reports, write_version_record
+from core.run.verdicts import classify, suite_fault
 from core.run.watchdog import REPRODUCER_SECONDS, watchdog
 from core.sut import (
     StageflowUnavailableError,
@@ -56,51 +70,97 @@ def run_captured(run: Callable[[], None]) -> tuple[BaseException | None, str]:
     return None, "\n".join(lines)
 
 
-def _failure_text(name: str, exc: BaseException, hypothesis_output: str) -> str:
+# The replay key of the running verify: set by verify() once the profile and seed are known.
+_replay_key: ReplayKey | None = None
+
+
+def replay_key(sf: ModuleType) -> ReplayKey:
+    """How to repeat this run: the profile, seed and Stageflow verify is using now."""
+    if _replay_key is not None:
+        return _replay_key
+    from core.run.profiles import selected_profile_name
+
+    target, pythonpath = target_of(sf, stageflow_label(sf), stageflow_version(sf))
+    return ReplayKey(selected_profile_name(), forced_seed(), target, pythonpath)
+
+
+def failure_text(name: str, exc: BaseException, output: str, sf: ModuleType) -> str:
+    """What a failing row keeps: the verdict and why, Hypothesis's report, the traceback, the
+    notes (swimlanes), and the command that replays it."""
+    verdict = classify(exc)
     notes = "\n".join(getattr(exc, "__notes__", []))
     formatted = "".join(traceback.format_exception(exc))
+    heading = f"{name}: {verdict.status}, {verdict.reason}"
     parts = [
-        f"check {name} failed",
-        hypothesis_output,
+        heading + (f"\nsuite code at fault: {verdict.fault}" if verdict.fault else ""),
+        output,
         formatted,
         notes if notes not in formatted else "",
-        f"replay: HYPOTHESIS_PROFILE=ci make verify CHECKS='{name}'",
+        f"replay: {replay_key(sf).command(name)}",
     ]
     return "\n".join(p for p in parts if p)
 
 
+def probe(
+    name: str, finding: str | None, applies: Callable[[ModuleType], str | None], sf: ModuleType
+) -> Row | None:
+    """The N/A or ERROR row of a check whose feature probe says no or raises; None: it applies.
+
+    A probe is the suite's own question to this Stageflow: whatever it raises, even from inside
+    Stageflow, means the probe is wrong, so it is ERROR, never NEW.
+    """
+    try:
+        reason = applies(sf)
+    except Exception as exc:
+        fault = suite_fault(exc)
+        text = "".join(traceback.format_exception(exc))
+        detail = f"{name}: ERROR, its feature probe raised instead of answering\n{text}"
+        return Row(name, "ERROR", finding, 0, 0.0, f"{detail}suite code at fault: {fault}", fault)
+    return None if reason is None else Row(name, "N/A", finding, 0, 0.0, reason)
+
+
+def _no_example(check: registry.Check, seconds: float) -> Row:
+    # The suite's fault (a strategy that draws nothing, a machine that never starts): ERROR,
+    # named by where the check's body is defined.
+    code = getattr(check.run, "__code__", None)
+    fault = f"{Path(code.co_filename).name}:{code.co_firstlineno}" if code else check.name
+    detail = f"check {check.name} ran no example: a check that runs nothing proves nothing"
+    return Row(check.name, "ERROR", None, 0, seconds, detail, fault)
+
+
 def run_check(check: registry.Check, sf: ModuleType) -> Row:
-    reason = check.applies(sf)
-    if reason is not None:
-        return Row(check.name, "N/A", None, 0, 0.0, reason)
+    not_run = probe(check.name, None, check.applies, sf)
+    if not_run is not None:
+        return not_run
     registry.reset_example_count()
     start = time.perf_counter()
     exc, output = run_captured(check.run)
     seconds = time.perf_counter() - start
     examples = registry.example_count()
     if exc is not None:
-        return Row(
-            check.name, "NEW", None, examples, seconds, _failure_text(check.name, exc, output)
-        )
+        verdict = classify(exc)
+        detail = failure_text(check.name, exc, output, sf)
+        return Row(check.name, verdict.status, None, examples, seconds, detail, verdict.fault)
     if examples == 0:
-        detail = f"check {check.name} ran no example: a check that runs nothing proves nothing"
-        return Row(check.name, "NEW", None, 0, seconds, detail)
+        return _no_example(check, seconds)
     return Row(check.name, "PASS", None, examples, seconds)
 
 
 def run_finding(finding: registry.Finding, sf: ModuleType) -> Row:
     name = finding_row_name(finding)
-    reason = finding.applies(sf)
-    if reason is not None:
-        return Row(name, "N/A", finding.id, 0, 0.0, reason)
+    not_run = probe(name, finding.id, finding.applies, sf)
+    if not_run is not None:
+        return not_run
     start = time.perf_counter()
     try:
         with watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"):
             reproduced = finding.reproduce(sf)
     except Exception as exc:
-        text = "".join(traceback.format_exception(exc))
-        detail = f"reproducer of {finding.id} crashed instead of answering:\n{text}"
-        return Row(name, "NEW", finding.id, 1, time.perf_counter() - start, detail)
+        verdict = classify(exc)
+        detail = f"reproducer of {finding.id} crashed instead of answering\n"
+        detail += failure_text(name, exc, "", sf)
+        seconds = time.perf_counter() - start
+        return Row(name, verdict.status, finding.id, 1, seconds, detail, verdict.fault)
     seconds = time.perf_counter() - start
     if reproduced:
         return Row(name, "KNOWN", finding.id, 1, seconds)
@@ -113,11 +173,29 @@ def _selected(name: str, patterns: Sequence[str]) -> bool:
 
 
 def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
+    global _replay_key
+    previous_seed = forced_seed()
     try:
         profile = load_selected_profile()
+        seed = install_seed()
         sf = stageflow_module()
-    except (ProfileError, StageflowUnavailableError) as exc:
+    except (ProfileError, StageflowUnavailableError, BadSeed) as exc:
         raise BadInput(str(exc)) from exc
+    target, pythonpath = target_of(sf, stageflow_label(sf), stageflow_version(sf))
+    _replay_key = ReplayKey(profile, seed, target, pythonpath)
+    if seed is not None:
+        print(f"verify: profile {profile}, seed {seed} ({SEED_ENV}={seed} repeats this run)")
+    try:
+        return _verify(patterns, reports_dir, profile, sf)
+    finally:
+        # The pin is this run's: a caller (a test, the mutation runner) keeps its own.
+        force_seed(previous_seed)
+        _replay_key = None
+
+
+def _verify(
+    patterns: Sequence[str], reports_dir: Path, profile: str, sf: ModuleType
+) -> VerifyReport:
     # A finding row comes with its check: `--checks 'graphs.*'` shows graphs' findings too.
     findings = [
         f
@@ -138,7 +216,7 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
         rows.append(run_finding(finding, sf))
         _print_progress(rows[-1])
     report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
-    write_reports(report, reports_dir)
+    write_reports(report, reports_dir, replay_key(sf))
     # The per-version record feeds verify-all's table and the measured versions of findings.md.
     write_version_record(report, reports_dir / "versions" / stageflow_label(sf))
     write_findings_report(registry.discover_findings(), reports_dir)
@@ -147,6 +225,8 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
 
 def _print_progress(row: Row) -> None:
     print(f"  {row.status:<5} {row.name} ({row.examples} examples, {row.seconds:.1f}s)", flush=True)
+    if row.fault:
+        print(f"        suite code at fault: {row.fault}", flush=True)
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -174,9 +254,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(render_table(report))
     for row in report.rows:
-        if row.status == "NEW":
-            print(f"\n==== NEW: {row.name}\n{row.detail}")
-    return 1 if report.summary()["new"] else 0
+        if row.status in ("NEW", "ERROR"):
+            print(f"\n==== {row.status}: {row.name}\n{row.detail}")
+    return exit_code(report)
+
+
+def exit_code(report: VerifyReport) -> int:
+    """1 if anything is NEW, else 3 if anything is ERROR, else 0 (2, bad input, is raised
+    before a report exists). NEW wins: an ERROR elsewhere does not make a real bug less real."""
+    summary = report.summary()
+    if summary["new"]:
+        return 1
+    return 3 if summary["error"] else 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,20 @@ class StageflowUnavailableError(ImportError):
     pass
 
 
+class HarnessError(Exception):
+    """The suite cannot drive this Stageflow: an adapter, generator or feature probe is at fault.
+
+    Verify reports it as ERROR (never NEW, never PASS) and names the file and line that raised
+    it. Raise it wherever the suite finds it cannot ask a Stageflow what a check needs (a
+    graph this version cannot build, a context it cannot hold), instead of a ValueError that
+    could read as Stageflow's own.
+    """
+
+
+class UnsupportedFeature(HarnessError):
+    """A check drew something this Stageflow does not offer: its feature probe was wrong."""
+
+
 def stageflow_module() -> ModuleType:
     """Import and return the ``stageflow`` package that is first on the path."""
     try:

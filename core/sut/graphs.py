@@ -50,7 +50,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.sut import stageflow_module
+from core.sut import UnsupportedFeature, stageflow_module
 from models.graph_run import (
     CHILD_WORK,
     SHARED_TOKEN_CLEARED,
@@ -89,6 +89,14 @@ class GraphFeatures:
     guard_retry: bool  # build(guard_retry_strategy=...)
     create: bool  # PipelineContext.create, and a run() that takes the PipelineContext
     named: bool  # Pipeline(name=...)
+    # run() takes a PipelineContext (deriving the root StageContext itself): from 0.9.5, a
+    # release before PipelineContext.create (1.0.0); such a context carries ``data``.
+    pipeline_root: bool = False
+
+    @property
+    def carries_data(self) -> bool:
+        """Whether a run's context can carry ``data`` (``_timeout_ms``) to its interceptors."""
+        return self.create or self.pipeline_root
 
     def configs(self) -> tuple[str, ...]:
         """The interceptor configurations (``Config.interceptors``) this version can build."""
@@ -112,6 +120,7 @@ def _features(build: Any, context: type) -> GraphFeatures:
         guard_retry="guard_retry_strategy" in params,
         create=hasattr(context, "create"),
         named="name" in {f.name for f in dataclasses.fields(sf.Pipeline)},
+        pipeline_root=hasattr(context, "derive_root_stage_context"),
     )
 
 
@@ -128,8 +137,16 @@ def root_context(input_text: str, data: dict[str, Any] | None = None) -> Any:
     """
     if features().create:
         return sf.PipelineContext.create(input_text=input_text, data=data or {})
+    if features().pipeline_root:
+        # 0.9.5 and 0.9.6: what 1.2.0's create() builds, spelled out (every id field is
+        # required there, and create() leaves each None).
+        ids = ("pipeline_run_id", "request_id", "session_id", "user_id", "org_id")
+        unset: dict[str, Any] = dict.fromkeys((*ids, "interaction_id"))
+        return sf.PipelineContext(**unset, input_text=input_text, data=dict(data or {}))
     if data:
-        raise ValueError(f"this stageflow's graphs run on a StageContext, which holds no {data}")
+        raise UnsupportedFeature(
+            f"this stageflow's graphs run on a StageContext, which holds no {data}"
+        )
     snapshot = sf.context.ContextSnapshot(input_text=input_text)
     root = "__pipeline_root__"
     inputs = sf.create_stage_inputs(snapshot, prior_outputs={}, declared_deps=(), stage_name=root)
@@ -197,7 +214,7 @@ class GraphHarness:
         can = features()
         supported = can.configs()
         if cfg.interceptors not in supported or (g.guard is not None and not can.guard_retry):
-            raise ValueError(
+            raise UnsupportedFeature(
                 f"this stageflow cannot build {cfg.interceptors!r} interceptors"
                 f"{' with a guard retry policy' if g.guard else ''} (it builds: {supported}); "
                 "draw graphs from stateful.graph_machine.graphs(), which asks features()"
@@ -206,19 +223,22 @@ class GraphHarness:
         for desc in g.stages:
             kind = sf.StageKind.GUARD if desc.kind == "guard" else sf.StageKind.TRANSFORM
             pipeline = pipeline.with_stage(desc.name, self._runner(desc.name), kind, desc.deps)
+        strategy = None
+        if g.guard is not None:
+            from stageflow.pipeline.guard_retry import GuardRetryPolicy, GuardRetryStrategy
+
+            policy = GuardRetryPolicy(retry_stage=g.guard.target, max_attempts=g.guard.max_attempts)
+            strategy = GuardRetryStrategy(policies={g.guard.guard: policy})
         if cfg.interceptors == "none":
-            return pipeline.build()  # 0.5.1: a graph that runs no interceptors at all
-        from stageflow.pipeline.guard_retry import GuardRetryPolicy, GuardRetryStrategy
+            # 0.5.1 to 0.9.x: a graph that runs no interceptors at all; from 0.8.0 on it may
+            # still carry a guard-retry policy, which must not be dropped.
+            return pipeline.build(guard_retry_strategy=strategy) if strategy else pipeline.build()
         from stageflow.pipeline.interceptors import (
             LoggingInterceptor,
             TimeoutInterceptor,
             get_default_interceptors,
         )
 
-        strategy = None
-        if g.guard is not None:
-            policy = GuardRetryPolicy(retry_stage=g.guard.target, max_attempts=g.guard.max_attempts)
-            strategy = GuardRetryStrategy(policies={g.guard.guard: policy})
         interceptors: list[Any] | None = None
         if cfg.interceptors == "retry":
             from stageflow.pipeline.retry import JitterStrategy, RetryInterceptor

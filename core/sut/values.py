@@ -246,7 +246,11 @@ def record_fields(record: Any) -> dict[str, Any]:
 
 
 def pipeline_context(**fields: Any) -> PipelineContext:
-    return PipelineContext.create(**fields)
+    """``PipelineContext.create(**fields)``; before create() (0.9.5, 0.9.6) the constructor,
+    given every id field (it requires them; create() passes each)."""
+    if hasattr(PipelineContext, "create"):
+        return PipelineContext.create(**fields)
+    return PipelineContext(**fields)
 
 
 def context_from_snapshot(snapshot: ContextSnapshot[Any]) -> PipelineContext:

@@ -22,6 +22,7 @@ import pytest
 from core.run import checks as registry
 from core.run import matrix
 from core.run.findings_report import render_findings_report, reproducer_source
+from core.run.matrix_table import render_matrix
 from core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,9 +140,67 @@ def test_the_matrix_table_has_a_column_per_version(tmp_path: Path) -> None:
         record.mkdir(parents=True)
         rows = [{"name": "c.x", "status": status, "finding": None, "examples": 1, "seconds": 0}]
         (record / "verify.json").write_text(json.dumps({"checks": rows}))
-    table = matrix.render_matrix(["0.5.1", "1.2.0"], tmp_path)
-    assert table.splitlines()[0] == "| check | 0.5.1 | 1.2.0 |"
-    assert table.splitlines()[-1] == "| c.x | N/A | PASS |"
+    lines = render_matrix(["0.5.1", "1.2.0"], tmp_path).splitlines()
+    assert lines[0] == "| check | 0.5.1 | 1.2.0 |"
+    assert lines[2] == "| c.x | N/A | PASS |"
+    # Totals per version, every status, and a legend saying what each means.
+    assert "| **PASS** | 0 | 1 |" in lines and "| **N/A** | 1 | 0 |" in lines
+    assert "| **ERROR** | 0 | 0 |" in lines
+    assert any(line.startswith("- **ERROR**: the suite could not drive") for line in lines)
+
+
+def test_a_finding_absent_before_it_came_is_not_called_fixed_there(tmp_path: Path) -> None:
+    statuses = {"0.5.1": "FIXED", "0.8.0": "KNOWN", "1.0.0": "FIXED", "1.2.0": "KNOWN"}
+    for version, status in statuses.items():
+        record = tmp_path / "versions" / version
+        record.mkdir(parents=True)
+        rows = [{"name": "f.x", "status": status, "finding": "x", "examples": 1, "seconds": 0}]
+        (record / "verify.json").write_text(json.dumps({"checks": rows}))
+    row = render_matrix(list(statuses), tmp_path).splitlines()[2]
+    # 0.5.1 precedes every release it reproduces on; 1.0.0 follows one: fixed, then back.
+    assert row == "| f.x | FIXED (not yet) | KNOWN | FIXED | KNOWN |"
+
+
+def test_verify_all_defaults_to_every_release_from_0_5_0_asking_pip_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # What `pip index versions stageflow-core` listed on 2026-12-02, newest first.
+    listed = "1.2.0, 1.1.0, 1.0.0, 0.9.6, 0.9.5, 0.9.4, 0.9.2, 0.9.1, 0.9.0, 0.8.0, 0.7.0, "
+    listed += "0.5.1, 0.5.0, 0.3.0, 0.2.0, 0.10.0rc1"
+    asked: list[int] = []
+    verified: list[str] = []
+
+    def released() -> list[str]:
+        asked.append(1)
+        return listed.split(", ")
+
+    def verify(version: str, sut: str | None, checks: str, reports: str) -> int:
+        verified.append(version)
+        return 0
+
+    monkeypatch.setattr(matrix, "venv_ready", lambda version: False)
+    monkeypatch.setattr(matrix, "released_versions", released)
+    monkeypatch.setattr(matrix, "verify", verify)
+    assert matrix.main(["all", "--reports", str(tmp_path)]) == 0
+    assert verified == ["0.5.0", "0.5.1", "0.7.0", "0.8.0", "0.9.0", "0.9.1", "0.9.2",
+                        "0.9.4", "0.9.5", "0.9.6", "1.0.0", "1.1.0", "1.2.0"]  # fmt: skip
+    assert asked == [1]
+    assert (tmp_path / "matrix.md").read_text().startswith("# stageflow-verify matrix")
+    # MATRIX_VERSIONS still selects, in the order given.
+    verified.clear()
+    assert matrix.main(["all", "0.9.6", "0.5.1", "--reports", str(tmp_path)]) == 0
+    assert verified == ["0.9.6", "0.5.1"]
+
+
+@pytest.mark.parametrize(("codes", "worst"), [((0, 3, 1), 1), ((3, 0), 3), ((1, 2), 2)])
+def test_verify_all_exits_with_the_worst_code_new_before_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, codes: tuple[int, ...], worst: int
+) -> None:
+    versions = [f"0.{i}.0" for i in range(len(codes))]
+    monkeypatch.setattr(matrix, "venv_ready", lambda version: True)
+    answers = dict(zip(versions, codes, strict=True))
+    monkeypatch.setattr(matrix, "verify", lambda version, sut, checks, reports: answers[version])
+    assert matrix.main(["all", *versions, "--reports", str(tmp_path)]) == worst
 
 
 def test_matrix_runs_on_the_standard_library_alone() -> None:

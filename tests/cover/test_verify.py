@@ -12,6 +12,7 @@ import pytest
 
 from core.run import checks as registry
 from core.run import verify
+from core.run.profiles import selected_profile_name
 from core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,12 +38,24 @@ def test_a_check_that_raises_is_new_and_keeps_the_failure_text() -> None:
     row = verify.run_check(registry.Check("t.fail", _failing, "s"), stageflow_module())
     assert (row.status, row.examples) == ("NEW", 1)
     assert "the planted violation" in row.detail
+    assert f"HYPOTHESIS_PROFILE={selected_profile_name()}" in row.detail
     assert "make verify CHECKS='t.fail'" in row.detail
 
 
 def test_a_check_that_runs_no_example_is_never_a_pass() -> None:
+    # Nor NEW: running nothing is the suite's failure, not Stageflow's.
     row = verify.run_check(registry.Check("t.empty", lambda: None, "s"), stageflow_module())
-    assert row.status == "NEW"
+    assert row.status == "ERROR" and row.fault.startswith("test_verify.py:")
+
+
+def test_a_probe_that_raises_is_error_even_from_inside_stageflow() -> None:
+    def probe(sf: ModuleType) -> str | None:
+        sf.Pipeline().build()  # Stageflow refuses an empty pipeline: the probe asked wrongly
+        return None
+
+    check = registry.Check("t.probe", _passing, "s", applies=probe)
+    row = verify.run_check(check, stageflow_module())
+    assert row.status == "ERROR" and "feature probe raised" in row.detail
 
 
 def test_a_check_that_does_not_apply_is_not_applicable() -> None:
@@ -65,8 +78,10 @@ def test_verify_exits_one_when_something_is_new(
     monkeypatch.setattr(registry, "discover_findings", lambda: [_finding(True)])
     assert verify.main(["--reports", str(tmp_path)]) == 1
     report = json.loads((tmp_path / "verify.json").read_text())
-    assert report["summary"] == {"pass": 1, "known": 1, "new": 1, "fixed": 0}
-    assert set(report["checks"][0]) == {"name", "status", "finding", "examples", "seconds"}
+    assert report["summary"] == {"pass": 1, "known": 1, "new": 1, "fixed": 0, "error": 0}
+    assert set(report["checks"][0]) == {
+        "name", "status", "finding", "examples", "seconds", "fault"
+    }  # fmt: skip
     assert (tmp_path / "failures" / "t.bad.txt").exists()
     assert "| t.bad | NEW |" in (tmp_path / "verify.md").read_text()
 

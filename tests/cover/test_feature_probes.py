@@ -1,0 +1,71 @@
+"""Feature probes decide what the graph machine draws: the shapes of the releases 0.8.0 to 0.9.6.
+
+Each release below 1.0.0 lacks some of what 1.2.0 offers, in combinations no version number
+spells: 0.8.0 has a guard-retry policy but no interceptor stack; 0.9.x ships RetryInterceptor
+but its built graph takes no interceptors; 0.9.6 takes interceptors and runs on a
+PipelineContext, yet has no ``PipelineContext.create``. Every graph drawn for such a shape must
+build, and a run's ``data`` must reach its context; these tests fake each shape on 1.2.0.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+
+from core.sut import graphs as sut_graphs
+from core.sut.graphs import GraphFeatures, GraphHarness, root_context
+from models.graph_run import Graph
+from stateful.graph_machine import boundary_graphs, random_graphs
+
+SHAPES = {
+    # 0.5.x, 0.7.0: nothing but a bare graph on a root StageContext
+    "0.5.1": GraphFeatures(False, False, False, False, False),
+    # 0.8.0: build(guard_retry_strategy=...) only
+    "0.8.0": GraphFeatures(False, False, True, False, True),
+    # 0.9.0-0.9.4: stageflow.pipeline.retry exists, build() still takes no interceptors
+    "0.9.4": GraphFeatures(False, True, True, False, True),
+    # 0.9.6: interceptors and a PipelineContext root, no create()
+    "0.9.6": GraphFeatures(True, True, True, False, True, pipeline_root=True),
+}
+
+
+@pytest.mark.parametrize("release", ["0.8.0", "0.9.4"])
+def test_boundary_graphs_use_only_stacks_the_release_builds(release: str) -> None:
+    can = SHAPES[release]
+    canon = boundary_graphs(can)
+    assert canon, "a release with a guard-retry policy gets its guard boundary graphs"
+    assert {g.config.interceptors for g in canon} == {"none"}
+    assert all(g.guard is not None for g in canon)
+
+
+@pytest.mark.parametrize("release", sorted(SHAPES))
+def test_random_graphs_draw_only_what_the_release_offers(release: str) -> None:
+    can = SHAPES[release]
+
+    @settings(max_examples=150, database=None, derandomize=True)
+    @given(random_graphs(can))
+    def drawn(graph: Graph) -> None:
+        assert graph.config.interceptors in can.configs()
+        assert graph.guard is None or can.guard_retry
+        assert graph.config.timeout_ms is None or can.carries_data
+
+    drawn()
+
+
+def test_a_guard_policy_survives_a_graph_without_interceptors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sut_graphs, "features", lambda: SHAPES["0.8.0"])
+    guarded = boundary_graphs(SHAPES["0.8.0"])[0]
+    harness = GraphHarness(guarded)
+    # The built graph keeps the policy 'none' would once have dropped.
+    assert harness.built._guard_retry_strategy is not None
+
+
+def test_a_pipeline_context_without_create_still_carries_data(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sut_graphs, "features", lambda: SHAPES["0.9.6"])
+    ctx = root_context("r1", {"_timeout_ms": 5000})
+    assert type(ctx).__name__ == "PipelineContext"
+    assert (ctx.input_text, ctx.data) == ("r1", {"_timeout_ms": 5000})
