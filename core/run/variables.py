@@ -109,6 +109,7 @@ RULES: dict[str, Rule] = {
     "MATRIX_VERSIONS": _versions,
     "CHECKS": _globs("CHECKS"),
     "MUTANTS": _globs("MUTANTS"),
+    "VERIFY_SEED": _whole("VERIFY_SEED", low=0, example="1234"),
 }
 
 

@@ -32,6 +32,7 @@ CASES = [
     ("verify-all", "MATRIX_VERSIONS", "1.2 latest", "not version numbers"),
     ("verify", "CHECKS", "context.*;rm", "comma-separated"),
     ("mutation", "MUTANTS", "a b", "comma-separated"),
+    ("verify", "VERIFY_SEED", "-3", "whole number"),
     ("verify", "STAGEFLOW", "latest", "is not a version number"),
     ("verify", "SUT", "/nonexistent/tree", "/nonexistent/tree"),
 ]
