@@ -1,0 +1,141 @@
+"""Runs of a built graph whose stages go through one interceptor stack, as plain data.
+
+A :class:`Graph` is a chain of one or two stages (``b`` depends on ``a``): within a run the
+stages run one after the other, so every interleaving that matters is between runs, and the
+stack's shared state (:class:`~models.interceptor_state.StackState`) is what runs share. A run
+stops at the first stage that fails (``UnifiedStageExecutionError``), cancels the run
+(``StageOutput.cancel``: ``UnifiedPipelineCancelled``), is interrupted (its task cancelled: the
+run raises ``CancelledError``), raises ``IdempotencyParamMismatch`` or hangs on a lock; a hung
+run is given up by the caller after :data:`HANG` virtual seconds.
+
+Times in an observation are relative to the run's start; the state keeps absolute virtual time
+(``epoch``), the clock the breaker and the store read.
+
+For example::
+
+    graph = Graph((StageSpec("a", "work", "ok", 1.0),), Stack("omitted", frozenset()))
+    seen = predict_run(graph, RunData(key="k"), StackState(), 0.0, frozenset())
+    assert seen.outcome == "ok" and seen.stages[0].attempts == ((1, 0.0, 1.0, "ok"),)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.interceptor_stack import (
+    Attempt,
+    Event,
+    Hook,
+    RunData,
+    Stack,
+    StageRun,
+    StageSpec,
+    execute,
+    t7,
+)
+from models.interceptor_state import Data, StackState
+
+HANG = 600.0  # virtual seconds the caller waits for a run before giving up on it
+STOPS = {"failed": "failed", "mismatch": "mismatch", "cancel": "cancelled"}
+STOPS |= {"interrupted": "interrupted", "hung": "hung"}
+
+
+@dataclass(frozen=True)
+class Graph:
+    stages: tuple[StageSpec, ...]
+    stack: Stack
+
+
+@dataclass(frozen=True)
+class StageSeen:
+    """One stage of one run: ``status`` is the reported StageOutput status in a run that
+    succeeded, the reason the run stopped at the stage that stopped it, ``done`` for a stage
+    that finished before another stopped the run; ``data`` only where results are returned."""
+
+    stage: str
+    status: str
+    data: Data | None
+    attempts: tuple[Attempt, ...]
+    hooks: tuple[Hook, ...]
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True)
+class RunObservation:
+    outcome: str  # ok failed mismatch cancelled interrupted hung
+    stopped_at: str | None
+    stages: tuple[StageSeen, ...]
+    end: float
+
+
+def predict_run(
+    graph: Graph, data: RunData, state: StackState, epoch: float, dev: frozenset[str]
+) -> RunObservation:
+    """One run from ``epoch``; changes ``state`` as the stack would."""
+    done: list[StageRun] = []
+    t = epoch
+    for spec in graph.stages:
+        run = execute(spec, graph.stack, data, state, t, dev)
+        done.append(run)
+        if run.status in STOPS:
+            break
+        t = run.end
+    return observe(done, epoch)
+
+
+def observe(done: list[StageRun], epoch: float) -> RunObservation:
+    last = done[-1]
+    outcome = STOPS.get(last.status, "ok")
+    stages = []
+    for run in done:
+        status = run.status if outcome == "ok" or run is last else "done"
+        status = STOPS.get(status, status)
+        stages.append(
+            StageSeen(
+                run.stage,
+                status,
+                run.data if outcome == "ok" else None,
+                tuple((k, t7(s - epoch), t7(e - epoch), how) for k, s, e, how in run.attempts),
+                tuple((h, p, t7(w - epoch), st) for h, p, w, st in run.hooks),
+                tuple(run.events),
+            )
+        )
+    end = HANG if outcome == "hung" else last.end - epoch
+    return RunObservation(outcome, None if outcome == "ok" else last.stage, tuple(stages), t7(end))
+
+
+def duplicates_predictable(graph: Graph, data: RunData, state: StackState, epoch: float,
+                           dev: frozenset[str]) -> bool:  # fmt: skip
+    """Whether two runs at once with ``data`` have one outcome whatever the schedule.
+
+    They must succeed alone (a failing or cancelling run stops the other through the graph's
+    shared token: SF-RUN-05), the breaker must be quiet (two runs cannot open it, so the order
+    of their updates does not matter), and a key must be fresh and guard one stage: then one
+    run executes and the other waits on the lock and replays (the documented "concurrent
+    duplicates"); with an entry already there, two replays at one instant race to re-store it
+    (SF-INT-09), and a second stage's replays would race the first stage's.
+    """
+    if not state.quiet():
+        return False
+    alone = predict_run(graph, data, state.fork(), epoch, dev)
+    if alone.outcome != "ok":
+        return False
+    if data.key is None:
+        return True
+    return len(graph.stages) == 1 and not state.store and not state.held
+
+
+def predict_duplicates(
+    graph: Graph, data: RunData, state: StackState, epoch: float, dev: frozenset[str]
+) -> tuple[RunObservation, RunObservation]:
+    """Two runs of ``graph`` with ``data`` started together (see
+    :func:`duplicates_predictable`): the lock owner's run, then the other's."""
+    spec = graph.stages[0]
+    if data.key is None:  # nothing couples them: two runs as alone, one after the other
+        return (
+            predict_run(graph, data, state, epoch, dev),
+            predict_run(graph, data, state, epoch, dev),
+        )
+    owner = execute(spec, graph.stack, data, state, epoch, dev)
+    waiter = execute(spec, graph.stack, data, state, epoch, dev, acquired=owner.end)
+    return observe([owner], epoch), observe([waiter], epoch)
