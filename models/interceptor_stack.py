@@ -75,8 +75,17 @@ class Stack:
     spelled: frozenset[str] = frozenset()  # arguments passed although they equal the default
     rotate: int = 0  # the list is built rotated by this much: the stack sorts it by priority
 
+    @property
+    def empty(self) -> bool:
+        """Whether ``build`` gets an empty list (``[]``, or a custom list of nothing)."""
+        return self.how == "empty" or (self.how == "custom" and not self.parts and not self.probes)
+
+    def fresh_per_build(self, dev: frozenset[str]) -> bool:
+        """Whether every ``build`` makes its own default stack (so Pipeline.run shares none)."""
+        return self.how == "omitted" or (self.empty and EMPTY_IS_DEFAULT in dev)
+
     def layers(self, dev: frozenset[str]) -> tuple[tuple[int, str], ...]:
-        if self.how == "omitted" or (self.how == "empty" and EMPTY_IS_DEFAULT in dev):
+        if self.fresh_per_build(dev):
             return tuple(sorted((PRIORITY[p], p) for p in DEFAULTS))
         parts = sorted((PRIORITY[p], p) for p in self.parts)
         return tuple(sorted([*parts, *((p, "probe") for p in self.probes)]))

@@ -1,0 +1,184 @@
+"""``InterceptorStackComparison``: one built graph with a drawn interceptor stack, run again and
+again, against ``models/interceptor_runs.py``.
+
+Each example draws a chain of one or two stages (WORK or TRANSFORM; ok, fail, raise,
+transient-then-ok, StageOutput.retry-then-ok, slow after failing fast, StageOutput.cancel, or
+interrupted: its task cancelled half way) and a stack (``stateful/interceptor_strategies.py``),
+and builds the graph once. Rules run it on the deterministic loop with virtual clocks, each run
+with drawn context data (``idempotency_key``, ``idempotency_params``, ``_timeout_ms``) and an
+event sink that follows the EventSink protocol or takes anything: one run of the built graph;
+one ``Pipeline.run(ctx, interceptors=...)`` (a fresh default stack when the graph's was left
+out); two runs at once with the same data, where their outcome does not depend on the schedule
+(:func:`~models.interceptor_runs.duplicates_predictable`; otherwise the rule does nothing);
+and waiting, either side of the breaker's 30 s and past the store's 24 h. After every run the
+rule compares, per stage, what it reported, every attempt with its start and end, every hook the
+probes saw with its instant, and the retry events with every documented field; the invariants
+compare the breaker's state and counts and the store's live entries, the state runs share.
+
+For example::
+
+    run_interceptor_machine()  # raises with the shrunk rules, the stack and the difference
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from core.run.checks import Check, count_example, reproducing_ids
+from core.sched.choosers import HypothesisChooser
+from core.sched.scheduler import run
+from core.sut.interceptors import StackHarness, virtual_clocks
+from models.interceptor_runs import (
+    Graph,
+    RunObservation,
+    duplicates_predictable,
+    predict_duplicates,
+    predict_run,
+)
+from models.interceptor_stack import RunData
+from models.interceptor_state import StackState
+from stateful.interceptor_findings import CHECK, adopted_findings
+from stateful.interceptor_strategies import WAITS, graphs, run_data
+
+MAX_STEPS = 40_000
+
+
+class InterceptorStackComparison(RuleBasedStateMachine):
+    deviations: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        super().__init__()
+        count_example()
+        self.sut: StackHarness | None = None
+        self.state = StackState()
+        self.epoch = 0.0
+        self.runs = 0
+
+    @initialize(graph=graphs())
+    def build_graph(self, graph: Graph) -> None:
+        self.sut = StackHarness(graph)
+
+    def _h(self) -> StackHarness:
+        assert self.sut is not None
+        return self.sut
+
+    def _labels(self, n: int) -> list[str]:
+        self.runs += n
+        return [f"r{self.runs - i}" for i in reversed(range(n))]
+
+    def _play(self, data: st.DataObject, *runs: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        h = self._h()
+
+        async def main() -> float:
+            await asyncio.gather(*(r() for r in runs))
+            return asyncio.get_running_loop().time()
+
+        with virtual_clocks(h):
+            result = run(main, HypothesisChooser(data), max_steps=MAX_STEPS)
+        h.after_runs(result.value)
+
+    # -- rules -----------------------------------------------------------------------------
+    @rule(data=st.data(), values=run_data())
+    def run_graph(self, data: st.DataObject, values: RunData) -> None:
+        (label,), h = self._labels(1), self._h()
+        self._play(data, lambda: h.run(label, values))
+        expected = predict_run(h.graph, values, self.state, self.epoch, self.deviations)
+        self.epoch += expected.end
+        self._agree([label], [expected], values)
+
+    @rule(data=st.data(), values=run_data())
+    def run_through_pipeline(self, data: st.DataObject, values: RunData) -> None:
+        """Pipeline.run builds per call: with the stack left out (or, under SF-RUN-09, empty)
+        every call gets fresh defaults, and shares nothing with the built graph."""
+        (label,), h = self._labels(1), self._h()
+        self._play(data, lambda: h.run(label, values, via_pipeline=True))
+        fresh = h.graph.stack.fresh_per_build(self.deviations)
+        state = StackState() if fresh else self.state
+        expected = predict_run(h.graph, values, state, self.epoch, self.deviations)
+        self.epoch += expected.end
+        self._agree([label], [expected], values)
+
+    @rule(data=st.data(), values=run_data())
+    def run_duplicates(self, data: st.DataObject, values: RunData) -> None:
+        h = self._h()
+        if not duplicates_predictable(h.graph, values, self.state, self.epoch, self.deviations):
+            return
+        first, second = self._labels(2)
+        self._play(data, lambda: h.run(first, values), lambda: h.run(second, values))
+        pair = predict_duplicates(h.graph, values, self.state, self.epoch, self.deviations)
+        self.epoch += max(p.end for p in pair)
+        self._agree([first, second], list(pair), values)
+
+    @rule(seconds=st.sampled_from(WAITS))
+    def wait(self, seconds: float) -> None:
+        self.epoch += seconds
+        self._h().epoch += seconds
+
+    # -- invariants ------------------------------------------------------------------------
+    @precondition(lambda self: self.sut is not None)
+    @invariant()
+    def breaker_state_agrees(self) -> None:
+        real, mine = self._h().breaker(), self.state.breaker_view()
+        assert real == mine, f"circuit breaker: stageflow {real}, model {mine}"
+
+    @precondition(lambda self: self.sut is not None)
+    @invariant()
+    def idempotency_store_agrees(self) -> None:
+        real, mine = self._h().store(), self.state.store_view(self.epoch)
+        assert real == mine, f"idempotency store: stageflow {real}, model {mine}"
+
+    # -- comparison ------------------------------------------------------------------------
+    def _agree(self, labels: list[str], expected: list[RunObservation], data: RunData) -> None:
+        seen = [self._h().observe(label) for label in labels]
+        # Two duplicates are the same run: which of them got the lock is the schedule's choice.
+        if sorted(map(repr, seen)) != sorted(map(repr, expected)):
+            raise AssertionError(self._mismatch(labels, seen, expected, data))
+
+    def _mismatch(
+        self, labels: list[str], seen: list[RunObservation], expected: list[RunObservation],
+        data: RunData,
+    ) -> str:  # fmt: skip
+        g = self._h().graph
+        lines = [f"run {' and '.join(labels)} differs from the model", f"  stack: {g.stack}"]
+        lines += [f"  stage: {s}" for s in g.stages]
+        lines.append(f"  data: {data}")
+        for real, mine in zip(sorted(seen, key=repr), sorted(expected, key=repr), strict=True):
+            for name in RunObservation.__dataclass_fields__:
+                a, b = getattr(mine, name), getattr(real, name)
+                if a != b:
+                    lines.append(f"  {name}:\n    model:     {a!r}\n    stageflow: {b!r}")
+        lines.append(f"  deviations adopted: {', '.join(sorted(self.deviations)) or 'none'}")
+        return "\n".join(lines)
+
+
+def comparison_for(deviations: frozenset[str]) -> type[InterceptorStackComparison]:
+    """An InterceptorStackComparison whose model adopts ``deviations`` (finding ids)."""
+    attrs = {"deviations": deviations}
+    return type("InterceptorStackComparison", (InterceptorStackComparison,), attrs)
+
+
+def run_interceptor_machine() -> None:
+    machine = comparison_for(reproducing_ids(adopted_findings()))
+    run_state_machine_as_test(machine, settings=settings(settings.default))
+
+
+CHECKS = [
+    Check(
+        name=CHECK,
+        run=run_interceptor_machine,
+        summary="interceptor stacks: order, timeouts, retries, breaker, idempotency, reused",
+    ),
+]

@@ -1,0 +1,102 @@
+"""What the interceptor machine draws: graphs with their stack, and the data of each run.
+
+Omitted arguments are drawn as often as explicit ones: a stack is ``build()`` with nothing,
+``build(interceptors=[])``, ``get_default_interceptors(...)`` with its keyword arguments given or
+left out (plus a RetryInterceptor whose ``max_attempts``, ``base_delay_ms`` and
+``backoff_strategy`` are each given or left at their defaults), or a custom list; recording
+probes sit between the built-in priorities and the list is built rotated, so only the stack's
+own sorting puts it in order. Failure counts lean toward the retry budget's edge
+(``max_attempts`` and one less): where an off-by-one in the budget shows.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from models.interceptor_runs import Graph
+from models.interceptor_stack import Retry, RunData, Stack, StageSpec
+
+BEHAVIOURS = ("ok", "transient", "fail", "raise", "retry", "slow", "cancel", "interrupted")
+PROBE_PRIORITIES = (3, 7, 12, 30)  # outside idempotency, between timeout/breaker/retry, inside
+WAITS = (29.5, 30.5, 86400.5)  # either side of the breaker's 30 s; past the store's 24 h TTL
+
+
+def fine(index: int) -> float:
+    # Work is whole seconds plus 5**i microseconds for stage i: no two events of a run tie.
+    return float(5**index) * 1e-6
+
+
+@st.composite
+def retries(draw: st.DrawFn) -> tuple[Retry, frozenset[str]]:
+    """A RetryInterceptor's settings, and which of them are spelled out."""
+    spelled: set[str] = set()
+    retry = Retry()
+    attempts = draw(st.sampled_from([None, 1, 2, 3, 4]))
+    if attempts is not None:
+        spelled.add("max_attempts")
+        retry = Retry(attempts, retry.base_delay_ms, retry.backoff)
+    base = draw(st.sampled_from([None, 100, 250]))
+    if base is not None:
+        spelled.add("base_delay_ms")
+        retry = Retry(retry.max_attempts, base, retry.backoff)
+    backoff = draw(st.sampled_from([None, "exponential", "linear", "constant"]))
+    if backoff is not None:
+        spelled.add("backoff_strategy")
+        retry = Retry(retry.max_attempts, retry.base_delay_ms, backoff)
+    return retry, frozenset(spelled)
+
+
+@st.composite
+def stacks(draw: st.DrawFn) -> Stack:
+    how = draw(st.sampled_from(["omitted", "empty", "defaults", "custom"]))
+    if how in ("omitted", "empty"):
+        return Stack(how, frozenset())
+    spelled: set[str] = set()
+    if how == "defaults":
+        parts = {"timeout", "breaker"}
+        include = draw(st.sampled_from([None, True, False]))
+        if include is not None:
+            spelled.add("include_idempotency")
+        if include is not False:
+            parts.add("idempotency")
+            if draw(st.booleans()):
+                spelled.add("store")  # get_default_interceptors(idempotency_store=...)
+    else:
+        parts = set(draw(st.sets(st.sampled_from(["idempotency", "timeout", "breaker"]))))
+    retry = None
+    if draw(st.booleans()):
+        retry, given = draw(retries())
+        parts.add("retry")
+        spelled |= given
+    probes = tuple(sorted(draw(st.sets(st.sampled_from(PROBE_PRIORITIES), max_size=3))))
+    rotate = draw(st.integers(0, 9))
+    return Stack(how, frozenset(parts), retry, probes, frozenset(spelled), rotate)
+
+
+@st.composite
+def graphs(draw: st.DrawFn) -> Graph:
+    stack = draw(stacks())
+    budget = stack.retry.max_attempts if stack.retry is not None else 2
+    edge = st.sampled_from(sorted({max(budget - 1, 1), budget}))
+    specs = []
+    for i, name in enumerate(draw(st.sampled_from(["a", "ab"]))):
+        behaviour = draw(st.sampled_from(BEHAVIOURS))
+        n = 0
+        if behaviour in ("transient", "retry"):
+            n = draw(st.one_of(edge, st.integers(1, 3)))
+        elif behaviour == "slow":
+            n = draw(st.integers(0, 1))
+        kind = draw(st.sampled_from(["work", "transform"]))
+        work = draw(st.integers(1, 2)) + fine(i)
+        specs.append(StageSpec(name, kind, behaviour, work, n))
+    return Graph(tuple(specs), stack)
+
+
+def run_data() -> st.SearchStrategy[RunData]:
+    return st.builds(
+        RunData,
+        key=st.sampled_from([None, "k1", "k2"]),
+        params=st.sampled_from([(), (("n", 1),), (("n", 2),)]),
+        timeout_ms=st.sampled_from([None, 1500, 2500, 0]),
+        sink=st.sampled_from(["protocol", "lenient"]),
+    )
