@@ -92,7 +92,7 @@ FINDINGS = [
     _finding(
         state.STORES_UNSUCCESSFUL,
         "A StageOutput.cancel() (or retry()) result is stored and replayed as OK",
-        "docs/advanced/idempotency.md:90 '\"Stored idempotent result\" when a stage completes "
+        'docs/advanced/idempotency.md:90 \'"Stored idempotent result" when a stage completes '
         "successfully'; StageStatus.CANCEL 'cancel pipeline without error'.",
         "after() stores every StageResult whose status is 'completed', and the DAG maps every "
         "status but FAIL to 'completed': the first run is cancelled by the stage, the repeat "

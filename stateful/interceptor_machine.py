@@ -54,6 +54,10 @@ from stateful.interceptor_findings import CHECK, adopted_findings
 from stateful.interceptor_strategies import WAITS, graphs, run_data
 
 MAX_STEPS = 40_000
+# A run here costs a few steps of the loop, a tenth of a graph-machine run; the budget buys
+# 2.5 times the profile's examples (150 under ci, about 9 s), enough for ci to draw every
+# canonical boundary graph (Hypothesis's draws lean toward a few of them).
+EXAMPLE_FACTOR = 2.5
 
 
 class InterceptorStackComparison(RuleBasedStateMachine):
@@ -67,9 +71,13 @@ class InterceptorStackComparison(RuleBasedStateMachine):
         self.epoch = 0.0
         self.runs = 0
 
-    @initialize(graph=graphs())
-    def build_graph(self, graph: Graph) -> None:
+    @initialize(graph=graphs(), data=st.data(), values=run_data())
+    def build_graph_and_run(self, graph: Graph, data: st.DataObject, values: RunData) -> None:
+        """Build the graph and run it twice with the same data: what the stack keeps between
+        runs (breaker, store, locks) shows only on a repeat, so every example has one."""
         self.sut = StackHarness(graph)
+        self.run_graph(data, values)
+        self.run_graph(data, values)
 
     def _h(self) -> StackHarness:
         assert self.sut is not None
@@ -170,9 +178,14 @@ def comparison_for(deviations: frozenset[str]) -> type[InterceptorStackCompariso
     return type("InterceptorStackComparison", (InterceptorStackComparison,), attrs)
 
 
+def machine_settings() -> settings:
+    profile = settings()  # the loaded profile's values
+    return settings(profile, max_examples=int(profile.max_examples * EXAMPLE_FACTOR))
+
+
 def run_interceptor_machine() -> None:
     machine = comparison_for(reproducing_ids(adopted_findings()))
-    run_state_machine_as_test(machine, settings=settings(settings.default))
+    run_state_machine_as_test(machine, settings=machine_settings())
 
 
 CHECKS = [
