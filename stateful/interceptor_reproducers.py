@@ -158,7 +158,7 @@ def _counting_run(sf: ModuleType, kind: Any, output: Any, runs: int, **data: Any
 def transform_stage_is_deduplicated(sf: ModuleType) -> bool:
     out = sf.StageOutput.ok(text="fresh")
     *_, calls = _counting_run(sf, sf.StageKind.TRANSFORM, out, 2, idempotency_key="k")
-    return calls == 1
+    return bool(calls == 1)
 
 
 def later_stage_replays_earlier_stage(sf: ModuleType) -> bool:
