@@ -51,6 +51,7 @@ from models.interceptor_runs import (
 from models.interceptor_stack import RunData
 from models.interceptor_state import StackState
 from stateful.interceptor_findings import CHECK, adopted_findings
+from stateful.interceptor_reproducers import needs_stack
 from stateful.interceptor_strategies import WAITS, graphs, run_data
 
 MAX_STEPS = 40_000
@@ -195,5 +196,6 @@ CHECKS = [
         name=CHECK,
         run=run_interceptor_machine,
         summary="interceptor stacks: order, timeouts, retries, breaker, idempotency, reused",
+        applies=needs_stack,
     ),
 ]
