@@ -43,7 +43,9 @@ class Retry:
 class Stack:
     """``how``: ``omitted`` (build()), ``empty`` (build(interceptors=[])), ``defaults``
     (get_default_interceptors(...) + extras) or ``custom``; ``parts`` the behavioural
-    interceptors asked for; ``probes`` the priorities of recording interceptors."""
+    interceptors asked for; ``probes`` the priorities of recording interceptors, of which
+    ``raising`` raise RuntimeError from every hook and ``gate`` raises CriticalInterceptorError
+    from ``before`` in runs whose data asks for it (``RunData.abort``)."""
 
     how: str
     parts: frozenset[str]
@@ -51,6 +53,8 @@ class Stack:
     probes: tuple[int, ...] = ()
     spelled: frozenset[str] = frozenset()  # arguments passed although they equal the default
     rotate: int = 0  # the list is built rotated by this much: the stack sorts it by priority
+    raising: frozenset[int] = frozenset()
+    gate: int | None = None
 
     @property
     def empty(self) -> bool:
@@ -94,6 +98,7 @@ class RunData:
     params: tuple[tuple[str, int], ...] = ()
     timeout_ms: int | None = None
     sink: str = "protocol"  # protocol (keyword-only try_emit) | lenient (takes any arguments)
+    abort: bool = False  # the stack's gate (if any) raises CriticalInterceptorError
 
 
 Hook = tuple[str, int, float, str | None]  # hook, probe priority, when, result status
@@ -104,7 +109,7 @@ Event = tuple[str, tuple[tuple[str, object], ...]]
 @dataclass
 class StageRun:
     stage: str
-    status: str  # ok retry cancel failed interrupted mismatch hung
+    status: str  # ok retry cancel failed interrupted mismatch aborted hung
     data: S.Data = ()
     attempts: list[Attempt] = field(default_factory=list)
     hooks: list[Hook] = field(default_factory=list)

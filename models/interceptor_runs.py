@@ -37,7 +37,7 @@ from models.interceptor_state import Data, StackState
 
 HANG = 600.0  # virtual seconds the caller waits for a run before giving up on it
 STOPS = {"failed": "failed", "mismatch": "mismatch", "cancel": "cancelled"}
-STOPS |= {"interrupted": "interrupted", "hung": "hung"}
+STOPS |= {"interrupted": "interrupted", "hung": "hung", "aborted": "aborted"}
 
 
 @dataclass(frozen=True)

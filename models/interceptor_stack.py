@@ -24,6 +24,12 @@ by name (``dev``) and switches its rule to what 1.2.0 does.
   ``stage.retry_scheduled`` with ``stage, attempt, delay_ms, error`` and ``stage.retry_exhausted``
   with ``stage, attempts, total_time_ms, error``. An unretried RETRY output is a failure
   ("Stage failed but is retryable").
+- Isolation: an interceptor raising from a hook is logged and the stage goes on ("Isolated
+  interceptor errors don't crash the stage", ``run_with_interceptors``; "Interceptor errors
+  shouldn't crash the pipeline", docs/guides/interceptors.md:510); a CriticalInterceptorError
+  "should abort stage execution immediately" (its docstring): the stage fails with it, no
+  ``after`` hook runs (1.2.0; so the breaker does not count it), and a key's lock taken by an
+  outer idempotency interceptor ends with the stage (SF-INT-10: 1.2.0 keeps it).
 - Breaker and idempotency: ``models/interceptor_state.py``.
 """
 
@@ -89,10 +95,15 @@ def execute(
         scope = S.scope(data.key, spec.name, dev)
     params = S.params_hash(data.params)
     short: S.Entry | str | None = None
-    now = t
+    now, owner = t, False
     for prio, name in layers:
         if name == "probe":
             run.hooks.append(("before", prio, now, None))
+            if prio == stack.gate and data.abort:
+                run.status = "aborted"
+                if owner and S.LOCK_LEAKS_ON_ABORT in dev:
+                    state.held.add(scope)  # type: ignore[arg-type]  # owner implies a scope
+                return run
         elif name == "idempotency" and scope is not None:
             entry = _live(state, scope, t) if acquired is None else None
             if entry is None and scope in state.held:
@@ -106,6 +117,7 @@ def execute(
             if entry is not None:
                 short = entry
                 break
+            owner = True
         elif name == "breaker" and not S.admits(state, spec.name, now):
             short = "open"
             break

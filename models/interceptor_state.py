@@ -40,6 +40,7 @@ EVERY_KIND = "SF-INT-05"  # idempotency applies to every stage, not only WORK st
 KEY_PER_RUN = "SF-INT-06"  # one entry per key: a later stage replays an earlier one's output
 STORES_UNSUCCESSFUL = "SF-INT-07"  # cancel and retry outputs are stored and replayed as OK
 LOCK_LEAKS = "SF-INT-08"  # a cancelled stage keeps its key's lock: later runs with it hang
+LOCK_LEAKS_ON_ABORT = "SF-INT-10"  # so does a stage aborted by a CriticalInterceptorError
 
 Scope = tuple[str, str]  # (idempotency key, stage) as documented; (key, "*") under SF-INT-06
 Data = tuple[tuple[str, object], ...]  # a StageOutput's data as sorted items

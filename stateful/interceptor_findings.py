@@ -115,6 +115,17 @@ FINDINGS = [
         r.cancelled_stage_keeps_the_key_locked,
     ),
     _finding(
+        state.LOCK_LEAKS_ON_ABORT,
+        "A CriticalInterceptorError inside the idempotency interceptor leaves its key locked",
+        "CriticalInterceptorError: 'Interceptor error that should abort stage execution "
+        "immediately'; docs/advanced/idempotency.md:50 a duplicate 'Waits on the per-key lock "
+        "while the first request runs'. A user expects an aborted stage to free the key.",
+        "run_with_interceptors re-raises a CriticalInterceptorError from before() at once: the "
+        "after() hooks never run, so the lock IdempotencyInterceptor (priority 4) took is never "
+        "released, and every later run with that key hangs in before(), outside any timeout.",
+        r.aborted_stage_keeps_the_key_locked,
+    ),
+    _finding(
         stack.REPLAY_NESTS,
         "From the second repeat on, an idempotent replay returns empty data",
         "stageflow.pipeline.idempotency: 'concurrent duplicates return the previously computed "

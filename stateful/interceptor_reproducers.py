@@ -227,3 +227,43 @@ def third_request_gets_empty_data(sf: ModuleType) -> bool:
     *results, calls = _counting_run(sf, sf.StageKind.WORK, out, 3, idempotency_key="k")
     datas = [dict(r["s"].data) for r in results]
     return calls == 1 and datas == [{"receipt": "r-1"}, {"receipt": "r-1"}, {}]
+
+
+def aborted_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
+    from stageflow.pipeline.interceptors import (
+        BaseInterceptor,
+        CriticalInterceptorError,
+        get_default_interceptors,
+    )
+
+    class QuotaGate(BaseInterceptor):  # inside idempotency (4): runs once it holds the lock
+        name, priority = "quota", 7
+
+        async def before(self, stage_name: str, ctx: Any) -> None:
+            if ctx.data.get("over_quota"):
+                raise CriticalInterceptorError("over quota", self.name)
+
+        async def after(self, stage_name: str, result: Any, ctx: Any) -> None:
+            return None
+
+    started = []
+
+    async def work(ctx: Any) -> Any:
+        started.append(1)
+        return sf.StageOutput.ok()
+
+    async def main() -> bool:
+        stack = [*get_default_interceptors(), QuotaGate()]
+        graph = sf.Pipeline().with_stage("pay", work, sf.StageKind.WORK).build(interceptors=stack)
+        refused = {"idempotency_key": "order-1", "over_quota": True}
+        await _run(graph, sf.PipelineContext.create(data=refused))
+        again = sf.PipelineContext.create(data={"idempotency_key": "order-1"})
+        second = asyncio.ensure_future(graph.run(again))
+        for _ in range(1000):
+            await asyncio.sleep(0)
+        hangs = not second.done() and not started
+        second.cancel()
+        await asyncio.gather(second, return_exceptions=True)
+        return hangs
+
+    return asyncio.run(main())

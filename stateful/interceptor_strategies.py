@@ -70,7 +70,9 @@ def stacks(draw: st.DrawFn) -> Stack:
         spelled |= given
     probes = tuple(sorted(draw(st.sets(st.sampled_from(PROBE_PRIORITIES), max_size=3))))
     rotate = draw(st.integers(0, 9))
-    return Stack(how, frozenset(parts), retry, probes, frozenset(spelled), rotate)
+    raising = frozenset(draw(st.sets(st.sampled_from(probes)))) if probes else frozenset()
+    gate = draw(st.sampled_from([None, *probes]))
+    return Stack(how, frozenset(parts), retry, probes, frozenset(spelled), rotate, raising, gate)
 
 
 BOUNDARY_SHARE = 3  # about one example in 3 is a canonical graph at a rule's edge
@@ -142,4 +144,5 @@ def run_data() -> st.SearchStrategy[RunData]:
         params=st.sampled_from([(), (("n", 1),), (("n", 2),)]),
         timeout_ms=st.sampled_from([None, 1500, 2500, 0]),
         sink=st.sampled_from(["lenient", "protocol"]),
+        abort=st.booleans(),
     )

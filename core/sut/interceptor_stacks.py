@@ -21,23 +21,33 @@ _interceptors = sf.pipeline.interceptors
 
 
 class Probe(_interceptors.BaseInterceptor):  # type: ignore[misc,name-defined]
-    def __init__(self, priority: int, log: HookLog) -> None:
+    def __init__(self, priority: int, log: HookLog, raising: bool, gate: bool) -> None:
         self.priority = priority
         self.name = f"probe{priority}"
         self.log = log
+        self.raising, self.gate = raising, gate
 
     def _note(self, hook: str, stage: str, ctx: Any, status: str | None = None) -> None:
         now = asyncio.get_running_loop().time()
         self.log.append((ctx.data["_label"], stage, hook, self.priority, now, status))
 
+    def _fail(self, hook: str) -> None:
+        if self.raising:
+            raise RuntimeError(f"{self.name}.{hook} is broken")
+
     async def before(self, stage_name: str, ctx: Any) -> None:
         self._note("before", stage_name, ctx)
+        if self.gate and ctx.data.get("_abort"):
+            raise _interceptors.CriticalInterceptorError("the gate is closed", self.name)
+        self._fail("before")
 
     async def after(self, stage_name: str, result: Any, ctx: Any) -> None:
         self._note("after", stage_name, ctx, str(result.status))
+        self._fail("after")
 
     async def on_error(self, stage_name: str, error: Exception, ctx: Any) -> Any:
         self._note("on_error", stage_name, ctx)
+        self._fail("on_error")
         return _interceptors.ErrorAction.FAIL
 
 
@@ -90,7 +100,7 @@ def build_stack(stack: Stack, log: HookLog) -> list[Any] | None:
         }
         args |= {k: v for k, v in given.items() if k in stack.spelled}
         made.append(RetryInterceptor(**args))
-    made += [Probe(p, log) for p in stack.probes]
+    made += [Probe(p, log, p in stack.raising, p == stack.gate) for p in stack.probes]
     cut = stack.rotate % len(made) if made else 0
     return made[cut:] + made[:cut]
 

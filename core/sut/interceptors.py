@@ -178,6 +178,8 @@ class StackHarness:
             values["idempotency_params"] = dict(data.params)
         if data.timeout_ms is not None:
             values["_timeout_ms"] = data.timeout_ms
+        if data.abort:
+            values["_abort"] = True
         sink = self.sinks[label] = Sink(lenient=data.sink == "lenient")
         return sf.PipelineContext.create(input_text=label, data=values, event_sink=sink)
 
@@ -197,8 +199,11 @@ class StackHarness:
             res = await asyncio.wait_for(call, HANG)
             results = {name: (str(out.status.value), dict(out.data)) for name, out in res.items()}
         except sf.pipeline.dag.UnifiedStageExecutionError as exc:
-            mismatch = type(exc.original).__name__ == "IdempotencyParamMismatch"
-            outcome, stopped = ("mismatch" if mismatch else "failed"), exc.stage
+            why = type(exc.original).__name__
+            outcome = {"IdempotencyParamMismatch": "mismatch"}.get(why, "failed")
+            if why == "CriticalInterceptorError":
+                outcome = "aborted"
+            stopped = exc.stage
         except sf.pipeline.dag.UnifiedPipelineCancelled as exc:
             outcome, stopped = "cancelled", exc.stage
         except TimeoutError:

@@ -108,3 +108,17 @@ def test_an_interrupted_owner_leaves_the_key_free_unless_sf_int_08() -> None:
 def test_interceptor_finding_reproduces_where_declared(finding: Finding) -> None:
     declared = stageflow_version().split("+")[0] in finding.versions
     assert still_reproduces(finding) == declared
+
+
+def test_a_raising_interceptor_is_isolated_and_a_critical_one_aborts_the_stage() -> None:
+    isolated = Stack("custom", frozenset({"breaker"}), None, (7, 30), raising=frozenset({7, 30}))
+    seen = predict_run(one("ok", isolated), NO_DATA, StackState(), 0.0, NONE)
+    assert seen.outcome == "ok" and len(seen.stages[0].hooks) == 4
+    gated = Stack("custom", frozenset({"idempotency"}), None, (7,), gate=7)
+    abort, later = RunData(key="k", abort=True), RunData(key="k")
+    for dev, second in ((NONE, "ok"), (frozenset({S.LOCK_LEAKS_ON_ABORT}), "hung")):
+        state = StackState()
+        outcomes = [
+            predict_run(one("ok", gated), d, state, 0.0, dev).outcome for d in (abort, later)
+        ]
+        assert outcomes == ["aborted", second]
