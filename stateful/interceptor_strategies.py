@@ -75,37 +75,33 @@ def stacks(draw: st.DrawFn) -> Stack:
     return Stack(how, frozenset(parts), retry, probes, frozenset(spelled), rotate, raising, gate)
 
 
-BOUNDARY_SHARE = 3  # about one example in 3 is a canonical graph at a rule's edge
+BOUNDARY_SHARE = 2  # about one example in 2 is a canonical graph at a rule's edge
 
 
 def boundary_graphs() -> tuple[Graph, ...]:
     """Canonical graphs at the edges random draws meet rarely: the stage whose task is
-    cancelled while it holds the key's lock (then the next run with the key), a retry budget of
-    one attempt (the only way 1.2.0 reports a spent budget), the default breaker counting a
-    raising stage toward its threshold, a replayed WORK stage watched by probes, a stage failing
-    twice under a budget of three, and a slow stage retried inside a timeout. The first is
-    what a failure shrinks toward and the first example the derandomized ``ci`` profile tries."""
+    cancelled while it holds the key's lock (then the next run with the key), a WORK stage asking
+    for a retry under the default stack (unretried, then stored as a result), a retry budget of
+    one attempt (the only way 1.2.0 reports a spent budget), and a slow stage retried inside a
+    timeout followed by one failing twice under a budget of three (random graphs meet the
+    breaker's threshold and replays often enough). The first is what a failure shrinks toward
+    and the first example the derandomized ``ci`` profile tries."""
     one, three = Retry(1, 100), Retry(3, 100)
     probes = (3, 12, 30)
     retrying = frozenset({"max_attempts", "base_delay_ms"})
     return (
         Graph((StageSpec("a", "work", "interrupted", 1 + fine(0)),), Stack("omitted", frozenset())),
+        Graph((StageSpec("a", "work", "retry", 1 + fine(0), 1),), Stack("omitted", frozenset())),
         Graph(
             (StageSpec("a", "work", "transient", 1 + fine(0), 1),),
             Stack("custom", frozenset({"retry"}), one, probes, frozenset({"max_attempts"})),
         ),
-        Graph((StageSpec("a", "work", "raise", 1 + fine(0)),), Stack("omitted", frozenset())),
         Graph(
-            (StageSpec("a", "work", "ok", 1 + fine(0)),),
-            Stack("defaults", frozenset({"idempotency", "timeout", "breaker"}), None, probes),
-        ),
-        Graph(
-            (StageSpec("a", "work", "transient", 1 + fine(0), 2),),
-            Stack("custom", frozenset({"retry", "breaker"}), three, probes, retrying),
-        ),
-        Graph(
-            (StageSpec("a", "transform", "slow", 1 + fine(0), 1),),
-            Stack("custom", frozenset({"timeout", "retry"}), three, (), retrying),
+            (
+                StageSpec("a", "transform", "slow", 1 + fine(0), 1),
+                StageSpec("b", "work", "transient", 1 + fine(1), 2),
+            ),
+            Stack("custom", frozenset({"timeout", "retry", "breaker"}), three, probes, retrying),
         ),
     )
 
@@ -113,7 +109,11 @@ def boundary_graphs() -> tuple[Graph, ...]:
 @st.composite
 def graphs(draw: st.DrawFn) -> Graph:
     if draw(st.integers(0, BOUNDARY_SHARE - 1)) == 0:
-        return draw(st.sampled_from(boundary_graphs()))
+        canon = boundary_graphs()
+        # Hypothesis draws small integers far more often than large ones (a derandomized run
+        # met only some canonical graphs); Fibonacci hashing spreads 0, 1, 2, ... over all.
+        spread = (draw(st.integers(0, 2**32 - 1)) * 2654435761) % 2**32
+        return canon[spread * len(canon) >> 32]
     return draw(random_graphs())
 
 
