@@ -165,12 +165,24 @@ class InterceptorStackComparison(RuleBasedStateMachine):
         lines += [f"  stage: {s}" for s in g.stages]
         lines.append(f"  data: {data}")
         for real, mine in zip(sorted(seen, key=repr), sorted(expected, key=repr), strict=True):
-            for name in RunObservation.__dataclass_fields__:
-                a, b = getattr(mine, name), getattr(real, name)
-                if a != b:
-                    lines.append(f"  {name}:\n    model:     {a!r}\n    stageflow: {b!r}")
+            lines += _differences("", mine, real)
+            # Stage by stage and field by field, so a long observation shows what differs.
+            for m, r in zip(mine.stages, real.stages, strict=False):
+                lines += _differences(f"stage {m.stage}: ", m, r)
         lines.append(f"  deviations adopted: {', '.join(sorted(self.deviations)) or 'none'}")
         return "\n".join(lines)
+
+
+def _differences(where: str, mine: Any, real: Any) -> list[str]:
+    out = []
+    for name in type(mine).__dataclass_fields__:
+        a, b = getattr(mine, name), getattr(real, name)
+        if a != b and name != "stages":
+            out.append(f"  {where}{name}:\n    model:     {a!r}\n    stageflow: {b!r}")
+    if getattr(mine, "stages", None) is not None and len(mine.stages) != len(real.stages):
+        names = [s.stage for s in mine.stages], [s.stage for s in real.stages]
+        out.append(f"  stages reached:\n    model:     {names[0]}\n    stageflow: {names[1]}")
+    return out
 
 
 def comparison_for(deviations: frozenset[str]) -> type[InterceptorStackComparison]:

@@ -148,7 +148,7 @@ def test_pristine_stageflow_passes() -> None:
 
 def test_hooks_in_reverse_priority_order_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(interceptors, "sorted", reversed_sort, raising=False)
-    _caught_shrunk("stages:", "idempotency store", "circuit breaker")
+    _caught_shrunk("hooks:", "idempotency store", "circuit breaker")
 
 
 def test_timeout_unit_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,7 +173,7 @@ def test_failed_results_stored_are_caught(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_one_attempt_too_many_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Retry, "_handle_retry", one_more_attempt)
-    _caught_shrunk("attempts:", "stages:")
+    _caught_shrunk("attempts:", "stages reached:")
 
 
 def test_event_field_in_wrong_unit_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
