@@ -8,6 +8,9 @@ decision of ``RetryInterceptor._handle_retry`` emits its documented event.
 
 from __future__ import annotations
 
+import random
+
+from models import interceptor_state as S
 from models.graph_run import RETRY_ONCE, RETRY_STATUS_IGNORED, TIMEOUT_NOT_RETRIED
 from models.interceptor_config import (
     DEFAULT_TIMEOUT,
@@ -35,7 +38,7 @@ def timeout_of(layers: tuple[tuple[int, str], ...], data: RunData) -> float:
 
 def attempts(
     run: StageRun, spec: StageSpec, stack: Stack, layers: tuple[tuple[int, str], ...],
-    data: RunData, t: float, dev: frozenset[str],
+    data: RunData, t: float, dev: frozenset[str], state: S.StackState, rng: random.Random,
 ) -> None:  # fmt: skip
     bound = timeout_of(layers, data)
     retry = stack.retry if any(n == "retry" for _, n in layers) else None
@@ -67,9 +70,10 @@ def attempts(
             return
         error = {"conn": f"{spec.name} is unreachable", "raise": f"{spec.name} raises",
                  "timeout": "", "retry": f"{spec.name} asks again", "fail": ""}[did]  # fmt: skip
-        retried = False
+        delay: int | None = None
+        consult = (spec, k, limit, error, first, emits, dev, state, rng)
         if did == "retry" and retry is not None:  # RetryInterceptor.after, retry_on_status
-            retried = _consult(run, spec, retry, k, limit, error, first, emits, dev)
+            delay = _consult(run, retry, *consult)
         elif did in ("conn", "raise", "timeout"):
             # 1.2.0 asks on_error about the first attempt's exception only (SF-RUN-01), and
             # never about a TimeoutError (SF-RUN-03).
@@ -79,24 +83,28 @@ def attempts(
                 if name == "probe":
                     run.hooks.append(("on_error", prio, run.end, None))
                 elif name == "retry" and retry is not None and did in RETRYABLE:
-                    retried = _consult(run, spec, retry, k, limit, error, first, emits, dev)
-                    if retried:
+                    delay = _consult(run, retry, *consult)
+                    if delay is not None:
                         break
                 elif name == "breaker":
                     run.breaker_saw_error = True
-        if not retried:
+        if delay is None:
             run.status = "failed"
             return
-        now = run.end + retry.delay(k - 1) / 1000 if retry is not None else run.end
+        now = run.end + delay / 1000
 
 
 def _consult(
-    run: StageRun, spec: StageSpec, retry: Retry, k: int, limit: int, error: str,
-    first: float, emits: bool, dev: frozenset[str],
-) -> bool:  # fmt: skip
-    """RetryInterceptor._handle_retry: schedule attempt k + 1, or report the budget spent."""
+    run: StageRun, retry: Retry, spec: StageSpec, k: int, limit: int, error: str, first: float,
+    emits: bool, dev: frozenset[str], state: S.StackState, rng: random.Random,
+) -> int | None:  # fmt: skip
+    """RetryInterceptor._handle_retry: the delay before attempt k + 1, or None when the
+    budget is spent."""
+    delay = None
     if k < limit:
-        fields: tuple[str, int, object, str] = (spec.name, k, retry.delay(k - 1), error)
+        delay = retry.delay(k - 1, rng, state.previous_delay.get(spec.name))
+        state.previous_delay[spec.name] = delay
+        fields: tuple[str, int, object, str] = (spec.name, k, delay, error)
         kind, names = "stage.retry_scheduled", SCHEDULED
     else:
         total: object = "<missing>" if NO_TOTAL_TIME in dev else int((run.end - first) * 1000)
@@ -104,4 +112,4 @@ def _consult(
         kind, names = "stage.retry_exhausted", EXHAUSTED
     if emits:
         run.events.append((kind, tuple(zip(names, fields, strict=True))))
-    return k < limit
+    return delay

@@ -7,6 +7,7 @@ ones of ``models/interceptor_state.py``.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 
 from models import interceptor_state as S
@@ -31,12 +32,22 @@ class Retry:
     max_attempts: int = 3
     base_delay_ms: int = 1000
     backoff: str = "exponential"  # exponential | linear | constant
+    jitter: str = "full"  # none | full | equal | decorrelated (JitterStrategy; default FULL)
     max_delay_ms: int = 30000
 
-    def delay(self, retries_so_far: int) -> int:
+    def delay(self, retries_so_far: int, rng: random.Random, previous: int | None) -> int:
+        """``_calculate_delay``: the back-off, capped, then jittered with ``rng``; jitter
+        draws from the ``random`` module, which the harness seeds per batch of runs."""
         grow = {"exponential": 2**retries_so_far, "linear": retries_so_far + 1, "constant": 1}
-        delay: int = self.base_delay_ms * grow[self.backoff]
-        return min(delay, self.max_delay_ms)
+        base: int = min(self.base_delay_ms * grow[self.backoff], self.max_delay_ms)
+        if self.jitter == "none":
+            return base
+        if self.jitter == "full":  # "Random from 0 to delay"
+            return rng.randint(0, base)
+        if self.jitter == "equal":  # "Half fixed, half random"
+            return base // 2 + rng.randint(0, base // 2)
+        prev = self.base_delay_ms if previous is None else previous  # "min(max, random(base,
+        return min(self.max_delay_ms, rng.randint(self.base_delay_ms, prev * 3))  # prev * 3))"
 
 
 @dataclass(frozen=True)

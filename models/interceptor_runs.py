@@ -20,6 +20,7 @@ For example::
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 from models.interceptor_stack import (
@@ -69,13 +70,16 @@ class RunObservation:
 
 
 def predict_run(
-    graph: Graph, data: RunData, state: StackState, epoch: float, dev: frozenset[str]
-) -> RunObservation:
-    """One run from ``epoch``; changes ``state`` as the stack would."""
+    graph: Graph, data: RunData, state: StackState, epoch: float, dev: frozenset[str],
+    rng: random.Random | None = None,
+) -> RunObservation:  # fmt: skip
+    """One run from ``epoch``; changes ``state`` as the stack would. ``rng``: the generator
+    the retrier's jitter draws from (seeded as the harness seeds Stageflow's)."""
+    rng = rng or random.Random(0)
     done: list[StageRun] = []
     t = epoch
     for spec in graph.stages:
-        run = execute(spec, graph.stack, data, state, t, dev)
+        run = execute(spec, graph.stack, data, state, t, dev, rng)
         done.append(run)
         if run.status in STOPS:
             break
@@ -115,8 +119,9 @@ def duplicates_predictable(graph: Graph, data: RunData, state: StackState, epoch
     duplicates"); with an entry already there, two replays at one instant race to re-store it
     (SF-INT-09), and a second stage's replays would race the first stage's.
     """
-    if not state.quiet():
-        return False
+    retry = graph.stack.retry
+    if not state.quiet() or (data.key is None and retry is not None and retry.jitter != "none"):
+        return False  # two independent retriers would race for the jitter's random draws
     alone = predict_run(graph, data, state.fork(), epoch, dev)
     if alone.outcome != "ok":
         return False
@@ -126,16 +131,17 @@ def duplicates_predictable(graph: Graph, data: RunData, state: StackState, epoch
 
 
 def predict_duplicates(
-    graph: Graph, data: RunData, state: StackState, epoch: float, dev: frozenset[str]
-) -> tuple[RunObservation, RunObservation]:
+    graph: Graph, data: RunData, state: StackState, epoch: float, dev: frozenset[str],
+    rng: random.Random,
+) -> tuple[RunObservation, RunObservation]:  # fmt: skip
     """Two runs of ``graph`` with ``data`` started together (see
     :func:`duplicates_predictable`): the lock owner's run, then the other's."""
     spec = graph.stages[0]
     if data.key is None:  # nothing couples them: two runs as alone, one after the other
         return (
-            predict_run(graph, data, state, epoch, dev),
-            predict_run(graph, data, state, epoch, dev),
+            predict_run(graph, data, state, epoch, dev, rng),
+            predict_run(graph, data, state, epoch, dev, rng),
         )
-    owner = execute(spec, graph.stack, data, state, epoch, dev)
-    waiter = execute(spec, graph.stack, data, state, epoch, dev, acquired=owner.end)
+    owner = execute(spec, graph.stack, data, state, epoch, dev, rng)
+    waiter = execute(spec, graph.stack, data, state, epoch, dev, rng, acquired=owner.end)
     return observe([owner], epoch), observe([waiter], epoch)

@@ -35,6 +35,8 @@ by name (``dev``) and switches its rule to what 1.2.0 does.
 
 from __future__ import annotations
 
+import random
+
 from models import interceptor_state as S
 from models.graph_run import OPEN_BREAKER_OK
 from models.interceptor_attempts import attempts
@@ -84,7 +86,7 @@ __all__ = [
 
 def execute(
     spec: StageSpec, stack: Stack, data: RunData, state: S.StackState, t: float,
-    dev: frozenset[str], *, acquired: float | None = None,
+    dev: frozenset[str], rng: random.Random, *, acquired: float | None = None,
 ) -> StageRun:  # fmt: skip
     """One execution of ``spec`` from ``t`` (changes ``state``); ``acquired``: when a
     concurrent duplicate that held the key's lock at ``t`` let it go."""
@@ -126,7 +128,7 @@ def execute(
     elif short == "open":
         run.status = "ok" if OPEN_BREAKER_OK in dev else "failed"
     else:
-        attempts(run, spec, stack, layers, data, now, dev)
+        attempts(run, spec, stack, layers, data, now, dev, state, rng)
         if run.status == "interrupted":  # CancelledError: neither on_error nor after runs
             if scope is not None and S.LOCK_LEAKS in dev:
                 state.held.add(scope)
@@ -139,6 +141,8 @@ def execute(
         elif name == "breaker" and (short != "open" or OPEN_BREAKER_OK in dev):
             twice = run.breaker_saw_error and S.COUNTS_TWICE in dev
             S.record(state, spec.name, failed, now, 2 if twice else 1)
+        elif name == "retry" and not failed:  # "Clear retry state on success"
+            state.previous_delay.pop(spec.name, None)
         elif name == "idempotency" and scope is not None and not failed:
             _store(state, scope, run, short, params, now, dev)
     return run

@@ -71,6 +71,7 @@ class StackState:
     breaker: dict[str, Breaker] = field(default_factory=dict)
     store: dict[Scope, Entry] = field(default_factory=dict)
     held: set[Scope] = field(default_factory=set)  # locks nobody will release (SF-INT-08)
+    previous_delay: dict[str, int] = field(default_factory=dict)  # decorrelated jitter's last
 
     def fork(self) -> StackState:
         return copy.deepcopy(self)

@@ -14,6 +14,8 @@ and waiting, either side of the breaker's 30 s and past the store's 24 h. After 
 rule compares, per stage, what it reported, every attempt with its start and end, every hook the
 probes saw with its instant, and the retry events with every documented field; the invariants
 compare the breaker's state and counts and the store's live entries, the state runs share.
+Retry jitter draws from a generator the harness seeds per batch of runs, as the model does.
+After the machine, :func:`check_stacks` plays the canonical scenarios on the stock schedule.
 
 For example::
 
@@ -23,6 +25,7 @@ For example::
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
@@ -38,7 +41,7 @@ from hypothesis.stateful import (
 )
 
 from core.run.checks import Check, count_example, reproducing_ids
-from core.sched.choosers import HypothesisChooser
+from core.sched.choosers import Chooser, HypothesisChooser
 from core.sched.scheduler import run
 from core.sut.interceptors import StackHarness, virtual_clocks
 from models.interceptor_runs import (
@@ -56,8 +59,8 @@ from stateful.interceptor_strategies import WAITS, graphs, run_data
 
 MAX_STEPS = 40_000
 # A run here costs a few steps of the loop, a tenth of a graph-machine run; the budget buys
-# 2.5 times the profile's examples (150 under ci, about 9 s), enough for ci to draw every
-# canonical boundary graph (Hypothesis's draws lean toward a few of them).
+# 2.5 times the profile's examples (150 under ci, about 4 s of CPU); the canonical scenarios
+# (stateful/interceptor_scenarios.py) then cover the edges those draws still miss.
 EXAMPLE_FACTOR = 2.5
 
 
@@ -88,23 +91,33 @@ class InterceptorStackComparison(RuleBasedStateMachine):
         self.runs += n
         return [f"r{self.runs - i}" for i in reversed(range(n))]
 
-    def _play(self, data: st.DataObject, *runs: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    def _play(
+        self, chooser: Chooser, *runs: Callable[[], Coroutine[Any, Any, None]]
+    ) -> random.Random:
+        """Run a batch; returns the generator the model's jitter draws from, seeded as
+        Stageflow's was for the batch (by the number of runs before it)."""
         h = self._h()
+        seed = self.runs
 
         async def main() -> float:
             await asyncio.gather(*(r() for r in runs))
             return asyncio.get_running_loop().time()
 
-        with virtual_clocks(h):
-            result = run(main, HypothesisChooser(data), max_steps=MAX_STEPS)
+        with virtual_clocks(h, seed):
+            result = run(main, chooser, max_steps=MAX_STEPS)
         h.after_runs(result.value)
+        return random.Random(seed)
 
     # -- rules -----------------------------------------------------------------------------
     @rule(data=st.data(), values=run_data())
     def run_graph(self, data: st.DataObject, values: RunData) -> None:
+        self.run_once(HypothesisChooser(data), values)
+
+    def run_once(self, chooser: Chooser, values: RunData) -> None:
+        """One run of the built graph, scheduled by ``chooser``, compared with the model."""
         (label,), h = self._labels(1), self._h()
-        self._play(data, lambda: h.run(label, values))
-        expected = predict_run(h.graph, values, self.state, self.epoch, self.deviations)
+        rng = self._play(chooser, lambda: h.run(label, values))
+        expected = predict_run(h.graph, values, self.state, self.epoch, self.deviations, rng)
         self.epoch += expected.end
         self._agree([label], [expected], values)
 
@@ -113,10 +126,10 @@ class InterceptorStackComparison(RuleBasedStateMachine):
         """Pipeline.run builds per call: with the stack left out (or, under SF-RUN-09, empty)
         every call gets fresh defaults, and shares nothing with the built graph."""
         (label,), h = self._labels(1), self._h()
-        self._play(data, lambda: h.run(label, values, via_pipeline=True))
+        rng = self._play(HypothesisChooser(data), lambda: h.run(label, values, via_pipeline=True))
         fresh = h.graph.stack.fresh_per_build(self.deviations)
         state = StackState() if fresh else self.state
-        expected = predict_run(h.graph, values, state, self.epoch, self.deviations)
+        expected = predict_run(h.graph, values, state, self.epoch, self.deviations, rng)
         self.epoch += expected.end
         self._agree([label], [expected], values)
 
@@ -126,8 +139,9 @@ class InterceptorStackComparison(RuleBasedStateMachine):
         if not duplicates_predictable(h.graph, values, self.state, self.epoch, self.deviations):
             return
         first, second = self._labels(2)
-        self._play(data, lambda: h.run(first, values), lambda: h.run(second, values))
-        pair = predict_duplicates(h.graph, values, self.state, self.epoch, self.deviations)
+        pair_of_runs = (lambda: h.run(first, values), lambda: h.run(second, values))
+        rng = self._play(HypothesisChooser(data), *pair_of_runs)
+        pair = predict_duplicates(h.graph, values, self.state, self.epoch, self.deviations, rng)
         self.epoch += max(p.end for p in pair)
         self._agree([first, second], list(pair), values)
 
@@ -198,9 +212,18 @@ def machine_settings() -> settings:
     return settings(profile, max_examples=examples, report_multiple_bugs=False)
 
 
+def check_stacks(deviations: frozenset[str], budget: settings | None = None) -> None:
+    """The machine (shrunk counterexamples), then the canonical scenarios: the edges random
+    draws under a small budget may miss, played the same way every time."""
+    from stateful.interceptor_scenarios import play_scenarios
+
+    machine = comparison_for(deviations)
+    run_state_machine_as_test(machine, settings=budget or machine_settings())
+    play_scenarios(machine)
+
+
 def run_interceptor_machine() -> None:
-    machine = comparison_for(reproducing_ids(adopted_findings()))
-    run_state_machine_as_test(machine, settings=machine_settings())
+    check_stacks(reproducing_ids(adopted_findings()))
 
 
 CHECKS = [

@@ -92,13 +92,13 @@ def build_stack(stack: Stack, log: HookLog) -> list[Any] | None:
         made = [kinds[p]() for p in sorted(stack.parts - {"retry"})]
     if stack.retry is not None:
         r = stack.retry
-        args: dict[str, Any] = {"jitter_strategy": JitterStrategy.NONE}  # random is not ours
-        given = {
+        given: dict[str, Any] = {
             "max_attempts": r.max_attempts,
             "base_delay_ms": r.base_delay_ms,
             "backoff_strategy": BackoffStrategy(r.backoff),
+            "jitter_strategy": JitterStrategy(r.jitter),
         }
-        args |= {k: v for k, v in given.items() if k in stack.spelled}
+        args = {k: v for k, v in given.items() if k in stack.spelled}
         made.append(RetryInterceptor(**args))
     made += [Probe(p, log, p in stack.raising, p == stack.gate) for p in stack.probes]
     cut = stack.rotate % len(made) if made else 0

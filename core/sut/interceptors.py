@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as _dt
+import random
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -78,11 +79,15 @@ class _VirtualDatetime(_dt.datetime):
 
 
 @contextlib.contextmanager
-def virtual_clocks(harness: StackHarness) -> Iterator[None]:
+def virtual_clocks(harness: StackHarness, seed: int = 0) -> Iterator[None]:
     """Quiet Stageflow logs and make every clock it reads the harness's virtual time; note
     each stage a run hands to its interceptor stack (``PipelineContext`` before 1.2 has no
-    before-stage hook, so the DAG's own call is wrapped, changing nothing it does)."""
+    before-stage hook, so the DAG's own call is wrapped, changing nothing it does); the
+    retrier's jitter draws from ``random.Random(seed)`` instead of the global generator."""
     dag = sf.pipeline.dag
+    retry_module = sf.pipeline.retry
+    global_random = retry_module.random
+    retry_module.random = random.Random(seed)
     through_stack = dag.run_with_interceptors
 
     async def noting(*, stage_name: str, stage_run: Any, ctx: Any, interceptors: Any) -> Any:
@@ -104,6 +109,7 @@ def virtual_clocks(harness: StackHarness) -> Iterator[None]:
         _dt.datetime = _REAL_DATETIME  # type: ignore[misc]
         dag.datetime = _REAL_DATETIME
         dag.run_with_interceptors = through_stack
+        retry_module.random = global_random
 
 
 class StackHarness:
