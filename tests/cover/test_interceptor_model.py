@@ -6,6 +6,8 @@ where a finding changes it, what it predicts with that finding adopted (what 1.2
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from core.run.checks import Finding, still_reproduces
@@ -56,14 +58,14 @@ def test_a_raised_failure_counts_twice_under_sf_int_01() -> None:
 
 
 def test_before_hooks_ascend_after_hooks_descend_and_on_error_stops_at_the_retrier() -> None:
-    stack = Stack("custom", frozenset({"retry"}), Retry(2, 100), probes=(3, 30))
+    stack = Stack("custom", frozenset({"retry"}), Retry(2, 100, jitter="none"), probes=(3, 30))
     seen = predict_run(one("transient", stack, n=1), RunData(), StackState(), 0.0, NONE)
     hooks = [(h, p) for h, p, _, _ in seen.stages[0].hooks]
     assert hooks == [("before", 3), ("before", 30), ("on_error", 30), ("after", 30), ("after", 3)]
 
 
 def test_timeout_ms_is_milliseconds_and_bounds_retried_attempts_too() -> None:
-    stack = Stack("custom", frozenset({"timeout", "retry"}), Retry(2, 100))
+    stack = Stack("custom", frozenset({"timeout", "retry"}), Retry(2, 100, jitter="none"))
     data = RunData(timeout_ms=1500)
     documented = predict_run(one("slow", stack, n=1), data, StackState(), 0.0, NONE)
     assert documented.stages[0].attempts[1][2:] == (2.6, "cancelled")  # 1.1 + 1.5 s
@@ -74,7 +76,7 @@ def test_timeout_ms_is_milliseconds_and_bounds_retried_attempts_too() -> None:
 
 
 def test_retry_budget_includes_the_first_attempt_and_events_carry_their_fields() -> None:
-    stack = Stack("custom", frozenset({"retry"}), Retry(3, 100, "linear"))
+    stack = Stack("custom", frozenset({"retry"}), Retry(3, 100, "linear", "none"))
     seen = predict_run(one("transient", stack, n=5), RunData(), StackState(), 0.0, NONE)
     a = seen.stages[0]
     assert [k for k, *_ in a.attempts] == [1, 2, 3] and seen.outcome == "failed"
@@ -122,3 +124,15 @@ def test_a_raising_interceptor_is_isolated_and_a_critical_one_aborts_the_stage()
             predict_run(one("ok", gated), d, state, 0.0, dev).outcome for d in (abort, later)
         ]
         assert outcomes == ["aborted", second]
+
+
+def test_decorrelated_jitter_remembers_the_last_delay_until_the_stage_succeeds() -> None:
+    stack = Stack("custom", frozenset({"retry"}), Retry(2, 100, jitter="decorrelated"))
+    state, rng = StackState(), random.Random(7)
+    predict_run(one("raise"), NO_DATA, state, 0.0, NONE, rng)  # not retryable: no delay drawn
+    assert state.previous_delay == {}
+    predict_run(one("transient", stack, n=5), NO_DATA, state, 0.0, NONE, rng)
+    first = state.previous_delay["a"]
+    assert 100 <= first <= 300  # random(base, base * 3) with no earlier delay
+    predict_run(one("transient", stack, n=1), NO_DATA, state, 9.0, NONE, rng)
+    assert state.previous_delay == {}  # a success forgets it
