@@ -126,6 +126,19 @@ FINDINGS = [
         r.aborted_stage_keeps_the_key_locked,
     ),
     _finding(
+        "SF-INT-11",
+        "get_observation never returns what another interceptor added",
+        "InterceptorContext.add_observation: 'Interceptors can add observations for other "
+        "interceptors'; get_observation: 'Get an observation added by a previous interceptor' "
+        "(docs/api/interceptors.md:130, :134; docs/guides/interceptors.md:254 'Interceptors can "
+        "add data for other interceptors').",
+        "Both methods key the data by the calling interceptor's own name "
+        "(ctx.data['_interceptor.<name>']): 'metrics' asking for the 'start_time' that 'timing' "
+        "added gets None. Reproducer only: the machine draws no interceptors that share "
+        "observations.",
+        r.observation_is_invisible_to_other_interceptors,
+    ),
+    _finding(
         stack.REPLAY_NESTS,
         "From the second repeat on, an idempotent replay returns empty data",
         "stageflow.pipeline.idempotency: 'concurrent duplicates return the previously computed "
@@ -138,6 +151,12 @@ FINDINGS = [
 ]
 
 
+# Reported by their reproducer alone: the machine draws nothing they are about.
+REPRODUCER_ONLY = ("SF-INT-11",)
+
+
 def adopted_findings() -> list[Finding]:
-    """The findings the machine may adopt: these, and the graph findings about the stack."""
-    return [*FINDINGS, *(f for f in graph_findings.FINDINGS if f.id in SAME_STACK)]
+    """The findings the machine may adopt: these (but the reproducer-only ones), and the graph
+    findings about the same stack."""
+    own = [f for f in FINDINGS if f.id not in REPRODUCER_ONLY]
+    return [*own, *(f for f in graph_findings.FINDINGS if f.id in SAME_STACK)]

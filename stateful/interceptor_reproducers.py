@@ -267,3 +267,12 @@ def aborted_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
         return hangs
 
     return asyncio.run(main())
+
+
+def observation_is_invisible_to_other_interceptors(sf: ModuleType) -> bool:
+    from stageflow.pipeline.interceptors import InterceptorContext
+
+    ctx = sf.PipelineContext.create()
+    InterceptorContext(ctx, _interceptor_name="timing").add_observation("start_time", 1.5)
+    seen_by_metrics = InterceptorContext(ctx, _interceptor_name="metrics")
+    return seen_by_metrics.get_observation("start_time") is None
