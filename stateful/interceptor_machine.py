@@ -5,8 +5,10 @@ Each example draws a chain of one or two stages (WORK or TRANSFORM; ok, fail, ra
 transient-then-ok, StageOutput.retry-then-ok, slow after failing fast, StageOutput.cancel, or
 interrupted: its task cancelled half way) and a stack (``stateful/interceptor_strategies.py``),
 and builds the graph once. Rules run it on the deterministic loop with virtual clocks, each run
-with drawn context data (``idempotency_key``, ``idempotency_params``, ``_timeout_ms``) and an
-event sink that follows the EventSink protocol or takes anything: one run of the built graph;
+with drawn context data (``idempotency_key``, ``idempotency_params``, ``_timeout_ms``, whether
+a gate interceptor aborts it) and an event sink that follows the EventSink protocol or takes
+anything. Every example starts with two runs with the same data (a repeat is where the stack's
+state shows); then, in any order: one run of the built graph;
 one ``Pipeline.run(ctx, interceptors=...)`` (a fresh default stack when the graph's was left
 out); two runs at once with the same data, where their outcome does not depend on the schedule
 (:func:`~models.interceptor_runs.duplicates_predictable`; otherwise the rule does nothing);

@@ -2,11 +2,13 @@
 
 Omitted arguments are drawn as often as explicit ones: a stack is ``build()`` with nothing,
 ``build(interceptors=[])``, ``get_default_interceptors(...)`` with its keyword arguments given or
-left out (plus a RetryInterceptor whose ``max_attempts``, ``base_delay_ms`` and
-``backoff_strategy`` are each given or left at their defaults), or a custom list; recording
-probes sit between the built-in priorities and the list is built rotated, so only the stack's
-own sorting puts it in order. Failure counts lean toward the retry budget's edge
-(``max_attempts`` and one less): where an off-by-one in the budget shows.
+left out (plus a RetryInterceptor whose ``max_attempts``, ``base_delay_ms``,
+``backoff_strategy`` and ``jitter_strategy`` are each given or left at their defaults), or a
+custom list; recording probes sit between the built-in priorities (some raising from every
+hook, one a gate raising CriticalInterceptorError when a run asks) and the list is built
+rotated, so only the stack's own sorting puts it in order. Failure counts lean toward the retry
+budget's edge (``max_attempts`` and one less): where an off-by-one in the budget shows. Runs
+draw ``idempotency_key``, ``idempotency_params``, ``_timeout_ms``, the sink and the gate.
 """
 
 from __future__ import annotations
