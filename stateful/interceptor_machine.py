@@ -10,8 +10,9 @@ a gate interceptor aborts it) and an event sink that follows the EventSink proto
 anything. Every example starts with two runs with the same data (a repeat is where the stack's
 state shows); then, in any order: one run of the built graph;
 one ``Pipeline.run(ctx, interceptors=...)`` (a fresh default stack when the graph's was left
-out); two runs at once with the same data, where their outcome does not depend on the schedule
-(:func:`~models.interceptor_runs.duplicates_predictable`; otherwise the rule does nothing);
+out); two runs at once, with the same data (duplicates) or different data, where their outcome
+does not depend on the schedule (:func:`~models.interceptor_runs.pair_predictable`; otherwise
+the rule does nothing);
 and waiting, either side of the breaker's 30 s and past the store's 24 h. After every run the
 rule compares, per stage, what it reported, every attempt with its start and end, every hook the
 probes saw with its instant, and the retry events with every documented field; the invariants
@@ -49,8 +50,8 @@ from core.sut.interceptors import StackHarness, virtual_clocks
 from models.interceptor_runs import (
     Graph,
     RunObservation,
-    duplicates_predictable,
-    predict_duplicates,
+    pair_predictable,
+    predict_pair,
     predict_run,
 )
 from models.interceptor_stack import RunData
@@ -135,15 +136,18 @@ class InterceptorStackComparison(RuleBasedStateMachine):
         self.epoch += expected.end
         self._agree([label], [expected], values)
 
-    @rule(data=st.data(), values=run_data())
-    def run_duplicates(self, data: st.DataObject, values: RunData) -> None:
-        h = self._h()
-        if not duplicates_predictable(h.graph, values, self.state, self.epoch, self.deviations):
+    @rule(data=st.data(), values=run_data(), other=st.one_of(st.none(), run_data()))
+    def run_two_at_once(self, data: st.DataObject, values: RunData, other: RunData | None) -> None:
+        """Two runs started together: duplicates (``other`` None: the same data) or two
+        different requests; only where the schedule cannot change the outcome."""
+        h, dev = self._h(), self.deviations
+        second_data = values if other is None else other
+        if not pair_predictable(h.graph, values, second_data, self.state, self.epoch, dev):
             return
         first, second = self._labels(2)
-        pair_of_runs = (lambda: h.run(first, values), lambda: h.run(second, values))
+        pair_of_runs = (lambda: h.run(first, values), lambda: h.run(second, second_data))
         rng = self._play(HypothesisChooser(data), *pair_of_runs)
-        pair = predict_duplicates(h.graph, values, self.state, self.epoch, self.deviations, rng)
+        pair = predict_pair(h.graph, values, second_data, self.state, self.epoch, dev, rng)
         self.epoch += max(p.end for p in pair)
         self._agree([first, second], list(pair), values)
 
