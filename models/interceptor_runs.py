@@ -130,6 +130,36 @@ def duplicates_predictable(graph: Graph, data: RunData, state: StackState, epoch
     return len(graph.stages) == 1 and not state.store and not state.held
 
 
+def pair_predictable(graph: Graph, a: RunData, b: RunData, state: StackState, epoch: float,
+                     dev: frozenset[str]) -> bool:  # fmt: skip
+    """Whether two runs at once, with data ``a`` and ``b``, have one outcome whatever the
+    schedule: duplicates as :func:`duplicates_predictable` says; otherwise runs that share
+    nothing the schedule could order (no common key, no random jitter, a quiet breaker) and
+    succeed alone (a failing run would stop the other through the shared token: SF-RUN-05)."""
+    if a == b:
+        return duplicates_predictable(graph, a, state, epoch, dev)
+    retry = graph.stack.retry
+    if not state.quiet() or (retry is not None and retry.jitter != "none"):
+        return False
+    if a.key is not None and a.key == b.key:
+        return False
+    alone = [predict_run(graph, d, state.fork(), epoch, dev).outcome for d in (a, b)]
+    return alone == ["ok", "ok"]
+
+
+def predict_pair(
+    graph: Graph, a: RunData, b: RunData, state: StackState, epoch: float, dev: frozenset[str],
+    rng: random.Random,
+) -> tuple[RunObservation, RunObservation]:  # fmt: skip
+    """Two runs at once (see :func:`pair_predictable`): as alone, one after the other."""
+    if a == b:
+        return predict_duplicates(graph, a, state, epoch, dev, rng)
+    return (
+        predict_run(graph, a, state, epoch, dev, rng),
+        predict_run(graph, b, state, epoch, dev, rng),
+    )
+
+
 def predict_duplicates(
     graph: Graph, data: RunData, state: StackState, epoch: float, dev: frozenset[str],
     rng: random.Random,
