@@ -1,0 +1,145 @@
+"""The interceptor lists a :class:`~models.interceptor_stack.Stack` stands for, the recording
+parts (probe interceptors, event sinks) and the views of the state a stack keeps.
+
+A probe records every hook it gets with the run's label, the stage, its priority, the virtual
+time and (``after``) the result's status; its ``on_error`` answers FAIL, as
+``BaseInterceptor.on_error`` does, so probes watch without steering. A :class:`Sink` is an
+EventSink: ``protocol`` takes ``try_emit(*, type, data)`` only, as ``stageflow.events.EventSink``
+declares it; ``lenient`` takes positional arguments as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from core.sut.graphs import sf
+from models.interceptor_stack import Stack
+
+HookLog = list[tuple[str, str, str, int, float, str | None]]  # label stage hook prio t status
+_interceptors = sf.pipeline.interceptors
+
+
+class Probe(_interceptors.BaseInterceptor):  # type: ignore[misc,name-defined]
+    def __init__(self, priority: int, log: HookLog, raising: bool, gate: bool) -> None:
+        self.priority = priority
+        self.name = f"probe{priority}"
+        self.log = log
+        self.raising, self.gate = raising, gate
+
+    def _note(self, hook: str, stage: str, ctx: Any, status: str | None = None) -> None:
+        now = asyncio.get_running_loop().time()
+        self.log.append((ctx.data["_label"], stage, hook, self.priority, now, status))
+
+    def _fail(self, hook: str) -> None:
+        if self.raising:
+            raise RuntimeError(f"{self.name}.{hook} is broken")
+
+    async def before(self, stage_name: str, ctx: Any) -> None:
+        self._note("before", stage_name, ctx)
+        if self.gate and ctx.data.get("_abort"):
+            raise _interceptors.CriticalInterceptorError("the gate is closed", self.name)
+        self._fail("before")
+
+    async def after(self, stage_name: str, result: Any, ctx: Any) -> None:
+        self._note("after", stage_name, ctx, str(result.status))
+        self._fail("after")
+
+    async def on_error(self, stage_name: str, error: Exception, ctx: Any) -> Any:
+        self._note("on_error", stage_name, ctx)
+        self._fail("on_error")
+        return _interceptors.ErrorAction.FAIL
+
+
+class Sink:
+    def __init__(self, lenient: bool) -> None:
+        self.lenient = lenient
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    async def emit(self, *, type: str, data: dict[str, Any] | None) -> None:
+        self.events.append((type, dict(data or {})))
+
+    def try_emit(self, *args: Any, **kwargs: Any) -> None:
+        if args and not self.lenient:
+            raise TypeError("try_emit() takes keyword arguments only (EventSink protocol)")
+        kind, data = (args[0], args[1]) if args else (kwargs["type"], kwargs["data"])
+        self.events.append((kind, dict(data or {})))
+
+
+def build_stack(stack: Stack, log: HookLog) -> list[Any] | None:
+    """The ``interceptors=`` argument for ``stack`` (None: leave it out)."""
+    from stageflow.pipeline.idempotency import IdempotencyInterceptor, InMemoryIdempotencyStore
+    from stageflow.pipeline.retry import BackoffStrategy, JitterStrategy, RetryInterceptor
+
+    if stack.how == "omitted":
+        return None
+    if stack.how == "empty":
+        return []
+    made: list[Any] = []
+    if stack.how == "defaults":
+        kwargs: dict[str, Any] = {}
+        if "include_idempotency" in stack.spelled or "idempotency" not in stack.parts:
+            kwargs["include_idempotency"] = "idempotency" in stack.parts
+        if "store" in stack.spelled:
+            kwargs["idempotency_store"] = InMemoryIdempotencyStore()
+        made = list(_interceptors.get_default_interceptors(**kwargs))
+    else:
+        kinds = {
+            "idempotency": IdempotencyInterceptor,
+            "timeout": _interceptors.TimeoutInterceptor,
+            "breaker": _interceptors.CircuitBreakerInterceptor,
+        }
+        made = [kinds[p]() for p in sorted(stack.parts - {"retry"})]
+    if stack.retry is not None:
+        r = stack.retry
+        given: dict[str, Any] = {
+            "max_attempts": r.max_attempts,
+            "base_delay_ms": r.base_delay_ms,
+            "backoff_strategy": BackoffStrategy(r.backoff),
+            "jitter_strategy": JitterStrategy(r.jitter),
+        }
+        args = {k: v for k, v in given.items() if k in stack.spelled}
+        made.append(RetryInterceptor(**args))
+    made += [Probe(p, log, p in stack.raising, p == stack.gate) for p in stack.probes]
+    cut = stack.rotate % len(made) if made else 0
+    return made[cut:] + made[:cut]
+
+
+def _find(interceptors: list[Any], name: str) -> Any:
+    return next((i for i in interceptors if type(i).__name__ == name), None)
+
+
+def breaker_view(interceptors: list[Any]) -> dict[str, tuple[str, int]]:
+    breaker = _find(interceptors, "CircuitBreakerInterceptor")
+    if breaker is None:
+        return {}
+    counts = breaker._failure_counts
+    states = breaker._breaker_states
+    return {s: (states.get(s, "closed"), n) for s, n in sorted(counts.items()) if n}
+
+
+def store_view(interceptors: list[Any], now: float) -> tuple[tuple[str, Any], ...]:
+    keeper = _find(interceptors, "IdempotencyInterceptor")
+    if keeper is None:
+        return ()
+    seen = []
+    for entry in keeper._store._entries.values():
+        if entry.expires_at is not None and entry.expires_at <= now:
+            continue
+        data = entry.result.data
+        while isinstance(data, sf.stages.result.StageResult):  # a replay stores one inside
+            data = data.data
+        seen.append((entry.result.name, tuple(sorted(data.items()))))
+    return tuple(sorted(seen))
+
+
+def unbind_locks(interceptors: list[Any]) -> None:
+    """Let the next run's loop use the idempotency locks (an unwaited lock binds to no loop)."""
+    keeper = _find(interceptors, "IdempotencyInterceptor")
+    if keeper is None:
+        return
+    locks = [keeper._key_locks_guard, *keeper._key_locks.values()]
+    locks += [getattr(keeper._store, "_lock", None)]
+    for lock in locks:
+        if lock is not None:
+            lock._loop = None

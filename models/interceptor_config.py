@@ -1,0 +1,133 @@
+"""The data of the interceptor model: stacks, stages, run data, what one execution did.
+
+``models/interceptor_stack.py`` states the rules; this module only names things. Deviation ids
+(findings adopted by the model) that belong to the stack's own rules live here too, beside the
+ones of ``models/interceptor_state.py``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from models import interceptor_state as S
+
+EMPTY_IS_DEFAULT = "SF-RUN-09"  # build(interceptors=[]) installs the defaults
+EVENTS_LOST = "SF-INT-02"  # retry events never reach an EventSink with keyword-only try_emit
+NO_TOTAL_TIME = "SF-INT-03"  # stage.retry_exhausted carries no total_time_ms
+RETRY_UNTIMED = "SF-INT-04"  # only the first attempt is bounded by the timeout
+REPLAY_NESTS = "SF-INT-09"  # a replay re-stores itself wrapped: later replays lose the data
+
+PRIORITY = {"idempotency": 4, "timeout": 5, "breaker": 10, "retry": 15}
+DEFAULTS = frozenset({"idempotency", "timeout", "breaker"})  # the observable defaults
+DEFAULT_TIMEOUT = 30.0
+SLOW = 45.0  # a slow attempt's work: past every timeout the machine draws
+RETRYABLE = ("conn", "timeout")  # ConnectionError (an OSError) and TimeoutError
+SCHEDULED = ("stage", "attempt", "delay_ms", "error")
+EXHAUSTED = ("stage", "attempts", "total_time_ms", "error")
+
+
+@dataclass(frozen=True)
+class Retry:
+    max_attempts: int = 3
+    base_delay_ms: int = 1000
+    backoff: str = "exponential"  # exponential | linear | constant
+    jitter: str = "full"  # none | full | equal | decorrelated (JitterStrategy; default FULL)
+    max_delay_ms: int = 30000
+
+    def delay(self, retries_so_far: int, rng: random.Random, previous: int | None) -> int:
+        """``_calculate_delay``: the back-off, capped, then jittered with ``rng``; jitter
+        draws from the ``random`` module, which the harness seeds per batch of runs."""
+        grow = {"exponential": 2**retries_so_far, "linear": retries_so_far + 1, "constant": 1}
+        base: int = min(self.base_delay_ms * grow[self.backoff], self.max_delay_ms)
+        if self.jitter == "none":
+            return base
+        if self.jitter == "full":  # "Random from 0 to delay"
+            return rng.randint(0, base)
+        if self.jitter == "equal":  # "Half fixed, half random"
+            return base // 2 + rng.randint(0, base // 2)
+        prev = self.base_delay_ms if previous is None else previous  # "min(max, random(base,
+        return min(self.max_delay_ms, rng.randint(self.base_delay_ms, prev * 3))  # prev * 3))"
+
+
+@dataclass(frozen=True)
+class Stack:
+    """``how``: ``omitted`` (build()), ``empty`` (build(interceptors=[])), ``defaults``
+    (get_default_interceptors(...) + extras) or ``custom``; ``parts`` the behavioural
+    interceptors asked for; ``probes`` the priorities of recording interceptors, of which
+    ``raising`` raise RuntimeError from every hook and ``gate`` raises CriticalInterceptorError
+    from ``before`` in runs whose data asks for it (``RunData.abort``)."""
+
+    how: str
+    parts: frozenset[str]
+    retry: Retry | None = None
+    probes: tuple[int, ...] = ()
+    spelled: frozenset[str] = frozenset()  # arguments passed although they equal the default
+    rotate: int = 0  # the list is built rotated by this much: the stack sorts it by priority
+    raising: frozenset[int] = frozenset()
+    gate: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Whether ``build`` gets an empty list (``[]``, or a custom list of nothing)."""
+        return self.how == "empty" or (self.how == "custom" and not self.parts and not self.probes)
+
+    def fresh_per_build(self, dev: frozenset[str]) -> bool:
+        """Whether every ``build`` makes its own default stack (so Pipeline.run shares none)."""
+        return self.how == "omitted" or (self.empty and EMPTY_IS_DEFAULT in dev)
+
+    def layers(self, dev: frozenset[str]) -> tuple[tuple[int, str], ...]:
+        if self.fresh_per_build(dev):
+            return tuple(sorted((PRIORITY[p], p) for p in DEFAULTS))
+        parts = sorted((PRIORITY[p], p) for p in self.parts)
+        return tuple(sorted([*parts, *((p, "probe") for p in self.probes)]))
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """``behaviour``: ok, fail, raise (ValueError), transient (ConnectionError ``n`` times, then
+    ok), retry (StageOutput.retry ``n`` times, then ok), slow (ConnectionError ``n`` times, then
+    ``SLOW`` seconds of work), cancel (StageOutput.cancel), interrupted (its task is cancelled
+    half way through the first attempt). ``kind``: the StageKind value, work or transform."""
+
+    name: str
+    kind: str
+    behaviour: str
+    work: float
+    n: int = 0
+
+    def attempt(self, k: int) -> str:
+        b = self.behaviour
+        if b in ("transient", "retry", "slow") and k <= self.n:
+            return "retry" if b == "retry" else "conn"
+        return {"transient": "ok", "retry": "ok"}.get(b, b)
+
+
+@dataclass(frozen=True)
+class RunData:
+    key: str | None = None
+    params: tuple[tuple[str, int], ...] = ()
+    timeout_ms: int | None = None
+    sink: str = "protocol"  # protocol (keyword-only try_emit) | lenient (takes any arguments)
+    abort: bool = False  # the stack's gate (if any) raises CriticalInterceptorError
+
+
+Hook = tuple[str, int, float, str | None]  # hook, probe priority, when, result status
+Attempt = tuple[int, float, float, str]  # number, start, end, what the stage did
+Event = tuple[str, tuple[tuple[str, object], ...]]
+
+
+@dataclass
+class StageRun:
+    stage: str
+    status: str  # ok retry cancel failed interrupted mismatch aborted hung
+    data: S.Data = ()
+    attempts: list[Attempt] = field(default_factory=list)
+    hooks: list[Hook] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    end: float = 0.0
+    breaker_saw_error: bool = False  # the failing on_error chain reached the breaker
+
+
+def t7(x: float) -> float:
+    return round(x, 7)  # sums of the same floats in other orders differ in the last ulps

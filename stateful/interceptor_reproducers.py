@@ -1,0 +1,262 @@
+"""The minimal reproducers of the interceptor findings (``stateful/interceptor_findings.py``).
+
+Each reproducer is plain Stageflow code given the imported ``stageflow`` package as ``sf`` and
+returns True while the violation is there. None waits on the wall clock: the ones about time
+run on the suite's virtual-time loop (:func:`_virtual`, choice 0: what a stock loop does, with
+sleeps that take no time), the others need only yields. ``applies`` is None where the
+stack exists (build(interceptors=...), RetryInterceptor, IdempotencyInterceptor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import inspect
+from collections.abc import Callable, Coroutine
+from types import ModuleType
+from typing import Any
+
+import core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
+from core.sched.choosers import ReplayChooser
+from core.sched.scheduler import run
+
+
+def needs_stack(sf: ModuleType) -> str | None:
+    if "interceptors" not in inspect.signature(sf.Pipeline.build).parameters:
+        return "Pipeline.build() takes no interceptors: this stageflow's graph runs none"
+    for module in ("stageflow.pipeline.retry", "stageflow.pipeline.idempotency"):
+        if importlib.util.find_spec(module) is None:
+            return f"this stageflow has no {module}"
+    if not hasattr(sf.PipelineContext, "create"):
+        # 0.9.x: graphs run on a StageContext; neither the adapter nor these reproducers
+        # build that root yet, so the stack there is not verified (not: not present).
+        return "no PipelineContext.create: runs rooted in a StageContext are not adapted yet"
+    return None
+
+
+def _virtual(main: Callable[[], Coroutine[Any, Any, bool]]) -> bool:
+    """Run ``main`` on the suite's deterministic loop: virtual time, stock order."""
+    outcome: bool = run(main, ReplayChooser([]), max_steps=100_000).value
+    return outcome
+
+
+async def _run(graph: Any, ctx: Any) -> Any:
+    try:
+        return await graph.run(ctx)
+    except Exception as exc:
+        return exc
+
+
+class _Sink:
+    """An EventSink keeping what it gets; ``lenient`` also takes positional arguments."""
+
+    def __init__(self, lenient: bool = False) -> None:
+        self.lenient = lenient
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    async def emit(self, *, type: str, data: dict[str, Any] | None) -> None:
+        self.events.append((type, data or {}))
+
+    def try_emit(self, *args: Any, **kwargs: Any) -> None:
+        if args and not self.lenient:
+            raise TypeError("try_emit() takes keyword-only arguments")
+        self.events.append((args[0], args[1]) if args else (kwargs["type"], kwargs["data"]))
+
+
+def _retry(max_attempts: int) -> Any:
+    from stageflow.pipeline.retry import JitterStrategy, RetryInterceptor
+
+    return RetryInterceptor(
+        max_attempts=max_attempts, base_delay_ms=0, jitter_strategy=JitterStrategy.NONE
+    )
+
+
+def retry_events_never_reach_the_sink(sf: ModuleType) -> bool:
+    calls = []
+
+    async def flaky(ctx: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("reset by peer")
+        return sf.StageOutput.ok()
+
+    async def main() -> bool:
+        sink = _Sink()
+        graph = sf.Pipeline().with_stage("call", flaky, sf.StageKind.WORK)
+        built = graph.build(interceptors=[_retry(3)])
+        await _run(built, sf.PipelineContext.create(event_sink=sink))
+        scheduled = [t for t, _ in sink.events if t == "stage.retry_scheduled"]
+        return len(calls) == 2 and not scheduled
+
+    return asyncio.run(main())
+
+
+def exhausted_event_has_no_total_time(sf: ModuleType) -> bool:
+    async def down(ctx: Any) -> Any:
+        raise ConnectionError("reset by peer")
+
+    async def main() -> bool:
+        sink = _Sink(lenient=True)  # takes the positional call RetryInterceptor makes
+        graph = sf.Pipeline().with_stage("call", down, sf.StageKind.WORK)
+        await _run(
+            graph.build(interceptors=[_retry(1)]), sf.PipelineContext.create(event_sink=sink)
+        )
+        exhausted = [d for t, d in sink.events if t == "stage.retry_exhausted"]
+        return len(exhausted) == 1 and "total_time_ms" not in exhausted[0]
+
+    return asyncio.run(main())
+
+
+def retried_attempt_has_no_timeout(sf: ModuleType) -> bool:
+    from stageflow.pipeline.interceptors import TimeoutInterceptor
+
+    calls = []
+
+    async def flaky(ctx: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ConnectionError("reset by peer")
+        await asyncio.sleep(60)  # virtual: the timeout is 1 s
+        return sf.StageOutput.ok()
+
+    async def main() -> bool:
+        graph = sf.Pipeline().with_stage("call", flaky, sf.StageKind.WORK)
+        built = graph.build(interceptors=[TimeoutInterceptor(), _retry(3)])
+        loop = asyncio.get_running_loop()
+        outcome = await _run(built, sf.PipelineContext.create(data={"_timeout_ms": 1000}))
+        return not isinstance(outcome, Exception) and loop.time() >= 60
+
+    return _virtual(main)
+
+
+def _counting_run(sf: ModuleType, kind: Any, output: Any, runs: int, **data: Any) -> list[Any]:
+    calls = []
+
+    async def stage(ctx: Any) -> Any:
+        calls.append(1)
+        return output
+
+    async def main() -> list[Any]:
+        graph = sf.Pipeline().with_stage("s", stage, kind).build()
+        return [await _run(graph, sf.PipelineContext.create(data=data)) for _ in range(runs)]
+
+    return [*asyncio.run(main()), len(calls)]
+
+
+def transform_stage_is_deduplicated(sf: ModuleType) -> bool:
+    out = sf.StageOutput.ok(text="fresh")
+    *_, calls = _counting_run(sf, sf.StageKind.TRANSFORM, out, 2, idempotency_key="k")
+    return bool(calls == 1)
+
+
+def later_stage_replays_earlier_stage(sf: ModuleType) -> bool:
+    async def charge(ctx: Any) -> Any:
+        return sf.StageOutput.ok(charged=True)
+
+    async def email(ctx: Any) -> Any:
+        return sf.StageOutput.ok(emailed=True)
+
+    async def main() -> Any:
+        graph = (
+            sf.Pipeline()
+            .with_stage("charge", charge, sf.StageKind.WORK)
+            .with_stage("email", email, sf.StageKind.WORK, dependencies=("charge",))
+            .build()
+        )
+        return await _run(graph, sf.PipelineContext.create(data={"idempotency_key": "order-1"}))
+
+    results = asyncio.run(main())
+    reported: dict[str, Any] = dict(results["email"].data)
+    return reported == {"charged": True}
+
+
+def cancel_output_is_replayed_as_ok(sf: ModuleType) -> bool:
+    out = sf.StageOutput.cancel("not now")
+    first, second, calls = _counting_run(sf, sf.StageKind.WORK, out, 2, idempotency_key="k")
+    cancelled = type(first).__name__ == "UnifiedPipelineCancelled"
+    replayed = not isinstance(second, Exception) and second["s"].status == "ok"
+    return cancelled and replayed and calls == 1
+
+
+def cancelled_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
+    started = []
+
+    async def work(ctx: Any) -> Any:
+        started.append(1)
+        if len(started) == 1:
+            task = asyncio.current_task()
+            assert task is not None
+            task.cancel()  # this stage's task is cancelled while it works
+            await asyncio.sleep(0)
+        return sf.StageOutput.ok()
+
+    async def main() -> bool:
+        graph = sf.Pipeline().with_stage("pay", work, sf.StageKind.WORK).build()
+        ctx = {"idempotency_key": "order-1"}
+        first = asyncio.ensure_future(graph.run(sf.PipelineContext.create(data=ctx)))
+        await asyncio.gather(first, return_exceptions=True)
+        second = asyncio.ensure_future(graph.run(sf.PipelineContext.create(data=ctx)))
+        for _ in range(1000):
+            await asyncio.sleep(0)
+        hangs = not second.done() and len(started) == 1
+        second.cancel()
+        await asyncio.gather(second, return_exceptions=True)
+        return hangs
+
+    return asyncio.run(main())
+
+
+def third_request_gets_empty_data(sf: ModuleType) -> bool:
+    out = sf.StageOutput.ok(receipt="r-1")
+    *results, calls = _counting_run(sf, sf.StageKind.WORK, out, 3, idempotency_key="k")
+    datas = [dict(r["s"].data) for r in results]
+    return calls == 1 and datas == [{"receipt": "r-1"}, {"receipt": "r-1"}, {}]
+
+
+def aborted_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
+    from stageflow.pipeline.interceptors import (
+        BaseInterceptor,
+        CriticalInterceptorError,
+        get_default_interceptors,
+    )
+
+    class QuotaGate(BaseInterceptor):  # inside idempotency (4): runs once it holds the lock
+        name, priority = "quota", 7
+
+        async def before(self, stage_name: str, ctx: Any) -> None:
+            if ctx.data.get("over_quota"):
+                raise CriticalInterceptorError("over quota", self.name)
+
+        async def after(self, stage_name: str, result: Any, ctx: Any) -> None:
+            return None
+
+    started = []
+
+    async def work(ctx: Any) -> Any:
+        started.append(1)
+        return sf.StageOutput.ok()
+
+    async def main() -> bool:
+        stack = [*get_default_interceptors(), QuotaGate()]
+        graph = sf.Pipeline().with_stage("pay", work, sf.StageKind.WORK).build(interceptors=stack)
+        refused = {"idempotency_key": "order-1", "over_quota": True}
+        await _run(graph, sf.PipelineContext.create(data=refused))
+        again = sf.PipelineContext.create(data={"idempotency_key": "order-1"})
+        second = asyncio.ensure_future(graph.run(again))
+        for _ in range(1000):
+            await asyncio.sleep(0)
+        hangs = not second.done() and not started
+        second.cancel()
+        await asyncio.gather(second, return_exceptions=True)
+        return hangs
+
+    return asyncio.run(main())
+
+
+def observation_is_invisible_to_other_interceptors(sf: ModuleType) -> bool:
+    from stageflow.pipeline.interceptors import InterceptorContext
+
+    ctx = sf.PipelineContext.create()
+    InterceptorContext(ctx, _interceptor_name="timing").add_observation("start_time", 1.5)
+    seen_by_metrics = InterceptorContext(ctx, _interceptor_name="metrics")
+    return seen_by_metrics.get_observation("start_time") is None

@@ -1,0 +1,91 @@
+"""Canonical scenarios for ``interceptors.stack``: fixed graphs and runs at the edges of the
+model's rules, played on the stock schedule after the machine's random exploration.
+
+Hypothesis's derandomized ``ci`` draws lean toward a few values, so a rule's edge can go unmet
+under a small budget whatever the strategy's weights. Each scenario here is a graph, its stack
+and the data of a few runs that reach one edge; they are compared with the model through the
+machine's own ``run_once`` and invariants, so a difference reads like the machine's. Each edge
+names the rule (and the finding that moves it on 1.2.0) it is there for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.sched.choosers import ReplayChooser
+from core.sut.interceptors import StackHarness
+from models.interceptor_runs import Graph
+from models.interceptor_stack import Retry, RunData, Stack, StageSpec
+from stateful.interceptor_strategies import fine
+
+A = 1 + fine(0)
+B = 1 + fine(1)
+OMITTED = Stack("omitted", frozenset())
+PROBES = (3, 12, 30)
+K1, LENIENT = RunData(key="k1"), RunData(sink="lenient")
+SPELLED = frozenset({"max_attempts", "base_delay_ms", "jitter_strategy"})
+RETRY3 = Retry(3, 100, jitter="none")
+
+
+def _one(behaviour: str, stack: Stack = OMITTED, kind: str = "work", n: int = 0) -> Graph:
+    return Graph((StageSpec("a", kind, behaviour, A, n),), stack)
+
+
+# (what it is for, graph, the data of each run, one run after the other)
+SCENARIOS: list[tuple[str, Graph, list[RunData]]] = [
+    ("breaker threshold and short-circuit (SF-RUN-11, SF-RUN-08)", _one("raise"), [RunData()] * 5),
+    ("replays on the 1st, 2nd, 3rd repeat (SF-INT-09)", _one("ok"), [K1] * 4),
+    ("which stages are deduplicated (SF-INT-05)", _one("ok", kind="transform"), [K1] * 2),
+    (
+        "the key's scope (SF-INT-06)",
+        Graph((StageSpec("a", "work", "ok", A), StageSpec("b", "work", "ok", B)), OMITTED),
+        [K1],
+    ),
+    ("an unretried RETRY, then stored (SF-RUN-02, SF-INT-07)", _one("retry", n=1), [K1] * 2),
+    ("a cancelled key holder (SF-INT-08)", _one("interrupted"), [K1] * 2),
+    (
+        "an abort inside the key's lock (SF-INT-10)",
+        _one("ok", Stack("custom", frozenset({"idempotency"}), None, PROBES, gate=12)),
+        [RunData(key="k1", abort=True), K1],
+    ),
+    (
+        "a spent budget of one attempt and its event (SF-INT-03)",
+        _one("transient", Stack("custom", frozenset({"retry"}), Retry(1), PROBES, SPELLED), n=1),
+        [LENIENT],
+    ),
+    (
+        "retry events on a protocol sink (SF-INT-02)",
+        _one("transient", Stack("custom", frozenset({"retry"}), RETRY3, PROBES, SPELLED), n=1),
+        [RunData(sink="protocol")],
+    ),
+    (
+        "a retried attempt inside a timeout, then two failures in a budget of three "
+        "(SF-INT-04, SF-RUN-01)",
+        Graph(
+            (StageSpec("a", "transform", "slow", A, 1), StageSpec("b", "work", "transient", B, 2)),
+            Stack("custom", frozenset({"timeout", "retry"}), RETRY3, PROBES, SPELLED),
+        ),
+        [RunData(timeout_ms=2500, sink="lenient")],
+    ),
+    (
+        "a timeout under a retrier (SF-RUN-03)",
+        _one("slow", Stack("custom", frozenset({"timeout", "retry"}), RETRY3, (), SPELLED)),
+        [RunData(timeout_ms=1500)],
+    ),
+    ("an empty list (SF-RUN-09)", _one("ok", Stack("empty", frozenset())), [K1] * 2),
+]
+
+
+def play_scenarios(machine: type[Any]) -> None:
+    """Play every scenario with a fresh ``machine`` (an InterceptorStackComparison class)."""
+    for purpose, graph, runs in SCENARIOS:
+        m = machine()
+        m.sut = StackHarness(graph)
+        try:
+            for values in runs:
+                m.run_once(ReplayChooser([]), values)
+                m.breaker_state_agrees()
+                m.idempotency_store_agrees()
+        except AssertionError as exc:
+            exc.add_note(f"canonical scenario: {purpose}")
+            raise
