@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 from types import ModuleType
 
 
@@ -29,6 +30,23 @@ def stageflow_module() -> ModuleType:
             f"cannot import stageflow ({exc}); run `make venv` or put a stageflow package on "
             "PYTHONPATH"
         ) from exc
+
+
+def stageflow_location() -> str:
+    """The directory of the ``stageflow`` package Python would import, without importing it.
+
+    ``make reach`` measures that directory; importing the package first would run its
+    module-level lines before coverage starts and count them as never run.
+    """
+    try:
+        spec = importlib.util.find_spec("stageflow")
+    except (ImportError, ValueError) as exc:
+        raise StageflowUnavailableError(f"cannot find stageflow ({exc}); run `make venv`") from exc
+    if spec is None or not spec.submodule_search_locations:
+        raise StageflowUnavailableError(
+            "no stageflow package on the path; run `make venv` or put one on PYTHONPATH"
+        )
+    return str(next(iter(spec.submodule_search_locations)))
 
 
 def stageflow_version(sf: ModuleType | None = None) -> str:
