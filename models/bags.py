@@ -110,7 +110,7 @@ class Write:
 @dataclass(frozen=True)
 class Get:
     stage: str
-    what: str = "get"  # get | get_output | has | get_attempt_count
+    what: str = "get"  # get | get_output | has | in | get_attempt_count
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,7 @@ class GetValue:
 
 @dataclass(frozen=True)
 class View:
-    what: str  # keys | entries | outputs | to_dict | get_retry_stages | len
+    what: str  # keys | entries | outputs | to_dict | get_retry_stages | len | repr
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def _names_writer(after: ContextBagState, input: ContextInput) -> bool:
 
 def _read(state: OutputBagState, g: Get) -> Hashable:
     found = state.find(g.stage)
-    if g.what == "has":
+    if g.what in ("has", "in"):  # `stage in bag` is has(): "Check if stage has output"
         return found is not None
     if g.what == "get_attempt_count":
         return 0 if found is None else found.entry.attempt
@@ -248,6 +248,8 @@ def _view(state: OutputBagState, what: str) -> Hashable:
         return tuple(e.stage for e in entries if e.attempt > 1)
     if what == "len":
         return len(entries)
+    if what == "repr":  # "String representation for debugging": it names every stage held
+        return tuple(e.stage for e in entries)
     return (entries, len(entries), sum(e.attempt for e in entries))  # to_dict
 
 
@@ -290,7 +292,7 @@ class CRead:
 
 @dataclass(frozen=True)
 class CView:
-    what: str  # keys | to_dict
+    what: str  # keys | to_dict | repr
 
 
 @dataclass(frozen=True)
@@ -336,7 +338,7 @@ class ContextBagModel:
             table = state.writers if input.what == "get_writer" else state.data
             return state, Returned(_get(table, input.key))
         if isinstance(input, CView):
-            if input.what == "keys":
+            if input.what in ("keys", "repr"):  # repr names every key, in order
                 return state, Returned(tuple(k for k, _ in state.data))
             return state, Returned(state.data)
         value = _get(state.data, input.key)
