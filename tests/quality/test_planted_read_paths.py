@@ -33,7 +33,8 @@ PLANTED: list[tuple[Any, str, Any, Callable[[], None], str]] = [
     # `in` answers for the wrong table: stages that were never written are "in" the bag.
     (OutputBag, "__contains__", lambda self, stage: True, run_output_bag, "in('stt') gives True"),
     (OutputBag, "__repr__", lambda self: "OutputBag(stages=[])", run_output_bag, "repr() gives ()"),
-    (ContextBag, "__repr__", lambda self: "ContextBag(keys=[])", run_context_bag, "repr() gives ()"),
+    (ContextBag, "__repr__", lambda self: "ContextBag(keys=[])", run_context_bag,
+     "repr() gives ()"),
     (FrozenList, "copy", lambda self: FrozenList([]), _law("values.frozen_list_sequence_laws"),
      "copy() lost the data"),
     (FrozenList, "__repr__", lambda self: "FrozenList([...])",
