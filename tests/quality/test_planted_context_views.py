@@ -5,6 +5,11 @@ the read path named in the failure, and pristine Stageflow must pass (test_plant
 
 Every bug is a monkeypatch inside the test: a wrapper around the real method that damages its
 result the way the named bug would, or a copy of the method with one line changed.
+
+The machine runs as in `make verify` but without the shrink phase: what is tested here is that
+each read path sees its bug, and shrinking a failure of this machine (every view of every
+context after every step) costs minutes on a shared 2-core machine; test_planted_context.py
+tests that the machine's failures shrink.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from typing import Any
 
 import pytest
 
-from stateful.context_machine import run_fork_tree
+from hypothesis import Phase, settings
+from hypothesis.stateful import run_state_machine_as_test
+
+from stateful.context_machine import ContextTreeComparison
 from tests.quality.planting import expect_failure
 
 sf = pytest.importorskip("stageflow")
@@ -206,5 +214,8 @@ def test_planted_view_bug_fails_the_fork_machine(
     monkeypatch: pytest.MonkeyPatch, plant: Callable[[pytest.MonkeyPatch], None], symptom: str
 ) -> None:
     plant(monkeypatch)
-    caught = expect_failure(run_fork_tree)
+    unshrunk = settings(settings.default, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    caught = expect_failure(
+        lambda: run_state_machine_as_test(ContextTreeComparison, settings=unshrunk)
+    )
     assert symptom in str(caught.error), caught.report
