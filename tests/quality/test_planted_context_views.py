@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
