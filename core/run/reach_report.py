@@ -140,9 +140,13 @@ def _cells(r: Reach) -> tuple[str, ...]:
 def render_table(rows: Sequence[Reach]) -> str:
     body = [_cells(r) for r in [*rows, *totals(rows)]]
     widths = [max(len(line[i]) for line in [_HEADER, *body]) for i in range(len(_HEADER))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in body]
-    header = "  ".join(c.ljust(w) for c, w in zip(_HEADER, widths, strict=True))
-    rule = "  ".join("-" * w for w in widths)
+
+    def row(cells: Sequence[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    lines = [row(line) for line in body]
+    header = row(_HEADER)
+    rule = row(["-" * w for w in widths])
     split = len(rows)
     table = [header, rule, *lines[:split], rule, *lines[split:]]
     uncovered = [f"  {r.name}: {r.uncovered}" for r in rows if r.uncovered]
