@@ -142,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print()
     print(f"reach: stageflow {context['stageflow_version']} ({location}), profile {profile}")
     print(render_table(rows))
-    print(f"\nwrote {reports / 'reach.json'}, {reports / 'reach.html'}, {reports / 'reach-html/'}")
+    written = ", ".join(str(reports / n) for n in ("reach.json", "reach.html", "reach.md"))
+    print(f"\nwrote {written} and {reports / 'reach-html/'}")
     return code
 
 

@@ -1,4 +1,5 @@
-"""`make reach`'s outputs: the terminal table, ``reports/reach.json`` and ``reports/reach.html``.
+"""`make reach`'s outputs: the terminal table, ``reports/reach.json``, ``reports/reach.html`` and
+``reports/reach.md`` (the README's table).
 
 The numbers come from coverage.py's own JSON report (its public schema), one :class:`Reach` per
 in-scope module; this module only adds them up and renders them, so the table, the JSON and the
@@ -175,6 +176,11 @@ def to_json(rows: Sequence[Reach], context: dict[str, Any]) -> dict[str, Any]:
 def write_reports(rows: Sequence[Reach], context: dict[str, Any], reports: Path) -> None:
     reports.mkdir(parents=True, exist_ok=True)
     (reports / "reach.json").write_text(json.dumps(to_json(rows, context), indent=2) + "\n")
+    # The README's Reach section is this file's table, pasted with its date and profile.
+    (reports / "reach.md").write_text(
+        f"`make reach` on {context['date']}, stageflow {context['stageflow_version']}, "
+        f"profile `{context['profile']}`:\n\n{render_markdown(rows)}\n"
+    )
     body = "\n".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r)) + "</tr>"
         for r in [*rows, *totals(rows)]

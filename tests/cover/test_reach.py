@@ -38,6 +38,10 @@ def values_reach(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[st
     reports = tmp_path_factory.mktemp("reach")
     done = run_reach(reports, "values.frozen_*,values.stage_output_*")
     assert done.returncode == 0, done.stdout + done.stderr
+    assert (reports / "reach-html" / "index.html").is_file()
+    assert "reach-html/index.html" in (reports / "reach.html").read_text()
+    markdown = (reports / "reach.md").read_text()
+    assert all(f"| {m.path} |" in markdown for m in IN_SCOPE), markdown
     return done.stdout, json.loads((reports / "reach.json").read_text())
 
 
