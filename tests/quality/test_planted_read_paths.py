@@ -60,3 +60,22 @@ def test_planted_read_path_bug_fails_its_check(
     monkeypatch.setattr(owner, name, bug)
     caught = expect_failure(run)
     assert symptom in caught.report + str(caught.error), caught.report
+
+
+def test_adopted_sf_val_09_excuses_only_the_missing_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SF-VAL-09 (to_dict omits the version) stays adopted; a to_dict that writes a *wrong*
+    version is a second bug in the same code, and the law must still report it."""
+    from properties import records
+
+    entry_class = sf.context.OutputEntry
+    original = entry_class.to_dict
+
+    def to_dict(self: Any) -> dict[str, Any]:
+        return {**original(self), "version": "v-wrong"}
+
+    monkeypatch.setattr(entry_class, "to_dict", to_dict)
+    check = next(c for c in records.CHECKS if c.name == "values.output_entry_to_dict")
+    caught = expect_failure(check.run)
+    assert "lost the version" in str(caught.error), caught.report
