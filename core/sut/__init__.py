@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import sys
 from types import ModuleType
 
 
@@ -23,6 +24,9 @@ class StageflowUnavailableError(ImportError):
 
 def stageflow_module() -> ModuleType:
     """Import and return the ``stageflow`` package that is first on the path."""
+    loaded = sys.modules.get("stageflow")
+    if loaded is not None:  # the fast path: machines ask for it in every invariant
+        return loaded
     try:
         return importlib.import_module("stageflow")
     except ImportError as exc:

@@ -92,8 +92,9 @@ def views(ctx: Any, hooks_log: list[tuple[int, Any]]) -> dict[str, Plain]:
     return {
         "to_dict": plain(ctx.to_dict()),
         "snapshot": ABSENT if to_snapshot is None else snapshot_fields(to_snapshot()),
+        # The compatibility accessor is to_snapshot() again: compared whole, not re-projected.
         "snapshot_property": (
-            snapshot_fields(ctx.snapshot) if hasattr(type(ctx), "snapshot") else ABSENT
+            ctx.snapshot == ctx.to_snapshot() if hasattr(type(ctx), "snapshot") else ABSENT
         ),
         "now_is_utc": ctx.now().utcoffset() == timedelta(0) if hasattr(ctx, "now") else ABSENT,
         "parent_data_absent_key": [
