@@ -51,7 +51,7 @@ from models.heap import (
     resolve,
 )
 from stateful.context_findings import CHECK, FINDINGS
-from stateful.context_view_rules import ContextViewRules, RootExtras, root_extras
+from stateful.context_view_state import FORK_ROOT_EXTRAS, ContextViewState, RootExtras
 
 KEYS = st.sampled_from(["profile", "tier", "a", "b"])
 SCALARS = st.one_of(st.integers(-3, 3), st.text("xyz", max_size=2), st.none(), st.booleans())
@@ -101,7 +101,7 @@ def fit_edit(box: MapBox | ListBox, kind: int, key: str, index: int, value: Plai
     return Append(value)
 
 
-class ContextTreeComparison(ContextViewRules):
+class ContextTreeComparison(ContextViewState):
     def __init__(self) -> None:
         super().__init__()
         count_example()
@@ -125,11 +125,11 @@ class ContextTreeComparison(ContextViewRules):
         self.roots.append(root)
         return len(self.real) - 1
 
-    @initialize(target=ContextViewRules.contexts, op=root_operations(), extras=root_extras())
+    @initialize(target=ContextViewState.contexts, op=root_operations(), extras=FORK_ROOT_EXTRAS)
     def create_first_root(self, op: CreateRoot, extras: RootExtras) -> int:
         return self._create_root(op, extras)
 
-    @rule(target=ContextViewRules.contexts, op=root_operations(), extras=root_extras())
+    @rule(target=ContextViewState.contexts, op=root_operations(), extras=FORK_ROOT_EXTRAS)
     def create_root(self, op: CreateRoot, extras: RootExtras) -> int:
         return self._create_root(op, extras)
 
@@ -150,8 +150,8 @@ class ContextTreeComparison(ContextViewRules):
         return self._add(real, None, len(self.real))
 
     @rule(
-        target=ContextViewRules.contexts,
-        parent=ContextViewRules.contexts,
+        target=ContextViewState.contexts,
+        parent=ContextViewState.contexts,
         topology=NAMES,
         execution_mode=NAMES,
         inherit=st.one_of(st.just(False), st.just(True), st.lists(KEYS, max_size=3).map(tuple)),
@@ -180,24 +180,8 @@ class ContextTreeComparison(ContextViewRules):
         self._add_child_view_state(parent)
         return self._add(child, caller_overrides, self.roots[parent])
 
-    @rule(parent=ContextViewRules.contexts, keys=st.sampled_from(["a", "ab", ""]))
-    def fork_with_a_key_string(self, parent: int, keys: str) -> None:
-        # "inherit_data must be a bool or iterable of keys": a str is refused, not read as
-        # its characters (docs/api/context.md:71-73 list the accepted forms).
-        if not sut.features().inherit_data:
-            return
-        op = Fork(parent, self._fresh_uuid(), "stage_a", self._fresh_uuid(), None, None, (), None)
-        try:
-            child = self.real[parent].fork(
-                UUID(op.child_run_id), op.parent_stage_id, UUID(op.correlation_id),
-                inherit_data=keys,
-            )  # fmt: skip
-        except TypeError:
-            return
-        raise AssertionError(f"fork(inherit_data={keys!r}) was accepted: child data {child.data}")
-
     @rule(
-        context=ContextViewRules.contexts,
+        context=ContextViewState.contexts,
         read_path=st.sampled_from(ReadPath),
         selector=st.integers(0, 63),
         kind=st.integers(0, 2),
@@ -230,13 +214,13 @@ class ContextTreeComparison(ContextViewRules):
             f"{context}, which the model says the user may change"
         )
 
-    @rule(context=ContextViewRules.contexts, reason=st.sampled_from([None, "user", "timeout"]))
+    @rule(context=ContextViewState.contexts, reason=st.sampled_from([None, "user", "timeout"]))
     def mark_canceled(self, context: int, reason: str | None) -> None:
         reason = sut.bridge_reason(reason)
         self.state = self.model.step(self.state, MarkCanceled(context, reason))
         sut.mark_canceled(self.real[context], reason)
 
-    @rule(context=ContextViewRules.contexts)
+    @rule(context=ContextViewState.contexts)
     def add_artifact(self, context: int) -> None:
         self.state = self.model.step(self.state, AddArtifact(context))
         sut.add_artifact(self.real[context])

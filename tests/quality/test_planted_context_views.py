@@ -1,7 +1,8 @@
 """Planted bugs in the read paths of a PipelineContext beyond its fields (to_dict, the snapshot,
 get_parent_data's default, cancellation checks, hooks, stage metadata, events, derived
 StageContexts) and in the defaults of create and fork: each must fail context.fork_tree with
-the read path named in the failure, and pristine Stageflow must pass (test_planted_context.py).
+the read path named in the failure. They run context.views (the fork machine plus the rules that
+use those read paths); pristine Stageflow passes it (test_pristine_views_machine_passes).
 
 Every bug is a monkeypatch inside the test: a wrapper around the real method that damages its
 result the way the named bug would, or a copy of the method with one line changed.
@@ -23,8 +24,8 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from stateful.context_machine import ContextTreeComparison
-from tests.quality.planting import expect_failure
+from stateful.context_views_machine import ContextViewsComparison, run_context_views
+from tests.quality.planting import expect_failure, expect_pass
 
 sf = pytest.importorskip("stageflow")
 PipelineContext = sf.PipelineContext
@@ -215,6 +216,10 @@ def test_planted_view_bug_fails_the_fork_machine(
     plant(monkeypatch)
     unshrunk = settings(settings.default, phases=[Phase.explicit, Phase.reuse, Phase.generate])
     caught = expect_failure(
-        lambda: run_state_machine_as_test(ContextTreeComparison, settings=unshrunk)
+        lambda: run_state_machine_as_test(ContextViewsComparison, settings=unshrunk)
     )
     assert symptom in str(caught.error), caught.report
+
+
+def test_pristine_views_machine_passes() -> None:
+    expect_pass(run_context_views)
