@@ -148,7 +148,9 @@ def create_root(
         fields["metadata"] = _fresh(op.metadata)
     if f.extensions:
         fields["extensions"] = None if op.extensions is None else _fresh(op.extensions)
-    fields.update(extra or {})
+    # Only what this version's PipelineContext holds (0.5.1: no created_at, no db).
+    held = {f_.name for f_ in dataclasses.fields(sf.PipelineContext)}
+    fields.update({k: v for k, v in (extra or {}).items() if k in held})
     fields = {k: v for k, v in fields.items() if k not in omit}
     if f.create:
         return sf.PipelineContext.create(**fields)
