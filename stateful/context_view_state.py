@@ -20,7 +20,6 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant
 
-from core.sut import context as sut
 from core.sut import context_views as views
 from models.context_tree import ContextTreeModel, TreeState
 from models.context_views import (

@@ -35,6 +35,10 @@ EVENT_DATA = st.dictionaries(
     st.sampled_from(["route", "n"]), st.one_of(st.integers(0, 3), st.text("ab", max_size=2))
 )
 OMITTED = views.omitted()
+# A payload that is there (an empty one is None to record_stage_event: ``if payload:``).
+PAYLOADS = st.dictionaries(
+    st.sampled_from(["route", "n"]), st.integers(0, 3), min_size=1, max_size=2
+)
 
 
 class ContextViewsComparison(ContextTreeComparison):
@@ -80,7 +84,7 @@ class ContextViewsComparison(ContextTreeComparison):
         context=contexts,
         stage=st.sampled_from(STAGES),
         status=st.sampled_from(["started", "completed"]),
-        payload=st.one_of(st.just(OMITTED), st.none(), EVENT_DATA),
+        payload=st.one_of(st.just(OMITTED), st.none(), PAYLOADS),
     )
     def record_stage_event(self, context: int, stage: str, status: str, payload: Any) -> None:
         sink = self.sinks[context]
@@ -115,7 +119,10 @@ class ContextViewsComparison(ContextTreeComparison):
     ) -> None:
         if isinstance(deps, tuple):
             deps = set(deps) if as_set else list(deps)
-        stage_ctx = views.derive_stage_context(self.real[context], root, stage_name, deps)
+        # A set of deps comes with the context's own snapshot passed in (as a graph run does).
+        stage_ctx = views.derive_stage_context(
+            self.real[context], root, stage_name, deps, with_snapshot=as_set
+        )
         if stage_ctx is None:
             return  # this version derives no StageContext from a PipelineContext
         name = stage_name or (ROOT_STAGE_NAME if root else "stage_x")

@@ -135,7 +135,9 @@ def snapshot_fields(snapshot: Any) -> dict[str, Plain]:
     }
 
 
-def derive_stage_context(ctx: Any, root: bool, stage_name: str | None, deps: Any) -> Any:
+def derive_stage_context(
+    ctx: Any, root: bool, stage_name: str | None, deps: Any, with_snapshot: bool = False
+) -> Any:
     """A StageContext derived from ``ctx`` (None where this version cannot derive one)."""
     if root:
         if not hasattr(ctx, "derive_root_stage_context"):
@@ -146,6 +148,9 @@ def derive_stage_context(ctx: Any, root: bool, stage_name: str | None, deps: Any
     if not hasattr(ctx, "derive_for_stage") or not hasattr(ctx, "to_snapshot"):
         return None  # 0.5.1's derive_for_stage needs a snapshot it cannot derive itself
     bag = stageflow_module().context.OutputBag()
+    if with_snapshot:
+        given = {} if deps is _MISSING else {"declared_deps": deps}
+        return ctx.derive_for_stage(stage_name or "stage_x", bag, ctx.to_snapshot(), **given)
     if deps is _MISSING:
         return ctx.derive_for_stage(stage_name or "stage_x", output_bag=bag)
     return ctx.derive_for_stage(stage_name or "stage_x", output_bag=bag, declared_deps=deps)
