@@ -33,6 +33,14 @@ VARIABLES_ERROR := $(shell $(PYTHON) -m core.run.variables --goals '$(or $(MAKEC
 	CHECKS='$(CHECKS)' MUTANTS='$(MUTANTS)' VERIFY_SEED='$(VERIFY_SEED)' 2>&1 >/dev/null)
 $(if $(VARIABLES_ERROR),$(error $(VARIABLES_ERROR)))
 
+# reach measures the stageflow that .venv imports (PYTHONPATH=DIR for a copy); STAGEFLOW= and SUT=
+# are verify's, so reach refuses them while make parses: one line, exit 2.
+ifneq ($(strip $(STAGEFLOW)$(SUT)),)
+ifneq ($(filter reach,$(MAKECMDGOALS)),)
+$(error reach: STAGEFLOW= and SUT= are verify's; measure a copy with PYTHONPATH=DIR make reach)
+endif
+endif
+
 venv: $(STAMP)
 
 # The stamp is newer than requirements.lock once that exact set is installed.
@@ -50,6 +58,12 @@ else
 	$(PY) -m core.run.matrix verify --stageflow '$(STAGEFLOW)' --sut '$(SUT)' \
 		$(if $(CHECKS),--checks '$(CHECKS)')
 endif
+
+# verify under coverage.py (branch), over the in-scope modules of core/run/reach_scope.py: the
+# table, reports/reach.json, reports/reach.html and reports/reach-html/. Exit codes are verify's.
+.PHONY: reach
+reach: $(STAMP)
+	$(PY) -m core.run.reach $(if $(CHECKS),--checks '$(CHECKS)')
 
 verify-all: $(STAMP)
 	$(PY) -m core.run.matrix all $(MATRIX_VERSIONS) $(if $(CHECKS),--checks '$(CHECKS)')

@@ -115,7 +115,7 @@ class Write:
 @dataclass(frozen=True)
 class Get:
     stage: str
-    what: str = "get"  # get | get_output | has | get_attempt_count
+    what: str = "get"  # get | get_output | has | in | get_attempt_count
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class GetValue:
 
 @dataclass(frozen=True)
 class View:
-    what: str  # keys | entries | outputs | to_dict | get_retry_stages | len
+    what: str  # keys | entries | outputs | to_dict | get_retry_stages | len | repr
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,7 @@ def _names_writer(after: ContextBagState, input: ContextInput) -> bool:
 
 def _read(state: OutputBagState, g: Get) -> Hashable:
     found = state.find(g.stage)
-    if g.what == "has":
+    if g.what in ("has", "in"):  # `stage in bag` is has(): "Check if stage has output"
         return found is not None
     if g.what == "get_attempt_count":
         return 0 if found is None else found.entry.attempt
@@ -253,6 +253,8 @@ def _view(state: OutputBagState, what: str) -> Hashable:
         return tuple(e.stage for e in entries if e.attempt > 1)
     if what == "len":
         return len(entries)
+    if what == "repr":  # "String representation for debugging": it names every stage held
+        return tuple(e.stage for e in entries)
     return (entries, len(entries), sum(e.attempt for e in entries))  # to_dict
 
 
@@ -295,7 +297,7 @@ class CRead:
 
 @dataclass(frozen=True)
 class CView:
-    what: str  # keys | to_dict
+    what: str  # keys | to_dict | repr
 
 
 @dataclass(frozen=True)
@@ -339,7 +341,7 @@ class ContextBagModel:
             table = state.writers if input.what == "get_writer" else state.data
             return state, Returned(_get(table, input.key))
         if isinstance(input, CView):
-            if input.what == "keys":
+            if input.what in ("keys", "repr"):  # repr names every key, in order
                 return state, Returned(tuple(k for k, _ in state.data))
             return state, Returned(state.data)
         value = _get(state.data, input.key)

@@ -115,6 +115,8 @@ def frozen_dict_mapping_law(data: dict[Any, Any], probe: Any) -> None:
     assert fd == data and data == fd and fd == frozen_dict(data) and fd.copy() == fd
     snapshot = fd.to_dict()
     assert snapshot == data and snapshot is not data and frozen_dict(fd) == fd
+    # repr: a debugging view; all it promises is to show the contents.
+    assert all(repr(k) in repr(fd) for k in data), f"repr hides a key: {fd!r}"
 
 
 def _refused_key(fd: Mapping[Any, Any], key: Any) -> bool:
@@ -184,6 +186,12 @@ def frozen_list_sequence_law(
     if probe in items:
         assert fl.index(probe) == items.index(probe)
     assert fl.to_list() == items and fl.to_list() is not items
+    # copy: "Create a new FrozenList with the same data". Read element-wise, so SF-VAL-04
+    # (identity equality) excuses only the == below, not a copy that loses data.
+    copied = fl.copy()
+    assert type(copied) is type(fl) and list(copied) == items, "copy() lost the data"
+    # repr: "FrozenList(...)" showing every item (a debugging view: only that it shows them).
+    assert all(repr(v) in repr(fl) for v in items), f"repr hides an item: {fl!r}"
     if "SF-VAL-04" not in active:  # SF-VAL-04: FrozenList compares by identity
         assert fl == frozen_list(items) and fl.copy() == fl, "equal FrozenLists compare unequal"
         assert fl != frozen_list([*items, probe])

@@ -71,13 +71,16 @@ STAGES = ("stt", "llm")
 KEYS = ("profile", "route")
 READS: tuple[BagInput, ...] = (
     *(Get(s, w) for s in STAGES for w in ("get", "get_output", "has", "get_attempt_count")),
+    *(Get(s, "in") for s in STAGES),
     *(GetValue(s, k) for s in STAGES for k in ("w", "note")),
     *(View(w) for w in ("keys", "entries", "outputs", "to_dict", "get_retry_stages", "len")),
+    View("repr"),
 )
 CONTEXT_READS: tuple[ContextInput, ...] = (
     *(CRead(k, w) for k in KEYS for w in ("read", "has", "get_writer")),
     CView("keys"),
     CView("to_dict"),
+    CView("repr"),
 )
 FAULTS = FaultPlan(cancel=True, max_faults=1)
 

@@ -14,21 +14,17 @@ under test (``stateful/context_findings.py``), so the machine keeps hunting past
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    Bundle,
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import initialize, invariant, rule, run_state_machine_as_test
 
 from core.run.checks import Check, count_example, reproducing_ids
 from core.sut import context as sut
+from core.sut import context_views as views
 from models.context_tree import (
     ROOT_ID_FIELDS,
     TENANT_FIELDS,
@@ -40,6 +36,7 @@ from models.context_tree import (
     MarkCanceled,
     ReadPath,
 )
+from models.context_views import CREATE_DEFAULTS
 from models.heap import (
     Append,
     DeleteKey,
@@ -54,6 +51,7 @@ from models.heap import (
     resolve,
 )
 from stateful.context_findings import CHECK, FINDINGS
+from stateful.context_view_state import FORK_ROOT_EXTRAS, ContextViewState, RootExtras
 
 KEYS = st.sampled_from(["profile", "tier", "a", "b"])
 SCALARS = st.one_of(st.integers(-3, 3), st.text("xyz", max_size=2), st.none(), st.booleans())
@@ -103,9 +101,7 @@ def fit_edit(box: MapBox | ListBox, kind: int, key: str, index: int, value: Plai
     return Append(value)
 
 
-class ContextTreeComparison(RuleBasedStateMachine):
-    contexts = Bundle("contexts")
-
+class ContextTreeComparison(ContextViewState):
     def __init__(self) -> None:
         super().__init__()
         count_example()
@@ -129,27 +125,41 @@ class ContextTreeComparison(RuleBasedStateMachine):
         self.roots.append(root)
         return len(self.real) - 1
 
-    @initialize(target=contexts, op=root_operations())
-    def create_first_root(self, op: CreateRoot) -> int:
-        return self._create_root(op)
+    @initialize(target=ContextViewState.contexts, op=root_operations(), extras=FORK_ROOT_EXTRAS)
+    def create_first_root(self, op: CreateRoot, extras: RootExtras) -> int:
+        return self._create_root(op, extras)
 
-    @rule(target=contexts, op=root_operations())
-    def create_root(self, op: CreateRoot) -> int:
-        return self._create_root(op)
+    @rule(target=ContextViewState.contexts, op=root_operations(), extras=FORK_ROOT_EXTRAS)
+    def create_root(self, op: CreateRoot, extras: RootExtras) -> int:
+        return self._create_root(op, extras)
 
-    def _create_root(self, op: CreateRoot) -> int:
+    def _create_root(self, op: CreateRoot, extras: RootExtras) -> int:
+        omit, record_events, created_at, with_db = extras
+        # Left out is the same as passed at its default (docs/api/context.md:14-29).
+        defaults: dict[str, Any] = {name: CREATE_DEFAULTS[name] for name in omit}
+        op = replace(op, **defaults)
         op = sut.bridge_root(op)  # only what this Stageflow version can hold
         self.state = self.model.step(self.state, op)
-        return self._add(sut.create_root(op), None, len(self.real))
+        sink = views.RecordingSink() if record_events else None
+        db = object() if with_db else None
+        passed = {"event_sink": sink, "created_at": created_at, "db": db}
+        real = sut.create_root(op, omit, {k: v for k, v in passed.items() if v is not None})
+        # Left out, created_at is "now" (datetime.now(UTC)): only its zone can be predicted.
+        # A version without created_at (0.5.1) has no snapshot to show it in either.
+        held = getattr(real, "created_at", None)
+        assert created_at is not None or held is None or held.utcoffset() == timedelta(0)
+        self._add_root_view_state(sink, (created_at or held or datetime.min).isoformat(), db)
+        return self._add(real, None, len(self.real))
 
     @rule(
-        target=contexts,
-        parent=contexts,
+        target=ContextViewState.contexts,
+        parent=ContextViewState.contexts,
         topology=NAMES,
         execution_mode=NAMES,
         inherit=st.one_of(st.just(False), st.just(True), st.lists(KEYS, max_size=3).map(tuple)),
         overrides=st.one_of(st.none(), DICTS),
         stage=st.sampled_from(["stage_a", "stage_b"]),
+        spell_defaults=st.booleans(),
     )
     def fork_child(
         self,
@@ -159,6 +169,7 @@ class ContextTreeComparison(RuleBasedStateMachine):
         inherit: bool | tuple[str, ...],
         overrides: dict[str, Plain] | None,
         stage: str,
+        spell_defaults: bool,
     ) -> int:
         op = Fork(
             parent, self._fresh_uuid(), stage, self._fresh_uuid(), topology, execution_mode,
@@ -167,11 +178,12 @@ class ContextTreeComparison(RuleBasedStateMachine):
         op = sut.bridge_fork(op)  # only the fork arguments this Stageflow version takes
         self.state = self.model.step(self.state, op)
         caller_overrides = sut.fresh_overrides(op)
-        child = sut.fork(self.real[parent], op, caller_overrides)
+        child = sut.fork(self.real[parent], op, caller_overrides, spell_defaults)
+        self._add_child_view_state(parent)
         return self._add(child, caller_overrides, self.roots[parent])
 
     @rule(
-        context=contexts,
+        context=ContextViewState.contexts,
         read_path=st.sampled_from(ReadPath),
         selector=st.integers(0, 63),
         kind=st.integers(0, 2),
@@ -204,13 +216,13 @@ class ContextTreeComparison(RuleBasedStateMachine):
             f"{context}, which the model says the user may change"
         )
 
-    @rule(context=contexts, reason=st.sampled_from([None, "user", "timeout"]))
+    @rule(context=ContextViewState.contexts, reason=st.sampled_from([None, "user", "timeout"]))
     def mark_canceled(self, context: int, reason: str | None) -> None:
         reason = sut.bridge_reason(reason)
         self.state = self.model.step(self.state, MarkCanceled(context, reason))
         sut.mark_canceled(self.real[context], reason)
 
-    @rule(context=contexts)
+    @rule(context=ContextViewState.contexts)
     def add_artifact(self, context: int) -> None:
         self.state = self.model.step(self.state, AddArtifact(context))
         sut.add_artifact(self.real[context])

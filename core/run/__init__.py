@@ -15,6 +15,9 @@
 #   modelcheck.py       `make modelcheck`: exhaustive scenarios and the models' state walks
 #   contracts.py        `make contracts`: CrossHair over models/ and the checker
 #   mutation.py         `make mutation`: verify against every planted bug of tests/quality
+#   reach.py            `make reach`: verify under coverage.py over the in-scope modules of
+#                       reach_scope.py (the one list, and what is not a promise); reach_report.py
+#                       renders its table, reach.json and reach.html
 #   bounded.py          subprocesses with a total time budget (contracts, diffbehavior)
 #
 # It may import core.sched, core.check, core.sut and models; nothing imports it but tests.

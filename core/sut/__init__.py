@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
+import sys
 from types import ModuleType
 
 
@@ -36,6 +38,9 @@ class UnsupportedFeature(HarnessError):
 
 def stageflow_module() -> ModuleType:
     """Import and return the ``stageflow`` package that is first on the path."""
+    loaded = sys.modules.get("stageflow")
+    if loaded is not None:  # the fast path: machines ask for it in every invariant
+        return loaded
     try:
         return importlib.import_module("stageflow")
     except ImportError as exc:
@@ -43,6 +48,23 @@ def stageflow_module() -> ModuleType:
             f"cannot import stageflow ({exc}); run `make venv` or put a stageflow package on "
             "PYTHONPATH"
         ) from exc
+
+
+def stageflow_location() -> str:
+    """The directory of the ``stageflow`` package Python would import, without importing it.
+
+    ``make reach`` measures that directory; importing the package first would run its
+    module-level lines before coverage starts and count them as never run.
+    """
+    try:
+        spec = importlib.util.find_spec("stageflow")
+    except (ImportError, ValueError) as exc:
+        raise StageflowUnavailableError(f"cannot find stageflow ({exc}); run `make venv`") from exc
+    if spec is None or not spec.submodule_search_locations:
+        raise StageflowUnavailableError(
+            "no stageflow package on the path; run `make venv` or put one on PYTHONPATH"
+        )
+    return str(next(iter(spec.submodule_search_locations)))
 
 
 def stageflow_version(sf: ModuleType | None = None) -> str:

@@ -119,6 +119,8 @@ class OutputBagSut:
         if isinstance(i, Get):
             if i.what == "has":
                 return Returned(bag.has(i.stage))
+            if i.what == "in":
+                return Returned(i.stage in bag)
             if i.what == "get_attempt_count":
                 return Returned(bag.get_attempt_count(i.stage))
             found = bag.get(i.stage) if i.what == "get" else bag.get_output(i.stage)
@@ -147,6 +149,8 @@ class OutputBagSut:
             return tuple(bag.get_retry_stages())
         if what == "len":
             return len(bag)
+        if what == "repr":
+            return named_in(repr(bag), bag.keys())
         return _project_dict(bag.to_dict())
 
     def _mutate_read(self, i: MutateRead) -> bool:
@@ -195,6 +199,8 @@ class ContextBagSut:
                 return Returned(bag.get_writer(i.key))
             return Returned(plain(bag.read(i.key)))
         if isinstance(i, CView):
+            if i.what == "repr":
+                return Returned(named_in(repr(bag), bag.keys()))
             return Returned(tuple(bag.keys()) if i.what == "keys" else plain(bag.to_dict()))
         if isinstance(i, MutateCopy):
             copy = bag.to_dict()
@@ -212,6 +218,11 @@ def _real(value: Hashable) -> Any:
         items: Items = value
         return {k: v for k, v in items}
     return value
+
+
+def named_in(text: str, keys: Any) -> Hashable:
+    """The keys whose repr appears in ``text``, in order (what a debugging repr shows)."""
+    return tuple(k for k in keys if repr(k) in text)
 
 
 async def pause() -> None:

@@ -128,7 +128,11 @@ def comparable(observation: dict[str, Plain]) -> dict[str, Plain]:
     return {k: v for k, v in observation.items() if k not in missing}
 
 
-def create_root(op: CreateRoot) -> Any:
+def create_root(
+    op: CreateRoot, omit: frozenset[str] = frozenset(), extra: dict[str, Any] | None = None
+) -> Any:
+    """A root context; the arguments named in ``omit`` are left out (``op`` holds their
+    defaults), and those of ``extra`` (event_sink, created_at, db) are passed as given."""
     sf = stageflow_module()
     f = features()
     # Every id is passed, None included: 0.5.1 requires them all as keywords.
@@ -144,22 +148,38 @@ def create_root(op: CreateRoot) -> Any:
         fields["metadata"] = _fresh(op.metadata)
     if f.extensions:
         fields["extensions"] = None if op.extensions is None else _fresh(op.extensions)
+    # Only what this version's PipelineContext holds (0.5.1: no created_at, no db).
+    held = {f_.name for f_ in dataclasses.fields(sf.PipelineContext)}
+    fields.update({k: v for k, v in (extra or {}).items() if k in held})
+    fields = {k: v for k, v in fields.items() if k not in omit}
     if f.create:
         return sf.PipelineContext.create(**fields)
     return sf.PipelineContext(**fields)
 
 
-def fork(parent: Any, op: Fork, overrides: dict[str, Any] | None) -> Any:
-    """Fork ``parent``; ``overrides`` is the caller's dict (kept by the caller for later edits)."""
-    kwargs: dict[str, Any] = {}
-    if op.topology is not None:
-        kwargs["topology"] = op.topology
-    if op.execution_mode is not None:
-        kwargs["execution_mode"] = op.execution_mode
-    if op.inherit_data is not False:
-        kwargs["inherit_data"] = op.inherit_data
-    if overrides is not None:
-        kwargs["data_overrides"] = overrides
+def fork(
+    parent: Any, op: Fork, overrides: dict[str, Any] | None, spell_defaults: bool = False
+) -> Any:
+    """Fork ``parent``; ``overrides`` is the caller's dict (kept by the caller for later edits).
+
+    An argument at its default is left out, or with ``spell_defaults`` passed as that default:
+    both must mean the same. Only the arguments this version takes are spelled out.
+    """
+    f = features()
+    given = {
+        "topology": op.topology,
+        "execution_mode": op.execution_mode,
+        "inherit_data": op.inherit_data,
+        "data_overrides": overrides,
+    }
+    defaults = {"topology": None, "execution_mode": None, "inherit_data": False}
+    defaults["data_overrides"] = None
+    takes = {"inherit_data": f.inherit_data, "data_overrides": f.data_overrides}
+    kwargs = {
+        k: v
+        for k, v in given.items()
+        if ((v is not defaults[k] and v != defaults[k]) or spell_defaults) and takes.get(k, True)
+    }
     return parent.fork(UUID(op.child_run_id), op.parent_stage_id, UUID(op.correlation_id), **kwargs)
 
 

@@ -19,6 +19,7 @@ For example::
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -326,3 +327,46 @@ def _plain(output: StageOutput) -> tuple[str, dict[str, Any], str | None, int | 
         output.duration_ms,
         output.version,
     )
+
+
+# --- snapshot formats: typed extension bundles and the legacy flat dict -----------------------
+
+
+@functools.cache
+def _verify_tags_class() -> type[Any]:
+    # A user's typed extension, as the ExtensionBundle docstring shows one ("Subclass this to
+    # create typed extension bundles"); made once, so equal bundles are of one class.
+    from stageflow.context import ExtensionBundle
+
+    @dataclasses.dataclass(frozen=True)
+    class VerifyTags(ExtensionBundle):
+        label: str = ""
+        count: int = 0
+
+    return VerifyTags
+
+
+def extension_bundle(label: str, count: int) -> Any:
+    return _verify_tags_class()(label=label, count=count)
+
+
+def extension_types() -> dict[str, type[Any]]:
+    """The registry from_dict takes to rebuild :func:`extension_bundle` values."""
+    cls = _verify_tags_class()
+    return {cls.__name__: cls}
+
+
+def snapshot_from_dict_typed(
+    data: dict[str, Any], registry: dict[str, type[Any]] | None
+) -> ContextSnapshot[Any]:
+    if registry is None:
+        return ContextSnapshot.from_dict(data)
+    return ContextSnapshot.from_dict(data, extension_types=registry)
+
+
+def snapshot_replace(snapshot: ContextSnapshot[Any], **fields: Any) -> ContextSnapshot[Any]:
+    return dataclasses.replace(snapshot, **fields)
+
+
+def run_identity_replace(identity: RunIdentity, **fields: Any) -> RunIdentity:
+    return dataclasses.replace(identity, **fields)

@@ -3,7 +3,6 @@ each finding's sub-case is caught by its law as soon as the law stops adopting i
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -87,5 +86,13 @@ def rediscovery_budget() -> Iterator[None]:
 @pytest.mark.parametrize("finding_id", sorted(_LAWS))
 def test_law_rediscovers_its_finding_when_not_adopted(finding_id: str) -> None:
     others = frozenset(f.id for f in FINDINGS) - {finding_id}
-    with pytest.raises(AssertionError, match=re.escape(_MESSAGES[finding_id])):
+    # A finding with two faces (SF-VAL-10 drops empty data *and* empty error) may be reported
+    # as one failure or as a group of two, depending on the examples a process draws.
+    with pytest.raises((AssertionError, ExceptionGroup)) as raised:
         _LAWS[finding_id](active=others)
+    failures = (
+        raised.value.exceptions if isinstance(raised.value, ExceptionGroup) else (raised.value,)
+    )
+    assert any(
+        isinstance(f, AssertionError) and _MESSAGES[finding_id] in str(f) for f in failures
+    ), failures

@@ -7,6 +7,7 @@ example; the same check passes on pristine Stageflow (tests/cover/test_propertie
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -29,9 +30,11 @@ def test_frozen_dict_item_assignment_is_caught(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(FrozenDict, "__setitem__", __setitem__, raising=False)
     with pytest.raises(AssertionError, match=r"FrozenDict allowed fd\[k\] = v") as info:
         _check(frozen, "values.frozen_dict_immutable").run()
-    # Shrunk: the smallest dict and key Hypothesis can find, printed as a call.
+    # Shrunk: a dict of at most one short entry, printed as a call. (Which small dict the
+    # shrinker ends on depends on the constants Hypothesis mines from the loaded modules.)
     notes = "\n".join(getattr(info.value, "__notes__", []))
-    assert "frozen_dict_immutable_law(" in notes and "data={}" in notes
+    assert "frozen_dict_immutable_law(" in notes, notes
+    assert re.search(r"data=\{[^,]{0,12}\},", notes), notes
 
 
 def test_factory_dropping_version_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,89 @@
+"""Planted bugs in ContextSnapshot.from_dict's legacy and typed-extension paths fail the
+snapshot-format laws; pristine Stageflow passes them (both run in `make verify`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from core.run.checks import Check
+from properties import snapshot_formats
+from tests.quality.planting import expect_failure, expect_pass
+
+ContextSnapshot = pytest.importorskip("stageflow.context").ContextSnapshot
+
+
+def _check(name: str) -> Check:
+    return next(c for c in snapshot_formats.CHECKS if c.name == name)
+
+
+def _wrap_from_dict(
+    monkeypatch: pytest.MonkeyPatch, change: Callable[[dict[str, Any], dict[str, Any]], Any]
+) -> None:
+    """from_dict, with ``change(data, kwargs)`` applied to its input first."""
+    original = ContextSnapshot.from_dict.__func__
+
+    def from_dict(cls: Any, /, data: dict[str, Any], **kwargs: Any) -> Any:
+        data = dict(data)
+        change(data, kwargs)
+        return original(cls, data, **kwargs)
+
+    monkeypatch.setattr(ContextSnapshot, "from_dict", classmethod(from_dict))
+
+
+def legacy_messages_ignored(data: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    if "conversation" not in data:
+        data["messages"] = []
+
+
+def legacy_profile_ignored(data: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    if "enrichments" not in data:
+        data["profile"] = None
+
+
+def legacy_interaction_id_dropped(data: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    if "run_id" not in data:
+        data["interaction_id"] = None
+
+
+def missing_created_at_is_naive(data: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    data.setdefault("created_at", datetime(2026, 1, 1).isoformat())
+
+
+def registry_ignored(data: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    kwargs.pop("extension_types", None)
+
+
+def bundle_type_name_dropped(data: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    data.pop("extensions_type", None)
+
+
+@pytest.mark.parametrize(
+    ("change", "check", "symptom"),
+    [
+        (legacy_messages_ignored, "values.context_snapshot_legacy_dict", "legacy flat dict"),
+        (legacy_profile_ignored, "values.context_snapshot_legacy_dict", "legacy flat dict"),
+        (legacy_interaction_id_dropped, "values.context_snapshot_legacy_dict", "legacy flat"),
+        (missing_created_at_is_naive, "values.context_snapshot_legacy_dict", "not UTC"),
+        (registry_ignored, "values.context_snapshot_typed_extensions", "extension_types"),
+        (bundle_type_name_dropped, "values.context_snapshot_typed_extensions", "!= s"),
+    ],
+    ids=lambda v: getattr(v, "__name__", None) or "",
+)
+def test_planted_from_dict_bug_fails_its_law(
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[dict[str, Any], dict[str, Any]], Any],
+    check: str,
+    symptom: str,
+) -> None:
+    _wrap_from_dict(monkeypatch, change)
+    caught = expect_failure(_check(check).run)
+    assert symptom in str(caught.error), caught.report
+
+
+@pytest.mark.parametrize("check", [c.name for c in snapshot_formats.CHECKS])
+def test_pristine_stageflow_passes(check: str) -> None:
+    expect_pass(_check(check).run)
