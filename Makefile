@@ -73,7 +73,9 @@ $(BENCH_STAMP): requirements.lock
 # baseline), JOBS at a time; prints the table and `killed K/N`, writes reports/mutation.json.
 .PHONY: mutation
 mutation: $(STAMP)
-	$(PY) -m core.run.mutation $(if $(JOBS),--jobs $(JOBS)) $(if $(MUTANTS),--only $(MUTANTS))
+	$(PY) -m core.run.mutation $(if $(JOBS),--jobs $(JOBS)) $(if $(MUTANTS),--only $(MUTANTS)) \
+		--sample='$(MUTATION_SAMPLE)' --seed='$(MUTATION_SEED)' --modules='$(MUTATION_MODULES)' \
+		$(if $(filter 0,$(MUTATION_CATALOG)),--no-catalog)
 
 # Every check under the nightly profile on every core (pytest-xdist) for NIGHTLY_MINUTES; writes
 # reports/nightly.json, .md and .xml (JUnit). HYPOTHESIS_DB=redis://HOST:PORT shares examples.
