@@ -154,6 +154,26 @@ def write_section(reports: Path, name: str, payload: Any) -> None:
     path.write_text(json.dumps(sections, indent=2))
 
 
+def _report(
+    reports: Path,
+    header: dict[str, Any],
+    generated: dict[str, FileMutants],
+    outcomes: Sequence[Scored],
+    equivalent: dict[str, str],
+    known_gaps: dict[str, str],
+) -> None:
+    survivors = [o.id for o in outcomes if o.verdict == "survived"]
+    write_section(reports, "generated", {
+        "tool": "cosmic-ray 8.7.0", **header, "scored": len(outcomes),
+        "per_module": per_module(generated, outcomes), "skipped": _skipped(generated),
+        "mutants": [asdict(o) for o in outcomes], "survivors": survivors,
+        "untriaged_survivors": [i for i in survivors if i not in known_gaps],
+        "stale_equivalent_triage": [
+            o.id for o in outcomes if o.verdict == "killed" and o.id in equivalent
+        ],
+    })  # fmt: skip
+
+
 def run_generated(
     group: str, size: int | None, seed: int, jobs: int, reports: Path, only: Sequence[str] = ()
 ) -> int:
@@ -181,17 +201,13 @@ def run_generated(
         for scored in pool.map(score, chosen):
             outcomes.append(triage(scored, EQUIVALENT, KNOWN_GAPS))
             print(f"  {scored.verdict:<10} {scored.id} ({scored.seconds:.1f}s)", flush=True)
+            # Rewritten after every mutant: a run cut short keeps a uniform sample so far.
+            header = {"group": group, "seed": seed, "sample": "all" if size is None else size}
+            _report(reports, header, generated, outcomes, EQUIVALENT, KNOWN_GAPS)
     rows = per_module(generated, outcomes)
     survivors = [o for o in outcomes if o.verdict == "survived"]
     untriaged = [o.id for o in survivors if o.id not in KNOWN_GAPS]
     stale = [o.id for o in outcomes if o.verdict == "killed" and o.id in EQUIVALENT]
-    write_section(reports, "generated", {
-        "tool": "cosmic-ray 8.7.0", "group": group, "seed": seed,
-        "sample": "all" if size is None else size, "per_module": rows,
-        "skipped": _skipped(generated),
-        "mutants": [asdict(o) for o in outcomes], "known_gaps": [o.id for o in survivors],
-        "untriaged_survivors": untriaged, "stale_equivalent_triage": stale,
-    })  # fmt: skip
     print("\n" + render(rows))
     for o in [o for o in outcomes if o.verdict in ("error", "timeout")]:
         print(f"\n==== {o.id}: {o.verdict}\n{o.detail}")

@@ -52,8 +52,9 @@ def test_a_seed_gives_the_same_sample_and_another_seed_another(
     first = sample(modelled, 30, seed=15)
     assert len(first) == 30 and first == sample(modelled, 30, seed=15)
     assert first != sample(modelled, 30, seed=16)
-    assert sample(modelled, None, seed=15) == modelled
-    assert sample(modelled, 10_000, seed=15) == modelled
+    assert sample(modelled, 10, seed=15) == first[:10]  # a prefix is a smaller sample
+    assert sorted(sample(modelled, None, seed=15), key=modelled.index) == modelled
+    assert sample(modelled, 10_000, seed=15) == sample(modelled, None, seed=15)
 
 
 def test_every_operator_changes_the_code_on_the_line_its_id_names(
