@@ -82,6 +82,7 @@ CHECKS_BY_FILE: dict[str, tuple[str, ...]] = {
     "stages/context.py": (
         "context.*",
         "values.pipeline_context_*",
+        "values.extract_service",  # extract_service lives in stages/context.py
         "subpipelines.spawn_tree",
         "finding.SF-CTX-*",
         "finding.SF-VAL-12",

@@ -6,12 +6,14 @@ laws; the sample itself is `make mutation`'s job, never `make test`'s."""
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import json
 import re
 from pathlib import Path
 
 import pytest
 
+from core.run import checks as registry
 from core.run import mutant_generation
 from core.run.generated_mutation import Scored, score, triage, write_section
 from core.run.mutant_generation import (
@@ -44,6 +46,16 @@ def test_ids_are_unique_stable_and_name_file_line_operator_occurrence(
     assert all(ID.match(i) for i in ids), [i for i in ids if not ID.match(i)][:3]
     again = generate_file(stageflow_package(), "utils/frozen.py").mutants
     assert [m.id for m in again] == [m.id for m in modelled if m.file == "utils/frozen.py"]
+
+
+def test_every_mapped_glob_matches_a_check_and_every_module_is_mapped() -> None:
+    names = [c.name for c in registry.discover_checks()]
+    names += [f"finding.{f.id}" for f in registry.discover_findings()]
+    for file, globs in mutant_generation.CHECKS_BY_FILE.items():
+        assert file in MODULE_GROUPS["modelled"]
+        for glob in globs:
+            assert fnmatch.filter(names, glob), f"{file}: {glob!r} matches no verify row"
+    assert set(MODULE_GROUPS["modelled"]) <= set(mutant_generation.CHECKS_BY_FILE)
 
 
 def test_a_seed_gives_the_same_sample_and_another_seed_another(
