@@ -16,6 +16,7 @@ chosen module group, so each module's share follows its size; ``all`` runs every
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -35,9 +36,9 @@ from core.run.mutant_generation import (
 )
 from core.run.mutation import make_copy, run_verify, stageflow_package
 
-# A mutant that makes a check loop forever must not stall the run; verify of one file's globs
-# takes 4-40 s on pristine 1.2.0 (every check: about 60 s on this 2-core machine).
-MUTANT_TIMEOUT = 300
+# A mutant that makes a check hang must not stall the run. One file's globs took 1-40 s per
+# mutant on the 2-core machine under a load of about 10 (2026-12-02); 180 s leaves 4x that.
+MUTANT_TIMEOUT = 180
 VERDICTS = ("killed", "equivalent", "survived", "timeout", "error")
 
 
@@ -178,7 +179,7 @@ def run_generated(
     group: str, size: int | None, seed: int, jobs: int, reports: Path, only: Sequence[str] = ()
 ) -> int:
     """Generate, sample, score and report; 0 iff no sampled mutant is an untriaged survivor,
-    a timeout or an error."""
+    a timeout or an error; 2 if ``only`` names a mutant that does not exist."""
     from concurrent.futures import ThreadPoolExecutor
 
     from tests.quality.equivalent_mutants import EQUIVALENT, KNOWN_GAPS
@@ -186,6 +187,10 @@ def run_generated(
     files = MODULE_GROUPS[group]
     generated = generate(stageflow_package(), files)
     everything = [m for found in generated.values() for m in found.mutants]
+    unknown = sorted(set(only) - {m.id for m in everything})
+    if unknown:
+        print(f"mutation: no generated mutant {unknown} in the {group} modules", file=sys.stderr)
+        return 2
     chosen = [m for m in everything if m.id in only] if only else sample(everything, size, seed)
     print(f"generated: {len(everything)} mutants in {group} modules; scoring {len(chosen)} "
           f"(seed {seed})", flush=True)  # fmt: skip

@@ -290,7 +290,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     if size != 0 or args.generated:
         jobs, reports = args.jobs, Path(args.reports)
-        code |= run_generated(args.modules, size, seed, jobs, reports, args.generated)
+        generated = run_generated(args.modules, size, seed, jobs, reports, args.generated)
+        code = generated if generated == 2 else code | generated
     return code
 
 

@@ -170,5 +170,10 @@ def test_bad_input_exits_2_with_one_line(
     assert captured.out == "" and len(captured.err.strip().splitlines()) == 1
 
 
+def test_an_unknown_generated_id_exits_2_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--no-catalog", "--generated=utils/frozen.py:1:AddNot:99"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
 def test_sample_parses_counts_and_all() -> None:
     assert parse_sample("all") is None and parse_sample("0") == 0 and parse_sample("40") == 40
