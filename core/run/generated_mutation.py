@@ -83,6 +83,8 @@ def score(mutant: GeneratedMutant, timeout: float = MUTANT_TIMEOUT) -> Scored:
         scored.fixed_rows = _rows_with(reports, "FIXED")
         if verdict in ("error", "timeout"):
             scored.detail = f"verify exited {code}:\n{output[-3000:]}"
+        elif verdict == "killed" and not new_rows:  # e.g. the mutant breaks `import stageflow`
+            scored.detail = f"verify exited 1 without a NEW row (a crash):\n{output[-1500:]}"
         return scored
 
 
