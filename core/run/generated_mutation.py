@@ -193,7 +193,8 @@ def run_generated(
     if unknown:
         print(f"mutation: no generated mutant {unknown} in the {group} modules", file=sys.stderr)
         return 2
-    chosen = [m for m in everything if m.id in only] if only else sample(everything, size, seed)
+    by_id = {m.id: m for m in everything}
+    chosen = [by_id[i] for i in only] if only else sample(everything, size, seed)  # given order
     print(f"generated: {len(everything)} mutants in {group} modules; scoring {len(chosen)} "
           f"(seed {seed})", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="generated-pristine-") as tmp:
