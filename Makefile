@@ -75,7 +75,7 @@ $(BENCH_STAMP): requirements.lock
 # verify; `all` scores every one (nightly). Both halves write reports/mutation.json;
 # MUTATION_CATALOG=0 skips the catalog, MUTATION_SAMPLE=0 the generated mutants.
 # The default sample fits 30 minutes on 2 cores (README: seconds per mutant as measured).
-MUTATION_SAMPLE ?= 100
+MUTATION_SAMPLE ?= 120
 MUTATION_SEED ?= 15
 MUTATION_MODULES ?= modelled
 .PHONY: mutation
