@@ -9,6 +9,8 @@
 #   modelcheck.py       `make modelcheck`: exhaustive scenarios and the models' state walks
 #   contracts.py        `make contracts`: CrossHair over models/ and the checker
 #   mutation.py         `make mutation`: verify against every planted bug of tests/quality
+#   mutant_generation.py  cosmic-ray mutants of stageflow's in-scope modules: ids, sampling
+#   generated_mutation.py `make mutation`'s generated half: score, triage, per-module table
 #   bounded.py          subprocesses with a total time budget (contracts, diffbehavior)
 #
 # It may import core.sched, core.check, core.sut and models; nothing imports it but tests.
