@@ -19,6 +19,10 @@ Three decisions at the edges:
   differs between pristine and mutant. It proves the mutant is not equivalent; the table shows
   whether it still does.
 
+After the catalog, ``--sample N`` (``MUTATION_SAMPLE``) scores generated cosmic-ray mutants the
+same way: :mod:`core.run.generated_mutation`. Both halves write their own section of
+``reports/mutation.json`` (``catalog``, ``generated``).
+
 The baseline (``tests/quality/baseline``, hand-written ``asyncio.gather`` tests of the kind the
 CORE-003 report describes) runs against the same copies; it kills a mutant iff pytest fails.
 
