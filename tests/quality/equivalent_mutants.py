@@ -96,6 +96,57 @@ KNOWN_GAPS: dict[str, str] = {
         "StageEvent loses __slots__ (vars(event) works, each event carries a __dict__); no "
         "check looks at slots"
     ),
+    "events/sink.py:97:ReplaceBinaryOperator_Mul_LShift:7": (
+        "the backpressure sink's drop rate raises TypeError once anything was emitted; no check"
+        " reads the sink's stats (later module; issues 13-14)"
+    ),
+    "events/sink.py:305:ZeroIterationForLoop:0": (
+        "finished emit tasks stay in the module's _pending_emit_tasks set forever; no_retention"
+        " does not cover the event sink (later module; issues 13-14)"
+    ),
+    "pipeline/cancellation.py:253:ReplaceComparisonOperator_Is_IsNot:0": (
+        "the structured task group never records its first exception, so it is not re-raised; "
+        "no check runs cancellation.py's task group (later module; issues 13-14)"
+    ),
+    "pipeline/dag.py:145:ReplaceBinaryOperator_Sub_RShift:0": (
+        "_duration_ms raises TypeError (datetime >> datetime) yet every check passes: swallowed"
+        " or never reached (not traced); no check reads a stage's duration (later module; "
+        "issues 13-14)"
+    ),
+    "pipeline/dag.py:276:ReplaceComparisonOperator_Eq_GtE:3": (
+        "a stage whose status sorts after 'failed' (skipped) also records a failure event; the "
+        "run's stage events are never read (later module; issues 13-14)"
+    ),
+    "pipeline/dag.py:332:ReplaceComparisonOperator_Eq_NotEq:6": (
+        "a stage output that is neither OK, FAIL nor SKIP (e.g. RETRY) is reported 'completed';"
+        " probably shielded by SF-RUN-02's adoption (retry read as OK), not traced (later "
+        "module; issues 13-14)"
+    ),
+    "pipeline/dag.py:621:ReplaceComparisonOperator_Eq_GtE:10": (
+        "guard-retry policies are also looked up for stage kinds sorting after 'guard'; visible"
+        " only if such a stage has a policy, which no graph draws (later module; issues 13-14)"
+    ),
+    "pipeline/interceptors.py:228:ReplaceBinaryOperator_Sub_RShift:0": (
+        "the logging interceptor's completion event computes datetime >> datetime (TypeError); "
+        "that event is never observed (later module; issues 13-14)"
+    ),
+    "pipeline/interceptors.py:246:ReplaceBinaryOperator_Mul_BitAnd:1": (
+        "the metrics interceptor logs seconds & 1000 as duration_ms; no check reads log records"
+        " (later module; issues 13-14)"
+    ),
+    "pipeline/results.py:28:ReplaceComparisonOperator_NotEq_Gt:0": (
+        "the results API hands back a failed or cancelled stage's output ('fail' < 'ok') "
+        "instead of raising; no check calls it (later module; issues 13-14)"
+    ),
+    "pipeline/retry.py:161:ReplaceBinaryOperator_Sub_Mul:0": (
+        "RetryInterceptor allows one more attempt; probably hidden behind SF-RUN-01 (at most "
+        "two attempts ever run), which the graph machine adopts (issue 15 pattern 3), not "
+        "traced (later module; issues 13-14)"
+    ),
+    "pipeline/retry.py:191:NumberReplacer:21": (
+        "the retry log line says attempt N+1 instead of N+2; no check reads log records (later "
+        "module; issues 13-14)"
+    ),
     "pipeline/subpipeline.py:54:ReplaceTrueWithFalse:0": (
         "PipelineSpawnedChildEvent is no longer frozen; no check tries to change an emitted event"
     ),
