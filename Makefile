@@ -30,7 +30,9 @@ VARIABLES_ERROR := $(shell $(PYTHON) -m core.run.variables --goals '$(or $(MAKEC
 	HYPOTHESIS_PROFILE='$(HYPOTHESIS_PROFILE)' HYPOTHESIS_DB='$(HYPOTHESIS_DB)' \
 	NIGHTLY_MINUTES='$(NIGHTLY_MINUTES)' CONTRACTS_TIMEOUT='$(CONTRACTS_TIMEOUT)' \
 	CONTRACTS_TOTAL='$(CONTRACTS_TOTAL)' JOBS='$(JOBS)' MATRIX_VERSIONS='$(MATRIX_VERSIONS)' \
-	CHECKS='$(CHECKS)' MUTANTS='$(MUTANTS)' VERIFY_SEED='$(VERIFY_SEED)' 2>&1 >/dev/null)
+	CHECKS='$(CHECKS)' MUTANTS='$(MUTANTS)' VERIFY_SEED='$(VERIFY_SEED)' \
+	MUTATION_SAMPLE='$(MUTATION_SAMPLE)' MUTATION_SEED='$(MUTATION_SEED)' \
+	MUTATION_MODULES='$(MUTATION_MODULES)' MUTATION_CATALOG='$(MUTATION_CATALOG)' 2>&1 >/dev/null)
 $(if $(VARIABLES_ERROR),$(error $(VARIABLES_ERROR)))
 
 # reach measures the stageflow that .venv imports (PYTHONPATH=DIR for a copy); STAGEFLOW= and SUT=
@@ -94,10 +96,19 @@ $(BENCH_STAMP): requirements.lock
 		|| echo "bench: could not install $(BENCH_PEERS); the detection table will say so"
 
 # Every planted bug of tests/quality/mutants.py against verify (and the CORE-003-style
-# baseline), JOBS at a time; prints the table and `killed K/N`, writes reports/mutation.json.
+# baseline), JOBS at a time; prints the table and `killed K/N`. Then MUTATION_SAMPLE cosmic-ray
+# mutants of MUTATION_MODULES (modelled | later | all), drawn with MUTATION_SEED, each scored by
+# verify; `all` scores every one (nightly). Both halves write reports/mutation.json;
+# MUTATION_CATALOG=0 skips the catalog, MUTATION_SAMPLE=0 the generated mutants.
+# The default sample fits 30 minutes on 2 cores (README: seconds per mutant as measured).
+MUTATION_SAMPLE ?= 120
+MUTATION_SEED ?= 15
+MUTATION_MODULES ?= modelled
 .PHONY: mutation
 mutation: $(STAMP)
-	$(PY) -m core.run.mutation $(if $(JOBS),--jobs $(JOBS)) $(if $(MUTANTS),--only $(MUTANTS))
+	$(PY) -m core.run.mutation $(if $(JOBS),--jobs $(JOBS)) $(if $(MUTANTS),--only $(MUTANTS)) \
+		--sample='$(MUTATION_SAMPLE)' --seed='$(MUTATION_SEED)' --modules='$(MUTATION_MODULES)' \
+		$(if $(filter 0,$(MUTATION_CATALOG)),--no-catalog)
 
 # Every check under the nightly profile on every core (pytest-xdist) for NIGHTLY_MINUTES; writes
 # reports/nightly.json, .md and .xml (JUnit). HYPOTHESIS_DB=redis://HOST:PORT shares examples.

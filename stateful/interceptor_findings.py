@@ -92,7 +92,7 @@ FINDINGS = [
         "stage to outlive _timeout_ms.",
         "run_with_interceptors wraps only the first stage_run() in asyncio.wait_for; the "
         "back-off sleep (inside on_error) and the retried stage_run() are awaited bare: with "
-        "_timeout_ms=1000 a retried attempt runs its full 60 s and the stage succeeds.",
+        "_timeout_ms=20 a retried attempt runs its full 300 ms and the stage succeeds.",
         r.retried_attempt_has_no_timeout,
         basis=documented(
             (

@@ -18,6 +18,8 @@
 #   reach.py            `make reach`: verify under coverage.py over the in-scope modules of
 #                       reach_scope.py (the one list, and what is not a promise); reach_report.py
 #                       renders its table, reach.json and reach.html
+#   mutant_generation.py  cosmic-ray mutants of stageflow's in-scope modules: ids, sampling
+#   generated_mutation.py `make mutation`'s generated half: score, triage, per-module table
 #   bounded.py          subprocesses with a total time budget (contracts, diffbehavior)
 #
 # It may import core.sched, core.check, core.sut and models; nothing imports it but tests.

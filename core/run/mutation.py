@@ -19,6 +19,10 @@ Three decisions at the edges:
   differs between pristine and mutant. It proves the mutant is not equivalent; the table shows
   whether it still does.
 
+After the catalog, ``--sample N`` (``MUTATION_SAMPLE``) scores generated cosmic-ray mutants the
+same way: :mod:`core.run.generated_mutation`. Both halves write their own section of
+``reports/mutation.json`` (``catalog``, ``generated``).
+
 The baseline (``tests/quality/baseline``, hand-written ``asyncio.gather`` tests of the kind the
 CORE-003 report describes) runs against the same copies; it kills a mutant iff pytest fails.
 
@@ -147,13 +151,13 @@ def _run(argv: list[str], copy: Path, timeout: float) -> tuple[int | None, str, 
 
 
 def run_verify(
-    copy: Path, globs: Sequence[str], reports: Path
+    copy: Path, globs: Sequence[str], reports: Path, timeout: float = VERIFY_TIMEOUT
 ) -> tuple[int | None, list[str], str]:
     """Verify the copy: exit code (None on timeout), the NEW rows, and the output's tail."""
     argv = [sys.executable, "-m", "core.run.verify", "--reports", str(reports)]
     if globs:
         argv += ["--checks", ",".join(globs)]
-    code, out, err = _run(argv, copy, VERIFY_TIMEOUT)
+    code, out, err = _run(argv, copy, timeout)
     output = out[-6000:] + err[-3000:]
     new_rows: list[str] = []
     report = reports / "verify.json"
@@ -261,13 +265,45 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--full", action="store_true", help="run every check, not the targets")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline tests")
     parser.add_argument("--reports", default="reports", help="directory for mutation.json")
+    # The generated half (core/run/generated_mutation.py); bad values exit 2 in main, one line.
+    parser.add_argument("--sample", default="0", help="generated mutants to score: N or 'all'")
+    parser.add_argument("--seed", default="15", help="seed of the generated sample")
+    parser.add_argument("--modules", default="modelled", help="modelled | later | all")
+    parser.add_argument("--generated", action="append", default=[], help="generated mutant id")
+    parser.add_argument("--no-catalog", action="store_true", help="skip the hand-written catalog")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tests.quality.mutants import MUTANTS
+    from core.run.generated_mutation import run_generated
+    from core.run.mutant_generation import MODULE_GROUPS, parse_sample
 
     args = _parse(sys.argv[1:] if argv is None else argv)
+    try:
+        size = parse_sample(args.sample)
+        if not args.seed.lstrip("-").isdigit():
+            raise ValueError(f"MUTATION_SEED must be an integer, not {args.seed!r}")
+        seed = int(args.seed)
+        if args.modules not in MODULE_GROUPS:
+            raise ValueError(f"MUTATION_MODULES must be one of {sorted(MODULE_GROUPS)}")
+    except ValueError as exc:
+        print(f"mutation: {exc}", file=sys.stderr)
+        return 2
+    code = 0 if args.no_catalog else run_catalog(args)
+    if code == 2:  # an unknown catalog id: bad input, nothing more runs
+        return code
+    if size != 0 or args.generated:
+        jobs, reports = args.jobs, Path(args.reports)
+        generated = run_generated(args.modules, size, seed, jobs, reports, args.generated)
+        code = generated if generated == 2 else code | generated
+    return code
+
+
+def run_catalog(args: argparse.Namespace) -> int:
+    """The hand-written catalog: every planted bug must be killed and its witness must differ."""
+    from core.run.generated_mutation import write_section
+    from tests.quality.mutants import MUTANTS
+
     unknown = set(args.only) - {m.id for m in MUTANTS}
     if unknown:
         print(f"mutation: no mutant named {sorted(unknown)}; see tests/quality/mutants.py",
@@ -296,10 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             outcomes.append(future.result())
             o = outcomes[-1]
             print(f"  {o.verdict:<8} {o.id} ({o.seconds:.1f}s)", flush=True)
-    reports = Path(args.reports)
-    reports.mkdir(parents=True, exist_ok=True)
     everything = [pristine, *outcomes]
-    (reports / "mutation.json").write_text(json.dumps([asdict(o) for o in everything], indent=2))
+    write_section(Path(args.reports), "catalog", [asdict(o) for o in everything])
     for o in outcomes:
         if o.verdict == "error" or o.witness != "differs":
             print(f"\n==== {o.id}: {o.verdict}, witness {o.witness}\n{o.detail}")

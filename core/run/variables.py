@@ -100,6 +100,21 @@ def _globs(name: str) -> Rule:
     return rule
 
 
+def _choice(name: str, *allowed: str, whole_low: int | None = None) -> Rule:
+    """One of ``allowed``, or (with ``whole_low``) a whole number of at least that."""
+
+    def rule(value: str) -> str | None:
+        if value in allowed:
+            return None
+        if whole_low is not None and value.isdigit() and int(value) >= whole_low:
+            return None
+        number = f"a whole number of at least {whole_low}" if whole_low is not None else ""
+        words = " or ".join(w for w in (number, ", ".join(allowed)) if w)
+        return f"{name}={value!r} must be {words}"
+
+    return rule
+
+
 RULES: dict[str, Rule] = {
     PROFILE_ENV: _profile,
     "NIGHTLY_MINUTES": _number("NIGHTLY_MINUTES", low=0, strict=True, example="30"),
@@ -110,6 +125,10 @@ RULES: dict[str, Rule] = {
     "CHECKS": _globs("CHECKS"),
     "MUTANTS": _globs("MUTANTS"),
     "VERIFY_SEED": _whole("VERIFY_SEED", low=0, example="1234"),
+    "MUTATION_SAMPLE": _choice("MUTATION_SAMPLE", "all", whole_low=0),
+    "MUTATION_SEED": _whole("MUTATION_SEED", low=0, example="15"),
+    "MUTATION_MODULES": _choice("MUTATION_MODULES", "modelled", "later", "all"),
+    "MUTATION_CATALOG": _choice("MUTATION_CATALOG", "0", "1"),
 }
 
 

@@ -33,6 +33,11 @@ CASES = [
     ("verify", "CHECKS", "context.*;rm", "comma-separated"),
     ("mutation", "MUTANTS", "a b", "comma-separated"),
     ("verify", "VERIFY_SEED", "-3", "whole number"),
+    ("mutation", "MUTATION_SAMPLE", "abc", "whole number of at least 0 or all"),
+    ("mutation", "MUTATION_SAMPLE", "-1", "whole number"),
+    ("mutation", "MUTATION_SEED", "x", "whole number"),
+    ("mutation", "MUTATION_MODULES", "everything", "modelled, later, all"),
+    ("mutation", "MUTATION_CATALOG", "no", "0, 1"),
     ("verify", "STAGEFLOW", "latest", "is not a version number"),
     ("verify", "SUT", "/nonexistent/tree", "/nonexistent/tree"),
 ]

@@ -69,13 +69,15 @@ def test_one_row_per_in_scope_module_and_three_totals(
 def test_the_numbers_are_measured(values_reach: tuple[str, dict[str, object]]) -> None:
     _, report = values_reach
     by_name = {m["name"]: m for m in report["modules"]}  # type: ignore[attr-defined]
-    # The frozen-type and StageOutput laws run these modules; nothing in them imports the
-    # run helpers or idempotency, which coverage still reports (source= finds unrun files).
-    assert by_name["utils/frozen.py"]["pct_statements"] > 50
-    assert by_name["core/stage_output.py"]["pct_statements"] > 50
-    assert by_name["helpers/run_utils.py"]["pct_statements"] == 0
-    assert by_name["helpers/run_utils.py"]["statements"] > 0
-    assert by_name["pipeline/idempotency.py"]["pct_statements"] == 0
+    # The frozen-type and StageOutput laws run these modules; none of them calls the run
+    # helpers or idempotency. Verify imports every check module to discover it, and some of
+    # those import the helpers, so their module-level lines (imports, def and class lines)
+    # run; their bodies do not, and coverage reports them (source= finds unrun files too).
+    frozen = by_name["utils/frozen.py"]["pct_statements"]
+    assert frozen > 50 and by_name["core/stage_output.py"]["pct_statements"] > 50
+    for unrun in ("helpers/run_utils.py", "pipeline/idempotency.py"):
+        assert by_name[unrun]["statements"] > 0
+        assert by_name[unrun]["pct_statements"] < min(frozen, 70), by_name[unrun]
     never_run = by_name["helpers/run_utils.py"]["uncovered"]
     assert never_run and never_run[0].isdigit()
 
