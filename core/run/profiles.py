@@ -50,8 +50,11 @@ EXAMPLE_DB_DIR = ".hypothesis/examples"
 # only report what we already budget for with max_examples.
 _QUIET_HEALTH_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
+# dev and nightly say derandomize=False outright: Hypothesis's own default turns derandomize on
+# when it detects CI (CI=true), which would make them silently repeat one search there.
 settings.register_profile(
     "dev",
+    derandomize=False,
     max_examples=100,
     stateful_step_count=30,
     deadline=None,
@@ -73,6 +76,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "nightly",
+    derandomize=False,
     max_examples=5_000,
     stateful_step_count=60,
     deadline=timedelta(seconds=30),
