@@ -145,7 +145,3 @@ def check_sessions(adopted: frozenset[str] | None = None) -> None:
 # (test_planted_child_tracker, the pristine run itself) saw different behaviour from run to run.
 # check_sessions stays runnable by hand; SF-THR-05..07 are still reported by their reproducers.
 CHECKS: list[Check] = []
-SESSIONS_SUMMARY = (
-    "sessions in a row (one event loop each) and in parallel threads on the global spawner "
-    "and tracker: each behaves as if it were the first, and leaves no child registered"
-)

@@ -124,6 +124,36 @@ def explore(
         report = explore(scenario, delay_bound=3, max_schedules=5_000)
         print(report.summary())   # explored 35 schedules (complete, delay bound 3): ...
     """
+
+    def run_one(chooser: _PrefixChooser) -> str:
+        # Terse: where each task suspended is only worth describing for a kept violation.
+        return repr(run(scenario, chooser, max_steps=max_steps, faults=faults, detail=False).value)
+
+    def kept(choices: list[int], exc: Exception) -> Exception:
+        return _described(scenario, choices, max_steps, faults) or exc
+
+    return search_schedules(
+        run_one,
+        kept=kept,
+        preemption_bound=preemption_bound,
+        delay_bound=delay_bound,
+        max_schedules=max_schedules,
+        stop_on_violation=stop_on_violation,
+    )
+
+
+def search_schedules(
+    run_one: Callable[[_PrefixChooser], str],
+    *,
+    kept: Callable[[list[int], Exception], Exception] = lambda choices, exc: exc,
+    preemption_bound: int | None = None,
+    delay_bound: int | None = None,
+    max_schedules: int = 10_000,
+    stop_on_violation: bool = False,
+) -> ExplorationReport:
+    """The depth-first search both explorers share (asyncio here, threads in thread_explore):
+    ``run_one(chooser)`` runs one schedule from scratch and returns its outcome, or raises on a
+    violation; ``kept(choices, error)`` is what a kept violation shows."""
     if preemption_bound is not None and delay_bound is not None:
         raise ValueError("give preemption_bound or delay_bound, not both")
     cost = _cost_function(preemption_bound, delay_bound)
@@ -133,15 +163,14 @@ def explore(
     while True:
         chooser = _PrefixChooser(prefix)
         try:
-            # Terse: where each task suspended is only worth describing for a kept violation.
-            result = run(scenario, chooser, max_steps=max_steps, faults=faults, detail=False)
-            outcome = repr(result.value)
+            outcome = run_one(chooser)
         except Exception as exc:
             outcome = f"raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             report.violations_found += 1
             if len(report.violations) < _KEPT_VIOLATIONS:
-                drawn = _described(scenario, chooser.choices, max_steps, faults) or exc
-                report.violations.append(Violation(tuple(chooser.choices), drawn))
+                report.violations.append(
+                    Violation(tuple(chooser.choices), kept(chooser.choices, exc))
+                )
         report.schedules_explored += 1
         report.distinct_outcomes[outcome] += 1
         if stop_on_violation and report.violations:

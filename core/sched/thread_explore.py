@@ -17,21 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-# The asyncio explorer's own pieces: one backtracking rule and one report for both schedulers.
-from core.sched.exhaustive import (
-    ExplorationReport,
-    Violation,
-    _cost_function,
-    _describe_bound,
-    _next_prefix,
-    _PrefixChooser,
-)
+from core.sched.choosers import Chooser
+
+# The asyncio explorer's search: one backtracking rule and one report for both schedulers.
+from core.sched.exhaustive import ExplorationReport, search_schedules
 from core.sched.thread_locks import Focus
 from core.sched.thread_reports import ThreadRunResult
 from core.sched.threads import run_threads
 
 Bodies = Sequence[tuple[str, Callable[[], object]]]
-_KEPT_VIOLATIONS = 20
 
 
 def explore_threads(
@@ -51,37 +45,22 @@ def explore_threads(
     A schedule is a violation when the run fails (deadlock, livelock, a blocked thread) or
     ``check(result)`` raises; a body's own exception is an outcome, for ``check`` to judge.
     """
-    if preemption_bound is not None and delay_bound is not None:
-        raise ValueError("give preemption_bound or delay_bound, not both")
-    cost = _cost_function(preemption_bound, delay_bound)
-    limit = preemption_bound if preemption_bound is not None else delay_bound
-    report = ExplorationReport(bound=_describe_bound(preemption_bound, delay_bound))
-    prefix: list[int] = []
-    while True:
-        chooser = _PrefixChooser(prefix)
-        try:
-            result = run_threads(
-                make_bodies(), chooser, focus=focus, max_steps=max_steps, opcodes=opcodes
-            )
-            if check is not None:
-                check(result)
-            outcome = repr(sorted({**result.values, **_named(result.errors)}.items()))
-        except Exception as exc:
-            outcome = f"raised {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            report.violations_found += 1
-            if len(report.violations) < _KEPT_VIOLATIONS:
-                report.violations.append(Violation(tuple(chooser.choices), exc))
-        report.schedules_explored += 1
-        report.distinct_outcomes[outcome] += 1
-        if stop_on_violation and report.violations:
-            return report
-        following = _next_prefix(chooser.choices, chooser.widths, cost, limit)
-        if following is None:
-            report.complete = True
-            return report
-        if report.schedules_explored >= max_schedules:
-            return report
-        prefix = following
+
+    def run_one(chooser: Chooser) -> str:
+        result = run_threads(
+            make_bodies(), chooser, focus=focus, max_steps=max_steps, opcodes=opcodes
+        )
+        if check is not None:
+            check(result)
+        return repr(sorted({**result.values, **_named(result.errors)}.items()))
+
+    return search_schedules(
+        run_one,
+        preemption_bound=preemption_bound,
+        delay_bound=delay_bound,
+        max_schedules=max_schedules,
+        stop_on_violation=stop_on_violation,
+    )
 
 
 def _named(errors: dict[str, BaseException]) -> dict[str, object]:
