@@ -33,6 +33,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from core.check.history import HistoryRecorder, Model
 from core.check.linearizability import Verdict, check_history_verbose
 from core.run.checks import Check, count_example, reproducing_ids
+from core.sched import timeline
 from core.sched.choosers import HypothesisChooser
 from core.sched.faults import FaultPlan
 from core.sched.scheduler import NOTE_HEADER, RunResult, run
@@ -178,6 +179,7 @@ class _Batches(Generic[I]):
         if self.last_run is not None:
             replay = f"Replay: run(main, {self.chooser.replay_hint()})"
             exc.add_note(f"{NOTE_HEADER}\n{render_swimlane(self.last_run.trace)}\n{replay}")
+            timeline.attach(exc, self.last_run.trace)
         raise exc
 
     def compare(self, probes: tuple[I, ...], observe: Callable[[I], Outcome]) -> None:

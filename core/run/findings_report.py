@@ -32,11 +32,14 @@ import textwrap
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from types import FunctionType, ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from core.run.checks import BASIS_ORDER, SEVERITY_ORDER, Basis, Finding
 from core.run.withdrawn import Withdrawn, discover_withdrawn
+
+if TYPE_CHECKING:
+    from core.sched.trace import Trace
 
 Records = Mapping[str, Mapping[str, str]]  # version label -> {row name: status}
 
@@ -232,18 +235,26 @@ def reproducer_swimlanes(finding: Finding) -> list[str]:
     stock asyncio loop (``core/sched/SCHEDULER.md``): the picture is of the very schedule the
     printed script runs, one column per task. Empty for a finding not tagged ``interleaving``,
     one that does not apply here, or one whose reproducer no longer reproduces."""
+    from core.sched.trace import render_swimlane
+
+    traces, problem = reproducer_traces(finding)
+    return [problem] if problem else [render_swimlane(t, last=80, width=36) for t in traces]
+
+
+def reproducer_traces(finding: Finding) -> tuple[list[Trace], str]:
+    """The traces :func:`reproducer_swimlanes` draws (the HTML report draws them as timelines),
+    or none and why not."""
     if INTERLEAVING not in finding.tags:
-        return []
+        return [], ""
     import asyncio
     from unittest import mock
 
     from core.sched.scheduler import run
-    from core.sched.trace import Trace, render_swimlane
     from core.sut import stageflow_module
 
     sf = stageflow_module()
     if finding.applies(sf) is not None:
-        return []
+        return [], ""
     traces: list[Trace] = []
 
     def on_the_suites_loop(main: Any, **_: Any) -> Any:
@@ -255,10 +266,8 @@ def reproducer_swimlanes(finding: Finding) -> list[str]:
         with mock.patch.object(asyncio, "run", on_the_suites_loop):
             reproduces = finding.reproduce(sf)
     except Exception as exc:  # the report is still written; the picture says why it is missing
-        return [f"(no swimlane: the reproducer raised {exc!r} on the suite's loop)"]
-    if not reproduces:
-        return []
-    return [render_swimlane(trace, last=80, width=36) for trace in traces]
+        return [], f"(no swimlane: the reproducer raised {exc!r} on the suite's loop)"
+    return (traces, "") if reproduces else ([], "")
 
 
 def _swimlane_lines(finding: Finding) -> list[str]:

@@ -13,12 +13,15 @@ from typing import Any
 
 from core.run.matrix_table import LEGEND, STATUSES
 from core.run.replay import ReplayKey, failure_script
+from core.run.report_writer import write_report_file
 
 
 @dataclass(frozen=True)
 class Row:
     """One check's verdict. ``detail`` (failure text, N/A reason) goes to reports, not JSON;
-    ``fault`` is the suite's ``file:line`` at fault of an ERROR."""
+    ``fault`` is the suite's ``file:line`` at fault of an ERROR. A failing row also keeps
+    Hypothesis's report (``program``: the shrunk example) and the schedules behind the failure
+    (``timelines``, :func:`core.sched.timeline.timeline_data`), which the HTML report draws."""
 
     name: str
     status: str
@@ -27,6 +30,8 @@ class Row:
     seconds: float
     detail: str = ""
     fault: str = ""
+    program: str = ""
+    timelines: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,17 +109,17 @@ def write_reports(report: VerifyReport, directory: Path, replay: ReplayKey | Non
     """verify.json, verify.md and, per NEW or ERROR row, ``failures/<row>.txt``; per NEW row
     also ``failures/<row>.py``, the script that replays it (when ``replay`` is known)."""
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "verify.json").write_text(json.dumps(report.to_json(), indent=2) + "\n")
-    (directory / "verify.md").write_text(render_markdown(report))
+    write_report_file(directory / "verify.json", json.dumps(report.to_json(), indent=2) + "\n")
+    write_report_file(directory / "verify.md", render_markdown(report))
     failures = directory / "failures"
     failures.mkdir(exist_ok=True)
     for stale in (*failures.glob("*.txt"), *failures.glob("*.py")):
         stale.unlink()
     for r in report.rows:
         if r.status in ("NEW", "ERROR"):
-            (failures / f"{r.name}.txt").write_text(r.detail)
+            write_report_file(failures / f"{r.name}.txt", r.detail)
         if r.status == "NEW" and replay is not None:
-            (failures / f"{r.name}.py").write_text(failure_script(r.name, replay, r.detail))
+            write_report_file(failures / f"{r.name}.py", failure_script(r.name, replay, r.detail))
 
 
 def write_version_record(report: VerifyReport, directory: Path) -> None:
@@ -129,16 +134,16 @@ def write_version_record(report: VerifyReport, directory: Path) -> None:
     rows: dict[str, Row] = {}
     if path.exists():
         for old in json.loads(path.read_text())["checks"]:
-            rows[old["name"]] = Row(**old)
+            rows[old["name"]] = Row(**{**old, "timelines": tuple(old.get("timelines", ()))})
     rows.update((r.name, r) for r in report.rows)
     merged = VerifyReport(
         report.stageflow_version, report.stageflow_path, report.profile, tuple(rows.values())
     )
-    path.write_text(json.dumps(merged.to_json(), indent=2) + "\n")
-    (directory / "verify.md").write_text(render_markdown(merged))
+    write_report_file(path, json.dumps(merged.to_json(), indent=2) + "\n")
+    write_report_file(directory / "verify.md", render_markdown(merged))
     failures = directory / "failures"
     failures.mkdir(exist_ok=True)
     for r in report.rows:
         (failures / f"{r.name}.txt").unlink(missing_ok=True)
         if r.status in ("NEW", "ERROR"):
-            (failures / f"{r.name}.txt").write_text(r.detail)
+            write_report_file(failures / f"{r.name}.txt", r.detail)

@@ -24,13 +24,16 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from hypothesis.reporting import with_reporter
 
 from core.run import checks as registry
 from core.run.findings_report import write_findings_report
+from core.run.html_report import write_index
 from core.run.matrix import BadInput as BadSeed
 from core.run.profiles import ProfileError, load_selected_profile
+from core.run.progress import Progress
 from core.run.replay import (
     SEED_ENV,
     ReplayKey,
@@ -42,6 +45,7 @@ from core.run.replay import (
 from core.run.report import Row, VerifyReport, render_table, write_reports, write_version_record
 from core.run.verdicts import classify, suite_fault
 from core.run.watchdog import REPRODUCER_SECONDS, watchdog
+from core.sched import timeline
 from core.sut import (
     StageflowUnavailableError,
     stageflow_label,
@@ -128,11 +132,34 @@ def _no_example(check: registry.Check, seconds: float) -> Row:
     return Row(check.name, "ERROR", None, 0, seconds, detail, fault)
 
 
+_PROGRAM_STARTS = ("Failing test case", "Falsifying example", "Failing explicit example")
+
+
+def hypothesis_program(exc: BaseException, output: str) -> str:
+    """Hypothesis's report of the shrunk example: what it printed, and the notes it attached
+    from its "Failing test case:" (the runnable program) on."""
+    notes = list(getattr(exc, "__notes__", []))
+    start = next((i for i, n in enumerate(notes) if n.startswith(_PROGRAM_STARTS)), len(notes))
+    return "\n".join(p for p in (output, *notes[start:]) if p)
+
+
+def failure_timelines(exc: BaseException) -> tuple[dict[str, Any], ...]:
+    """The schedule behind ``exc``: the run it came from, else the last run before it."""
+    trace = timeline.attached(exc)
+    if trace is not None:
+        return (timeline.timeline_data(trace, "the run that raised the failure"),)
+    trace = timeline.last_run()
+    if trace is None:
+        return ()
+    return (timeline.timeline_data(trace, "the last controlled run before the failure"),)
+
+
 def run_check(check: registry.Check, sf: ModuleType) -> Row:
     not_run = probe(check.name, None, check.applies, sf)
     if not_run is not None:
         return not_run
     registry.reset_example_count()
+    timeline.forget()
     start = time.perf_counter()
     exc, output = run_captured(check.run)
     seconds = time.perf_counter() - start
@@ -140,7 +167,17 @@ def run_check(check: registry.Check, sf: ModuleType) -> Row:
     if exc is not None:
         verdict = classify(exc)
         detail = failure_text(check.name, exc, output, sf)
-        return Row(check.name, verdict.status, None, examples, seconds, detail, verdict.fault)
+        return Row(
+            check.name,
+            verdict.status,
+            None,
+            examples,
+            seconds,
+            detail,
+            verdict.fault,
+            program=hypothesis_program(exc, output),
+            timelines=failure_timelines(exc),
+        )
     if examples == 0:
         return _no_example(check, seconds)
     return Row(check.name, "PASS", None, examples, seconds)
@@ -209,24 +246,20 @@ def _verify(
             "run `python -m core.run.verify --list` to see the names"
         )
     rows: list[Row] = []
+    progress = Progress(len(checks), len(findings))
     for check in checks:
         rows.append(run_check(check, sf))
-        _print_progress(rows[-1])
+        progress.print_row(rows[-1], is_check=True)
     for finding in findings:
         rows.append(run_finding(finding, sf))
-        _print_progress(rows[-1])
+        progress.print_row(rows[-1], is_check=False)
     report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
     write_reports(report, reports_dir, replay_key(sf))
     # The per-version record feeds verify-all's table and the measured versions of findings.md.
     write_version_record(report, reports_dir / "versions" / stageflow_label(sf))
     write_findings_report(registry.discover_findings(), reports_dir)
+    write_index(report, findings, reports_dir, "make verify")
     return report
-
-
-def _print_progress(row: Row) -> None:
-    print(f"  {row.status:<5} {row.name} ({row.examples} examples, {row.seconds:.1f}s)", flush=True)
-    if row.fault:
-        print(f"        suite code at fault: {row.fault}", flush=True)
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:

@@ -21,6 +21,7 @@ from typing import Any, TypeVar, TypeVarTuple
 
 from hypothesis.control import currently_in_test_context, note, should_note
 
+from core.sched import timeline
 from core.sched._ready import (
     BUILTIN_METHOD,
     STEP_TYPES,
@@ -311,7 +312,11 @@ class DeterministicLoop(asyncio.BaseEventLoop):
         except Exception as exc:
             if not any(note.startswith(NOTE_HEADER) for note in getattr(exc, "__notes__", ())):
                 exc.add_note(self._schedule_note())
+            if timeline.attached(exc) is None:
+                timeline.attach(exc, Trace(self.trace.lanes, self.trace.steps[self._noted_upto :]))
             raise
+        # Kept by reference, for a report of a failure raised after this run ended.
+        timeline.remember(self.trace, self._noted_upto)
         # A run that passed may still be the one a later invariant or assertion fails on; under
         # Hypothesis, report its schedule with the minimal failing example (rendered only then).
         # It prints inside the stateful program, just above the rule line it belongs to, so

@@ -49,6 +49,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
+from core.sched import timeline
 from core.sched.choosers import FAULT, SCHEDULE, Chooser, ReplayChooser
 from core.sched.loop_reports import NOTE_HEADER, DeadlockError, LivelockError, ScheduleFailure
 from core.sched.thread_locks import ControlledLock, Focus, Worker
@@ -197,6 +198,7 @@ class ThreadScheduler:
             f"{NOTE_HEADER}\n{render_swimlane(exc.trace)}\n"
             f"Replay: run_threads(bodies, {self.chooser.replay_hint()})"
         )
+        timeline.attach(exc, exc.trace)
         return exc
 
     # ----------------------------------------------------------------- the controlled threads

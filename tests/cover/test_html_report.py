@@ -1,0 +1,96 @@
+"""reports/index.html as a browser shows it: a verify with one planted NEW, loaded by Chromium.
+
+The page's timelines are drawn by its inline script, so the DOM Chromium dumps (after scripts
+ran) holds the drawn steps only if the page really works in a browser. The test finds the
+verdict rows, the NEW row, its timeline (one box per recorded step, the planted write's
+operation on hover) and the finding rows. A screenshot is kept under ``reports/``.
+
+Chromium is Debian's ``chromium`` (``.ci/run`` installs it): without it the test skips, except
+under ``CI=true``, where a missing browser is a failure, as a missing redis-server is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from stageflow.context.output_bag import OutputBag
+
+from core.run import verify
+from core.run.html_report import render_index
+from core.run.report import Row, VerifyReport
+from tests.quality.test_planted_bags import write_split_by_await
+
+ROOT = Path(__file__).resolve().parents[2]
+NEW_CHECK = "bags.output_bag_linearizable"
+FINDING = "SF-CTX-01"
+# Without the background-networking flags Chromium's own connections are refused by the
+# closed network of CI machines and it waits on them; the fresh profile keeps runs apart.
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+)  # fmt: skip
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium")
+    if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
+        pytest.skip("chromium is not installed (apt-get install chromium); CI installs it")
+    return found
+
+
+def _browse(chromium: str, page: Path, profile: Path, *extra: str) -> str:
+    command = [chromium, *FLAGS, f"--user-data-dir={profile}", *extra, page.as_uri()]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout
+
+
+def test_chromium_renders_the_new_row_its_timeline_and_the_findings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    chromium = _chromium()
+    monkeypatch.setattr(OutputBag, "write", write_split_by_await)
+    report = verify.verify([NEW_CHECK, f"finding.{FINDING}"], tmp_path)
+    assert [(r.name, r.status) for r in report.rows] == [
+        (NEW_CHECK, "NEW"),
+        (f"finding.{FINDING}", "KNOWN"),
+    ]
+    stored = json.loads((tmp_path / "verify.json").read_text())["checks"][0]
+    (timeline,) = stored["timelines"]
+    assert "state.run_tasks(" in stored["program"]
+
+    dom = _browse(chromium, tmp_path / "index.html", tmp_path / "profile", "--dump-dom")
+    assert f'data-status="NEW" data-name="{NEW_CHECK}"' in dom
+    assert f'data-status="KNOWN" data-name="finding.{FINDING}"' in dom
+    assert f'id="finding-{FINDING}"' in dom
+    failure = dom[dom.index(f'id="failure-{NEW_CHECK}"') :]
+    drawn = failure[: failure.index("</article>")]
+    assert 'class="timeline" data-timeline="0" data-drawn="true"' in drawn
+    # One box per step the verify recorded, on the lanes it named; the planted write on hover.
+    assert len(re.findall(r'class="step kind-', drawn)) == len(timeline["steps"])
+    for lane in timeline["lanes"].values():
+        assert f'data-lane="{lane}"' in drawn
+    assert "write_split_by_await" in drawn
+    assert re.search(r'class="step kind-task pick"[^>]*title="step \d+, [^"]*pick 0/2', drawn)
+
+    shot = ROOT / "reports" / "index-planted-new.png"
+    shot.parent.mkdir(exist_ok=True)
+    shot.unlink(missing_ok=True)
+    _browse(chromium, tmp_path / "index.html", tmp_path / "profile2",
+            f"--screenshot={shot}", "--window-size=1400,2000")  # fmt: skip
+    assert shot.stat().st_size > 0
+
+
+def test_a_page_without_failures_has_no_failure_articles_and_escapes_names() -> None:
+    rows = (Row("values.<law>", "PASS", None, 3, 0.1), Row("x.y", "N/A", None, 0, 0.0, "why"))
+    page = render_index(VerifyReport("1.2.0", "/p", "ci", rows), [], "make verify")
+    assert 'class="failure"' not in page
+    assert "values.&lt;law&gt;" in page and "values.<law>" not in page
+    assert '"timeline-data">[]</script>' in page
