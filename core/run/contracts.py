@@ -1,7 +1,11 @@
 """`make contracts`: CrossHair over the models' and the checker's contracts, bounded in time.
 
-Three stages share one wall-clock budget (``--total-timeout``) and exit non-zero on any
-counterexample:
+Three stages share one wall-clock budget (``--total-timeout``, ``CONTRACTS_TOTAL``) and exit
+non-zero on any counterexample. The budget is divided, not first come first served: each stage
+gets its share of what is left when it starts (:data:`SHARES`: half for the module checks, then
+half of the rest for diffbehavior, then all that remains for the laws), so time a stage does not
+use passes to the next, and no stage can starve the later ones. The run ends with one line per
+stage: finished, cut short at its share (and so UNKNOWN, exit 3), or not run, and why.
 
 1. ``crosshair check`` on every module of ``models/`` and on the checker's pure modules
    (``core/check/render.py``, ``core/check/_search.py``), one process per module, ``--jobs``
@@ -95,18 +99,53 @@ def render(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def _stage(title: str, command: list[str], deadline: float, env: dict[str, str]) -> int:
-    """Run one later stage within what is left of the budget; its exit code, 3 if cut short."""
-    left = deadline - time.monotonic()
-    print(f"\n== {title}", flush=True)
-    if left < 5:
-        print("not run: the total timeout is spent")
+SHARES = {"crosshair check": 0.5, "crosshair diffbehavior": 0.5, "properties": 1.0}
+MIN_STAGE_SECONDS = 5.0
+
+
+def stage_deadline(stage: str, deadline: float, now: float) -> float:
+    """When ``stage`` must end: its share of the time left before the run's ``deadline``.
+
+    For example::
+
+        >>> stage_deadline("crosshair check", 900.0, 0.0)
+        450.0
+    """
+    return now + max(0.0, deadline - now) * SHARES[stage]
+
+
+@dataclass
+class StageReport:
+    """What one stage did with its share: the line the run ends with."""
+
+    stage: str
+    share: float
+    seconds: float = 0.0
+    outcome: str = "finished"
+
+    def line(self) -> str:
+        return f"  {self.stage}: {self.outcome} ({self.seconds:.0f} s of its {self.share:.0f} s)"
+
+
+def _stage(report: StageReport, command: list[str], env: dict[str, str]) -> int:
+    """Run one later stage within its share; its exit code, 3 if cut short or not run."""
+    left = report.share
+    print(f"\n== {report.stage} ({left:.0f} s)", flush=True)
+    if left < MIN_STAGE_SECONDS:
+        report.outcome = "not run: the total timeout was spent before it started"
+        print(report.outcome)
         return 3
+    started = time.monotonic()
     try:
-        return subprocess.run(command, cwd=_ROOT, env=env, timeout=left).returncode
+        code = subprocess.run(command, cwd=_ROOT, env=env, timeout=left).returncode
     except subprocess.TimeoutExpired:  # subprocess.run kills the child it started
-        print(f"stopped at --total-timeout after {left:.0f} s")
-        return 3
+        code = 3
+        report.outcome = "cut short: stopped at its share of --total-timeout (UNKNOWN)"
+        print(report.outcome)
+    report.seconds = time.monotonic() - started
+    if code == 3 and report.outcome == "finished":
+        report.outcome = "finished, but something in it did not (exit 3)"
+    return code
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -129,24 +168,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.monotonic()
     deadline = start + args.total_timeout
     targets = args.targets or default_targets()
-    print("== crosshair check", flush=True)
-    outcomes = check_modules(targets, args.per_condition_timeout, deadline, args.jobs)
+    full = not args.targets  # the full run: diffbehavior and the laws too
+    # A run of the module checks alone gives them the whole budget.
+    first_end = stage_deadline("crosshair check", deadline, start) if full else deadline
+    first = StageReport("crosshair check", first_end - start)
+    print(f"== crosshair check ({first.share:.0f} s)", flush=True)
+    outcomes = check_modules(targets, args.per_condition_timeout, first_end, args.jobs)
     print(render(outcomes), flush=True)
+    first.seconds = time.monotonic() - start
+    unfinished = [o.target for o in outcomes if o.status == "UNKNOWN"]
+    if unfinished:
+        first.outcome = f"cut short: {len(unfinished)} modules stopped at its share (UNKNOWN)"
     codes = [{"OK": 0, "FAIL": 1}.get(o.status, 3) for o in outcomes]
-    if not args.targets:  # the full run: diffbehavior and the laws too
+    stages = [first]
+    if full:
         env = {**os.environ}
-        timeout = str(args.per_condition_timeout)
-        left = str(max(1.0, deadline - time.monotonic() - 60))
+        now = time.monotonic()
+        diff_end = stage_deadline("crosshair diffbehavior", deadline, now)
+        diff_report = StageReport("crosshair diffbehavior", diff_end - now)
+        # diffbehavior bounds itself a little inside its share, so that it ends with a report.
+        own = str(max(1.0, diff_report.share - 10))
         diff = [sys.executable, "-m", "properties.diffbehavior", "--per-condition-timeout",
-                timeout, "--total-timeout", left, "--jobs", str(args.jobs)]  # fmt: skip
-        codes.append(_stage("crosshair diffbehavior", diff, deadline, env))
+                str(args.per_condition_timeout), "--total-timeout", own,
+                "--jobs", str(args.jobs)]  # fmt: skip
+        codes.append(_stage(diff_report, diff, env))
+        stages.append(diff_report)
         if not args.skip_laws:
             laws = [sys.executable, "-m", "core.run.verify", "--checks", "values.*",
                     "--reports", "reports/contracts"]  # fmt: skip
             env["HYPOTHESIS_PROFILE"] = "crosshair"
-            codes.append(_stage("properties under the crosshair profile", laws, deadline, env))
+            now = time.monotonic()
+            laws_report = StageReport("properties", deadline - now)
+            codes.append(_stage(laws_report, laws, env))
+            stages.append(laws_report)
     code = 1 if 1 in codes else (3 if any(codes) else 0)
     print(f"\ncontracts: exit {code} after {time.monotonic() - start:.0f} s")
+    print("\n".join(s.line() for s in stages))
     return code
 
 

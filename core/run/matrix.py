@@ -212,9 +212,15 @@ def verify_all(versions: Sequence[str], checks: str, reports: str) -> int:
         codes.append(verify(version, None, checks, reports))
     table = render_matrix(versions, Path(reports))
     print("\n" + table)
-    (Path(reports) / "matrix.md").write_text(
-        "# stageflow-verify matrix\n\n" + f"Checks run: `{checks or 'all'}`.\n\n" + table + "\n"
+    # Imported here: the rest of this module runs on the bare system Python (make's checks).
+    from core.run.html_report import write_matrix_index
+    from core.run.report_writer import write_report_file
+
+    write_report_file(
+        Path(reports) / "matrix.md",
+        "# stageflow-verify matrix\n\n" + f"Checks run: `{checks or 'all'}`.\n\n" + table + "\n",
     )
+    print(f"wrote {Path(reports) / 'matrix.md'}, {write_matrix_index(versions, Path(reports))}")
     for worst in (2, 1, 3):
         if worst in codes:
             return worst

@@ -25,6 +25,7 @@ For example::
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import shutil
@@ -38,11 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from core.run import checks as registry
+from core.run.html_report import write_index
 from core.run.nightly_shard import (
     ENV_CHECKS,
     ENV_CHUNK,
     ENV_DEADLINE,
     ENV_DIR,
+    ENV_HARD_STOP,
     ENV_SHARDS,
     ENV_WORKERS,
     ShardProgress,
@@ -51,11 +54,36 @@ from core.run.nightly_shard import (
 from core.run.profiles import ProfileError, load_selected_profile
 from core.run.replay import ReplayKey, failure_script
 from core.run.report import Row, VerifyReport, render_markdown, render_table
+from core.run.report_writer import write_report_file
 from core.run.variables import PROFILE_ENV, RULES
 from core.run.verify import exit_code, replay_key, run_finding
 from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
 
+_STARTED = time.time()  # the budget counts from here: the imports above take a second or so
 _SHARD_MODULE = Path(__file__).with_name("nightly_shard.py")
+REPORT_SECONDS = 5.0  # kept after the shards' deadline for the reproducers' page and reports
+STOP_SECONDS = 15.0  # kept after the hard stop: SIGINT, the wait for pytest, the reports
+STOP_WAIT = 8.0  # seconds pytest gets to end its session after SIGINT, before SIGKILL
+MIN_RUN_SECONDS = 60.0  # what a run of any budget may take: pytest alone takes seconds to start
+
+
+def run_ends(started: float, budget: float) -> tuple[float, float]:
+    """The shards' deadline and the hard stop (epoch seconds) of a run of ``budget`` seconds.
+
+    The promise is that the whole run, shrinking and reports included, ends within the budget
+    plus 10% (and, for budgets under a minute, within a minute: pytest alone takes seconds to
+    start). Shards stop at the deadline; whatever still runs at the hard stop is stopped.
+
+    For example::
+
+        >>> run_ends(0.0, 120.0)
+        (115.2, 117.0)
+    """
+    deadline = started + budget - min(REPORT_SECONDS, budget * 0.04)
+    end = started + max(budget * 1.1, MIN_RUN_SECONDS)
+    return deadline, max(deadline + 1.0, end - STOP_SECONDS)
+
+
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -69,7 +97,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--chunk", type=int, default=100, help="examples per Hypothesis run")
     parser.add_argument("--checks", default="", help="comma-separated glob patterns of names")
     parser.add_argument("--reports", default="reports", help="directory for the reports")
-    parser.add_argument("--progress-every", type=float, default=30.0, metavar="S")
+    parser.add_argument("--progress-every", type=float, default=60.0, metavar="S")
     return parser.parse_args(argv)
 
 
@@ -102,9 +130,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     (directory / "failures").mkdir()
     budget = args.minutes * 60
     shards = args.workers * args.shards_per_worker
+    # The reproducers first: a second or two, and then the shards get all that is left.
+    finding_rows = _finding_rows(sf, args.checks)
+    deadline, hard_stop = run_ends(_STARTED, budget)
     env = {
         **os.environ,
-        ENV_DEADLINE: str(time.time() + budget),
+        ENV_DEADLINE: str(deadline),
+        ENV_HARD_STOP: str(hard_stop),
         ENV_WORKERS: str(args.workers),
         ENV_SHARDS: str(shards),
         ENV_CHUNK: str(args.chunk),
@@ -116,13 +148,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{shards} shards per check, {args.chunk} examples per run",
         flush=True,
     )
-    started = time.time()
+    started = _STARTED
     code = _run_pytest(env, args, reports, directory, budget)
     progress = read_progress(directory)
     if not progress:
         print(f"nightly: pytest ran no shard (exit {code}); see {directory}/pytest.log")
         return 2 if code not in (0, 1) else 1
-    rows = [*_check_rows(progress), *_finding_rows(sf, args.checks)]
+    rows = [*_check_rows(progress, _selected_names(args.checks)), *finding_rows]
     report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
     extra = _extras(progress)
     _write(report, extra, reports, directory, time.time() - started, code, args)
@@ -143,9 +175,10 @@ def _run_pytest(
         "-n", str(args.workers), "--dist", "load", "-rfE",
         f"--junitxml={reports / 'nightly.xml'}", "-o", "junit_family=xunit2",
     ]  # fmt: skip
-    # A slice overruns by at most one chunk; a failure's shrink may take longer. Past this,
-    # the run is stopped and reported with what the shards recorded.
-    hard_stop = time.monotonic() + budget + max(120.0, budget / 4)
+    # Shards stop before their slice ends and shrinks before the hard stop; a shard still
+    # running then (an iteration far slower than the ones before) is stopped with pytest, and
+    # the run is reported with what the shards recorded.
+    hard_stop = time.monotonic() + float(env[ENV_HARD_STOP]) - time.time()
     with (directory / "pytest.log").open("wb") as log:
         proc = subprocess.Popen(
             command, env=env, cwd=_ROOT, stdout=log, stderr=subprocess.STDOUT,
@@ -171,14 +204,14 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     print("nightly: budget and grace spent; stopping pytest", flush=True)
     os.killpg(proc.pid, signal.SIGINT)
     try:
-        proc.wait(timeout=30)
+        proc.wait(timeout=STOP_WAIT)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
 
 
 def _progress_line(progress: list[ShardProgress], budget: float, env: dict[str, str]) -> str:
-    elapsed = budget - max(0.0, float(env[ENV_DEADLINE]) - time.time())
+    elapsed = time.time() - _STARTED
     per_check: dict[str, list[int]] = {}
     for p in progress:
         examples, failures = per_check.setdefault(p.check, [0, 0])
@@ -190,11 +223,26 @@ def _progress_line(progress: list[ShardProgress], budget: float, env: dict[str, 
     return "\n".join(lines)
 
 
-def _check_rows(progress: list[ShardProgress]) -> list[Row]:
+def _selected_names(patterns: str) -> list[str]:
+    globs = [p.strip() for p in patterns.split(",") if p.strip()]
+    names = [c.name for c in registry.discover_checks()]
+    return [n for n in names if not globs or any(fnmatch.fnmatchcase(n, g) for g in globs)]
+
+
+def _check_rows(progress: list[ShardProgress], selected: Sequence[str] = ()) -> list[Row]:
     by_check: dict[str, list[ShardProgress]] = {}
     for p in progress:
         by_check.setdefault(p.check, []).append(p)
     rows = []
+    for name in selected:
+        if name not in by_check:
+            # The budget ended before any shard of it started: it proved nothing, so it is
+            # never a pass; the suite's budget, not Stageflow, is at fault.
+            detail = (
+                f"check {name}: no shard of it started before the budget ended; "
+                "raise NIGHTLY_MINUTES or select fewer CHECKS"
+            )
+            rows.append(Row(name, "ERROR", None, 0, 0.0, detail, "nightly budget"))
     for name, shards in by_check.items():
         examples = sum(s.examples for s in shards)
         seconds = sum(s.seconds for s in shards)
@@ -203,7 +251,19 @@ def _check_rows(progress: list[ShardProgress]) -> list[Row]:
         if all(s.status == "n/a" for s in shards):
             rows.append(Row(name, "N/A", None, 0, 0.0, shards[0].detail))
         elif failed:
-            rows.append(Row(name, "NEW", None, examples, seconds, failed[0].detail))
+            first = failed[0]
+            rows.append(
+                Row(
+                    name,
+                    "NEW",
+                    None,
+                    examples,
+                    seconds,
+                    first.detail,
+                    program=first.program,
+                    timelines=tuple(first.timelines),
+                )
+            )
         elif broken:
             rows.append(Row(name, "ERROR", None, examples, seconds, broken[0].detail))
         elif examples == 0:
@@ -258,12 +318,15 @@ def _write(
         "pytest_exit": pytest_exit,
         "junit_xml": str(reports / "nightly.xml"),
     }
-    (reports / "nightly.json").write_text(json.dumps(data, indent=2) + "\n")
-    (reports / "nightly.md").write_text(render_markdown(report))
+    write_report_file(reports / "nightly.json", json.dumps(data, indent=2) + "\n")
+    write_report_file(reports / "nightly.md", render_markdown(report))
     for row in report.rows:
         if row.status in ("NEW", "ERROR"):
-            (directory / "failures" / f"{row.name}.txt").write_text(row.detail)
-    print(f"wrote {reports / 'nightly.json'}, {reports / 'nightly.md'}, {reports / 'nightly.xml'}")
+            write_report_file(directory / "failures" / f"{row.name}.txt", row.detail)
+    findings = [] if args.checks else registry.discover_findings()
+    page = write_index(report, findings, reports, "make nightly")
+    written = ("nightly.json", "nightly.md", "nightly.xml")
+    print("wrote " + ", ".join(str(reports / name) for name in written) + f", {page}")
 
 
 def _write_failure_scripts(report: VerifyReport, failures: Path, key: ReplayKey) -> None:
@@ -271,7 +334,9 @@ def _write_failure_scripts(report: VerifyReport, failures: Path, key: ReplayKey)
     # (core.run.replay); verify writes the same scripts.
     for row in report.rows:
         if row.status == "NEW":
-            (failures / f"{row.name}.py").write_text(failure_script(row.name, key, row.detail))
+            write_report_file(
+                failures / f"{row.name}.py", failure_script(row.name, key, row.detail)
+            )
 
 
 if __name__ == "__main__":

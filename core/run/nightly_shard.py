@@ -37,15 +37,19 @@ from typing import Any
 
 import pytest
 from hypothesis import event, settings
+from hypothesis.internal.conjecture import engine
+from hypothesis.internal.conjecture.engine import ConjectureRunner
 from hypothesis.stateful import RuleBasedStateMachine
 
 from core.run import checks as registry
 from core.run.profiles import load_selected_profile
 from core.run.verdicts import classify
-from core.run.verify import run_captured
+from core.run.verify import failure_timelines, hypothesis_program, run_captured
+from core.sched import timeline
 from core.sut import stageflow_module
 
 ENV_DEADLINE = "NIGHTLY_DEADLINE"  # epoch seconds at which every shard stops
+ENV_HARD_STOP = "NIGHTLY_HARD_STOP"  # epoch seconds at which the driver stops pytest
 ENV_WORKERS = "NIGHTLY_WORKERS"
 ENV_SHARDS = "NIGHTLY_SHARDS"
 ENV_CHUNK = "NIGHTLY_CHUNK"
@@ -68,6 +72,8 @@ class ShardProgress:
     seconds: float = 0.0
     rules: dict[str, int] = field(default_factory=dict)
     detail: str = ""
+    program: str = ""  # a failed shard's shrunk example and schedule, as verify keeps them
+    timelines: list[dict[str, Any]] = field(default_factory=list)
 
     def append_to(self, directory: Path) -> None:
         path = directory / "progress" / f"{self.check}#{self.shard}.jsonl"
@@ -118,6 +124,37 @@ def count_rules() -> None:
         for rule in [*state.rules, *state.initializers]:
             if not getattr(rule.function, "_nightly_counted", False):
                 rule.function = _counted(rule.function)
+
+
+# --- the shrink bound --------------------------------------------------------------------------
+
+SHRINK_MARGIN = 5.0  # seconds left, after a shrink ends, to report it before the hard stop
+_shrink_bounded = False
+
+
+def bound_shrinking() -> None:
+    """End every shrink :data:`SHRINK_MARGIN` seconds before the driver's hard stop (idempotent).
+
+    Hypothesis bounds a shrink by its own clock, ``MAX_SHRINKING_SECONDS`` (five minutes) from
+    the moment shrinking starts, and reports the best example found so far when it runs out. A
+    nightly of a few minutes cannot wait five: the driver would stop pytest mid-shrink and the
+    failure would be lost. So each shrink is given the time left until the hard stop, set
+    just as it starts (the constant is read there). It is Hypothesis's internal constant, the
+    only bound it offers; if a release renames it, this does nothing and the hard stop remains.
+    """
+    global _shrink_bounded
+    hard_stop = os.environ.get(ENV_HARD_STOP)
+    if _shrink_bounded or hard_stop is None:
+        return
+    original = ConjectureRunner.shrink_interesting_test_cases
+
+    def shrink_until_the_hard_stop(runner: ConjectureRunner) -> None:
+        left = float(hard_stop) - time.time() - SHRINK_MARGIN
+        engine.MAX_SHRINKING_SECONDS = max(1, int(left))
+        original(runner)
+
+    ConjectureRunner.shrink_interesting_test_cases = shrink_until_the_hard_stop  # type: ignore[method-assign,assignment]
+    _shrink_bounded = True
 
 
 # --- the items -------------------------------------------------------------------------------
@@ -179,9 +216,11 @@ def test_shard(check: registry.Check, shard: int) -> None:
     end = start + time_slice(directory, start)
     rules: Counter[str] = Counter()
     while True:  # at least one iteration: a shard that starts is worth one Hypothesis run
+        bound_shrinking()
         count_rules()
         _rule_calls.clear()
         registry.reset_example_count()
+        timeline.forget()
         began = time.perf_counter()
         exc, output = run_captured(check.run)
         progress.seconds += time.perf_counter() - began
@@ -194,9 +233,13 @@ def test_shard(check: registry.Check, shard: int) -> None:
             progress.status = "failed" if failed else "error"
             progress.failures += 1
             progress.detail = failure_text(check.name, shard, exc, output)
+            progress.program = hypothesis_program(exc, output)
+            progress.timelines = list(failure_timelines(exc))
             progress.append_to(directory)
             pytest.fail(progress.detail, pytrace=False)
-        if time.time() >= end:
+        # Another iteration like the last would end past the slice: stop now rather than
+        # overrun it (a slice's end is a budget, not a starting line).
+        if time.time() + progress.seconds / progress.iterations >= end:
             break
         progress.append_to(directory)
     progress.status = "done"

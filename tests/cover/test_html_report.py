@@ -22,7 +22,7 @@ import pytest
 from stageflow.context.output_bag import OutputBag
 
 from core.run import verify
-from core.run.html_report import render_index
+from core.run.html_report import render_index, render_matrix_index
 from core.run.report import Row, VerifyReport
 from tests.quality.test_planted_bags import write_split_by_await
 
@@ -94,3 +94,31 @@ def test_a_page_without_failures_has_no_failure_articles_and_escapes_names() -> 
     assert 'class="failure"' not in page
     assert "values.&lt;law&gt;" in page and "values.<law>" not in page
     assert '"timeline-data">[]</script>' in page
+
+
+def test_verify_all_page_is_a_version_by_check_grid_with_each_versions_failures(
+    tmp_path: Path,
+) -> None:
+    steps = [
+        [0, 0, 0.0, None, 1, "task", "start", "await x"],
+        [1, 1, 0.0, 1, 2, "fault", "", "cancel T1"],
+    ]
+    drawn = {"title": "t", "lanes": {"0": "T0 main", "1": "T1 w"}, "omitted": 0, "steps": steps}
+    for version, status in (("0.5.1", "PASS"), ("1.2.0", "NEW")):
+        record = tmp_path / "versions" / version
+        (record / "failures").mkdir(parents=True)
+        row = Row("c.x", status, None, 4, 0.5, timelines=(drawn,) if status == "NEW" else ())
+        report = VerifyReport(version, "/p", "ci", (row,))
+        (record / "verify.json").write_text(json.dumps(report.to_json()))
+        (record / "failures" / "c.x.txt").write_text("c.x: NEW\nreplay: make verify CHECKS='c.x'")
+    page = tmp_path / "index.html"
+    page.write_text(render_matrix_index(["0.5.1", "1.2.0"], tmp_path))
+    text = page.read_text()
+    assert "<th>0.5.1</th><th>1.2.0</th>" in text
+    assert 'data-status="NEW PASS" data-name="c.x"' in text
+    assert "1.2.0: c.x" in text and "make verify CHECKS=&#x27;c.x&#x27;" in text
+    dom = _browse(_chromium(), page, tmp_path / "profile", "--dump-dom")
+    assert 'data-drawn="true"' in dom
+    assert re.search(
+        r'class="step kind-fault pick"[^>]*title="step 1, T1 w[^"]*fault: cancel T1', dom
+    )
