@@ -236,10 +236,10 @@ def _check_rows(progress: list[ShardProgress], selected: Sequence[str] = ()) -> 
     rows = []
     for name in selected:
         if name not in by_check:
-            # The budget ended before any shard of it started: it proved nothing, so it is
-            # never a pass; the suite's budget, not Stageflow, is at fault.
+            # The budget ended before any shard of it finished a run: it proved nothing, so
+            # it is never a pass; the suite's budget, not Stageflow, is at fault.
             detail = (
-                f"check {name}: no shard of it started before the budget ended; "
+                f"check {name}: no shard of it finished a run before the budget ended; "
                 "raise NIGHTLY_MINUTES or select fewer CHECKS"
             )
             rows.append(Row(name, "ERROR", None, 0, 0.0, detail, "nightly budget"))

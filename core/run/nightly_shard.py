@@ -169,11 +169,44 @@ def _selected_checks() -> list[registry.Check]:
     ]
 
 
+FIRST_CHUNK = 10  # examples of a check's first run: it measures the check's speed
+_base: settings | None = None  # the selected profile, before any chunk is applied
+
+
 def _load_chunked_profile() -> None:
+    global _base
     load_selected_profile()
-    chunk = int(os.environ.get(ENV_CHUNK, "100"))
-    settings.register_profile("nightly-chunk", parent=settings.default, max_examples=chunk)
+    _base = settings.default
+    load_chunk(int(os.environ.get(ENV_CHUNK, "100")))
+
+
+def load_chunk(examples: int) -> None:
+    """Load the selected profile with ``max_examples=examples`` for the next Hypothesis run.
+
+    Machines read the loaded profile when they run; a machine run without settings of its own
+    takes ``TestCase.settings``, which Hypothesis builds from the loaded profile once per class
+    and caches, so the cache is dropped to make it follow. (``@given`` laws keep the chunk they
+    were decorated with: they are fast, and a chunk of them overruns by a second or so.)
+    """
+    settings.register_profile(
+        "nightly-chunk", parent=_base or settings.default, max_examples=examples
+    )
     settings.load_profile("nightly-chunk")
+    RuleBasedStateMachine._to_test_case.cache_clear()
+
+
+def next_chunk(check: str, directory: Path, seconds_left: float, chunk: int) -> int:
+    """How many examples the next run of ``check`` may try: what fits in ``seconds_left`` at
+    the speed its shards have measured so far, at most ``chunk``; :data:`FIRST_CHUNK` before
+    any shard has measured it.
+
+    A fixed chunk of a slow machine (seconds per example) overran the budget by minutes.
+    """
+    measured = [p for p in read_progress(directory) if p.check == check and p.examples]
+    if not measured:
+        return min(chunk, FIRST_CHUNK)
+    per_example = sum(p.seconds for p in measured) / sum(p.examples for p in measured)
+    return max(1, min(chunk, int(seconds_left / per_example)))
 
 
 # Only when collected by core.run.nightly: importing this module elsewhere (a test of the shard
@@ -214,9 +247,11 @@ def test_shard(check: registry.Check, shard: int) -> None:
         progress.append_to(directory)
         return
     end = start + time_slice(directory, start)
+    chunk = int(os.environ.get(ENV_CHUNK, "100"))
     rules: Counter[str] = Counter()
     while True:  # at least one iteration: a shard that starts is worth one Hypothesis run
         bound_shrinking()
+        load_chunk(next_chunk(check.name, directory, end - time.time(), chunk))
         count_rules()
         _rule_calls.clear()
         registry.reset_example_count()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ def test_each_stage_gets_its_share_and_a_cut_stage_is_named_and_unknown(
     budgets: dict[str, float] = {}
 
     def modules(targets: Any, per_condition: float, deadline: float, jobs: int) -> Any:
-        budgets["crosshair check"] = deadline - contracts.time.monotonic()
+        budgets["crosshair check"] = deadline - time.monotonic()
         return [contracts.Outcome("models/x.py", "OK", 1.0)]
 
     def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -27,7 +28,7 @@ def test_each_stage_gets_its_share_and_a_cut_stage_is_named_and_unknown(
         return subprocess.CompletedProcess(command, 0)
 
     monkeypatch.setattr(contracts, "check_modules", modules)
-    monkeypatch.setattr(contracts.subprocess, "run", run)
+    monkeypatch.setattr(subprocess, "run", run)
     assert contracts.main(["--total-timeout", "400"]) == 3
     out = capsys.readouterr().out
     # Half, then half of what is left, then all that is left: the stages before took next to
