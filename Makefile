@@ -6,6 +6,12 @@ STAMP := $(VENV)/.installed
 HYPOTHESIS_PROFILE ?= ci
 export HYPOTHESIS_PROFILE
 
+# OBSERVE=1: Hypothesis's observability (a JSON line per test case in .hypothesis/observed/),
+# each test case filed under its check's name (core/run/observe.py). Hypothesis reads the switch
+# when it is imported, so it is an environment variable of the command.
+OBSERVE ?=
+OBSERVING := $(if $(filter 1,$(OBSERVE)),HYPOTHESIS_EXPERIMENTAL_OBSERVABILITY=1)
+
 # STAGEFLOW=X verifies released stageflow-core X (in .venv-stageflow-X, made on first use);
 # SUT=PATH verifies the stageflow package under PATH; verify-all runs MATRIX_VERSIONS side by side
 # (empty: every released stageflow-core from 0.5.0 on, as `pip index versions` lists them).
@@ -13,7 +19,7 @@ STAGEFLOW ?=
 SUT ?=
 MATRIX_VERSIONS ?=
 
-.PHONY: verify verify-all test typecheck lint bench venv
+.PHONY: verify verify-all test typecheck lint bench venv help
 
 # Bad STAGEFLOW/SUT input stops make while it parses, before anything (even .venv) is made: one
 # line, exit 2. core.run.matrix needs only the standard library, so the system Python runs it.
@@ -32,7 +38,8 @@ VARIABLES_ERROR := $(shell $(PYTHON) -m core.run.variables --goals '$(or $(MAKEC
 	CONTRACTS_TOTAL='$(CONTRACTS_TOTAL)' JOBS='$(JOBS)' MATRIX_VERSIONS='$(MATRIX_VERSIONS)' \
 	CHECKS='$(CHECKS)' MUTANTS='$(MUTANTS)' VERIFY_SEED='$(VERIFY_SEED)' \
 	MUTATION_SAMPLE='$(MUTATION_SAMPLE)' MUTATION_SEED='$(MUTATION_SEED)' \
-	MUTATION_MODULES='$(MUTATION_MODULES)' MUTATION_CATALOG='$(MUTATION_CATALOG)' 2>&1 >/dev/null)
+	MUTATION_MODULES='$(MUTATION_MODULES)' MUTATION_CATALOG='$(MUTATION_CATALOG)' \
+	OBSERVE='$(OBSERVE)' 2>&1 >/dev/null)
 $(if $(VARIABLES_ERROR),$(error $(VARIABLES_ERROR)))
 
 # reach measures the stageflow that .venv imports (PYTHONPATH=DIR for a copy); STAGEFLOW= and SUT=
@@ -55,9 +62,9 @@ $(STAMP): requirements.lock
 # or "Error 2" (bad input). `$(PY) -m core.run.matrix verify ...` returns verify's own code.
 verify: $(STAMP)
 ifeq ($(strip $(STAGEFLOW)$(SUT)),)
-	$(PY) -m core.run.verify $(if $(CHECKS),--checks '$(CHECKS)')
+	$(OBSERVING) $(PY) -m core.run.verify $(if $(CHECKS),--checks '$(CHECKS)')
 else
-	$(PY) -m core.run.matrix verify --stageflow '$(STAGEFLOW)' --sut '$(SUT)' \
+	$(OBSERVING) $(PY) -m core.run.matrix verify --stageflow '$(STAGEFLOW)' --sut '$(SUT)' \
 		$(if $(CHECKS),--checks '$(CHECKS)')
 endif
 
@@ -115,7 +122,8 @@ mutation: $(STAMP)
 NIGHTLY_MINUTES ?= 30
 .PHONY: nightly modelcheck contracts
 nightly: $(STAMP)
-	HYPOTHESIS_PROFILE=nightly $(PY) -m core.run.nightly --minutes $(NIGHTLY_MINUTES) \
+	NIGHTLY_STARTED=$$(date +%s.%N) HYPOTHESIS_PROFILE=nightly $(OBSERVING) \
+		$(PY) -m core.run.nightly --minutes $(NIGHTLY_MINUTES) \
 		$(if $(CHECKS),--checks '$(CHECKS)')
 
 # Every schedule of small real-Stageflow scenarios within a preemption bound, and a
@@ -130,3 +138,8 @@ CONTRACTS_TOTAL ?= 900
 contracts: $(STAMP)
 	timeout --foreground --kill-after=5 $$(( $(CONTRACTS_TOTAL) + 60 )) $(PY) -m core.run.contracts \
 		--per-condition-timeout $(CONTRACTS_TIMEOUT) --total-timeout $(CONTRACTS_TOTAL)
+
+# `make help`: the targets, the variables and the exit codes, from the README's own tables (one
+# source: the README is what tests/cover/test_bad_input.py holds the variables to).
+help:
+	@$(PYTHON) -m core.run.help

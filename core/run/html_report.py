@@ -93,16 +93,41 @@ def _filters(statuses: Sequence[str], *, severity: bool) -> str:
     )
 
 
+def statistics_summary(statistics: dict[str, Any]) -> tuple[str, str]:
+    """A row's statistics as one short line and a longer hover text ('' for none)."""
+    if not statistics:
+        return "", ""
+    examples = statistics["examples"]
+    seconds = statistics["phase_seconds"]
+    database = statistics["database"]
+    short = (
+        f"{examples['valid']} valid, {examples['gave_up']} gave up, {examples['overrun']} overrun;"
+        f" generate {seconds['generate']:.1f} s, shrink {seconds['shrink']:.1f} s;"
+        f" database {database['kind']}: {database['replayed']} replayed, {database['saved']} saved"
+    )
+    counts = [f"rule {k}: {v}" for k, v in statistics["rules"].items()]
+    counts += [f"invariant {k}: {v}" for k, v in statistics["invariants"].items()]
+    phases = [f"{p} {v:.2f} s" for p, v in seconds.items()]
+    stopped = statistics["stopped_because"]
+    long = "; ".join([*phases, *counts, *(f"stopped: {why}" for why in stopped)])
+    return short, long
+
+
 def _verdict_table(report: VerifyReport) -> str:
-    head = "<tr><th>check</th><th>status</th><th>finding</th><th>examples</th><th>seconds</th></tr>"
+    head = (
+        "<tr><th>check</th><th>status</th><th>finding</th><th>examples</th><th>seconds</th>"
+        "<th>Hypothesis</th></tr>"
+    )
     rows = []
     for r in report.rows:
+        short, hover = statistics_summary(r.statistics)
         name = escape(r.name)
         link = f'<a href="#failure-{name}">{name}</a>' if r.status in FAILING else name
         rows.append(
             f'<tr class="verdict" data-status="{escape(r.status)}" data-name="{name}">'
             f"<td>{link}</td><td>{_status(r.status)}</td><td>{escape(r.finding or '')}</td>"
-            f'<td class="num">{r.examples}</td><td class="num">{r.seconds:.2f}</td></tr>'
+            f'<td class="num">{r.examples}</td><td class="num">{r.seconds:.2f}</td>'
+            f'<td class="stats" title="{escape(hover)}">{escape(short)}</td></tr>'
         )
     return f'<table id="verdicts">{head}{"".join(rows)}</table>'
 

@@ -34,11 +34,12 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from core.run import checks as registry
+from core.run.check_statistics import merge_statistics
 from core.run.html_report import write_index
 from core.run.nightly_shard import (
     ENV_CHECKS,
@@ -59,11 +60,12 @@ from core.run.variables import PROFILE_ENV, RULES
 from core.run.verify import exit_code, replay_key, run_finding
 from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
 
-_STARTED = time.time()  # the budget counts from here: the imports above take a second or so
+_STARTED = time.time()  # the budget counts from here, or from make's recipe (STARTED_ENV)
+STARTED_ENV = "NIGHTLY_STARTED"  # epoch seconds at which make started the recipe
 _SHARD_MODULE = Path(__file__).with_name("nightly_shard.py")
-REPORT_SECONDS = 5.0  # kept after the shards' deadline for the reproducers' page and reports
-STOP_SECONDS = 15.0  # kept after the hard stop: SIGINT, the wait for pytest, the reports
-STOP_WAIT = 8.0  # seconds pytest gets to end its session after SIGINT, before SIGKILL
+STOP_SECONDS = 20.0  # kept after the hard stop: stopping pytest, the findings page, the reports
+DRAIN_SECONDS = 5.0  # between the shards' deadline and the hard stop, for runs to end by themselves
+STOP_WAIT = 3.0  # seconds pytest gets to end its session after SIGINT, before SIGKILL
 MIN_RUN_SECONDS = 60.0  # what a run of any budget may take: pytest alone takes seconds to start
 
 
@@ -72,16 +74,28 @@ def run_ends(started: float, budget: float) -> tuple[float, float]:
 
     The promise is that the whole run, shrinking and reports included, ends within the budget
     plus 10% (and, for budgets under a minute, within a minute: pytest alone takes seconds to
-    start). Shards stop at the deadline; whatever still runs at the hard stop is stopped.
+    start). Working back from that end: the reports get :data:`STOP_SECONDS` after the hard
+    stop, where whatever still runs is stopped; the shards stop :data:`DRAIN_SECONDS` before it
+    (or at the budget, if that is sooner), and shrinks end before it.
 
     For example::
 
         >>> run_ends(0.0, 120.0)
-        (115.2, 117.0)
+        (107.0, 112.0)
     """
-    deadline = started + budget - min(REPORT_SECONDS, budget * 0.04)
     end = started + max(budget * 1.1, MIN_RUN_SECONDS)
-    return deadline, max(deadline + 1.0, end - STOP_SECONDS)
+    hard_stop = end - STOP_SECONDS
+    return min(started + budget, hard_stop - DRAIN_SECONDS), hard_stop
+
+
+def started_at(environ: Mapping[str, str], imported: float) -> float:
+    """When the run began: make's recipe start if it says so (and it is recent), else import."""
+    try:
+        started = float(environ.get(STARTED_ENV, ""))
+    except ValueError:
+        return imported
+    # A value left in a shell from an earlier run is not this run's start.
+    return started if 0 <= imported - started < 60 else imported
 
 
 _ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shards = args.workers * args.shards_per_worker
     # The reproducers first: a second or two, and then the shards get all that is left.
     finding_rows = _finding_rows(sf, args.checks)
-    deadline, hard_stop = run_ends(_STARTED, budget)
+    started = started_at(os.environ, _STARTED)
+    deadline, hard_stop = run_ends(started, budget)
     env = {
         **os.environ,
         ENV_DEADLINE: str(deadline),
@@ -148,7 +163,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{shards} shards per check, {args.chunk} examples per run",
         flush=True,
     )
-    started = _STARTED
     code = _run_pytest(env, args, reports, directory, budget)
     progress = read_progress(directory)
     if not progress:
@@ -211,7 +225,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _progress_line(progress: list[ShardProgress], budget: float, env: dict[str, str]) -> str:
-    elapsed = time.time() - _STARTED
+    elapsed = time.time() - started_at(os.environ, _STARTED)
     per_check: dict[str, list[int]] = {}
     for p in progress:
         examples, failures = per_check.setdefault(p.check, [0, 0])
@@ -248,6 +262,7 @@ def _check_rows(progress: list[ShardProgress], selected: Sequence[str] = ()) -> 
         seconds = sum(s.seconds for s in shards)
         failed = [s for s in shards if s.status == "failed"]
         broken = [s for s in shards if s.status == "error"]  # the suite's fault, never NEW
+        statistics = merge_statistics([s.statistics for s in shards])
         if all(s.status == "n/a" for s in shards):
             rows.append(Row(name, "N/A", None, 0, 0.0, shards[0].detail))
         elif failed:
@@ -262,15 +277,17 @@ def _check_rows(progress: list[ShardProgress], selected: Sequence[str] = ()) -> 
                     first.detail,
                     program=first.program,
                     timelines=tuple(first.timelines),
+                    statistics=statistics,
                 )
             )
         elif broken:
-            rows.append(Row(name, "ERROR", None, examples, seconds, broken[0].detail))
+            detail = broken[0].detail
+            rows.append(Row(name, "ERROR", None, examples, seconds, detail, statistics=statistics))
         elif examples == 0:
             detail = f"check {name} ran no example: a check that runs nothing proves nothing"
             rows.append(Row(name, "ERROR", None, 0, seconds, detail))  # the suite's, never NEW
         else:
-            rows.append(Row(name, "PASS", None, examples, seconds))
+            rows.append(Row(name, "PASS", None, examples, seconds, statistics=statistics))
     return rows
 
 

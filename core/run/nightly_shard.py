@@ -16,32 +16,36 @@ example database first, so a failure saved by any earlier run (or by another sha
 machine through ``HYPOTHESIS_DB``) is the first thing it tries.
 
 Progress: after every iteration a shard appends one JSON line (cumulative for that shard) to
-``<reports>/nightly/progress/<check>#<shard>.jsonl``; the driver tails those files. Rule counts
-come from wrapping every state machine rule in this process only: the wrapper counts the call
-and reports ``hypothesis.event("rule <name>")``, so Hypothesis's own statistics show them too.
+``<reports>/nightly/progress/<check>#<shard>.jsonl``; the driver tails those files. Rule and
+invariant counts, examples by outcome, seconds per phase and the database's use come from
+:mod:`core.run.check_statistics`, as in verify.
+
+Time: a check's first run tries a few examples and later runs what fits the item's slice at the
+speed measured (:func:`next_chunk`); a run stops short of a slice it would overrun, and every
+shrink ends before the driver's hard stop (:func:`bound_shrinking`), so the whole nightly ends
+within its budget plus 10% (``core.run.nightly.run_ends``).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import functools
 import json
 import os
 import time
 import traceback
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import event, settings
+from hypothesis import settings
 from hypothesis.internal.conjecture import engine
 from hypothesis.internal.conjecture.engine import ConjectureRunner
 from hypothesis.stateful import RuleBasedStateMachine
 
 from core.run import checks as registry
+from core.run.check_statistics import collecting, merge_statistics
 from core.run.profiles import load_selected_profile
 from core.run.verdicts import classify
 from core.run.verify import failure_timelines, hypothesis_program, run_captured
@@ -74,6 +78,7 @@ class ShardProgress:
     detail: str = ""
     program: str = ""  # a failed shard's shrunk example and schedule, as verify keeps them
     timelines: list[dict[str, Any]] = field(default_factory=list)
+    statistics: dict[str, Any] = field(default_factory=dict)  # core.run.check_statistics
 
     def append_to(self, directory: Path) -> None:
         path = directory / "progress" / f"{self.check}#{self.shard}.jsonl"
@@ -92,38 +97,6 @@ def read_progress(directory: Path) -> list[ShardProgress]:
             except (json.JSONDecodeError, TypeError):
                 continue
     return latest
-
-
-# --- rule counting ---------------------------------------------------------------------------
-
-_rule_calls: Counter[str] = Counter()
-
-
-def _counted(function: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(function)
-    def rule(*args: Any, **kwargs: Any) -> Any:
-        _rule_calls[function.__name__] += 1
-        event(f"rule {function.__name__}")
-        return function(*args, **kwargs)
-
-    rule.__dict__["_nightly_counted"] = True
-    return rule
-
-
-def count_rules() -> None:
-    """Wrap the rules of every state machine class defined so far (idempotent).
-
-    A Rule object lives on the decorated function, so subclasses made later (``machine_adopting``)
-    share the wrapped rules; this still runs before every iteration, for classes defined since.
-    """
-    pending: list[type[RuleBasedStateMachine]] = list(RuleBasedStateMachine.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        state = cls.setup_state()
-        for rule in [*state.rules, *state.initializers]:
-            if not getattr(rule.function, "_nightly_counted", False):
-                rule.function = _counted(rule.function)
 
 
 # --- the shrink bound --------------------------------------------------------------------------
@@ -252,17 +225,17 @@ def test_shard(check: registry.Check, shard: int) -> None:
     while True:  # at least one iteration: a shard that starts is worth one Hypothesis run
         bound_shrinking()
         load_chunk(next_chunk(check.name, directory, end - time.time(), chunk))
-        count_rules()
-        _rule_calls.clear()
         registry.reset_example_count()
         timeline.forget()
         began = time.perf_counter()
-        exc, output = run_captured(check.run)
+        with collecting() as collected:
+            exc, output = run_captured(check.run)
         progress.seconds += time.perf_counter() - began
         progress.iterations += 1
         progress.examples += registry.example_count()
-        rules.update(_rule_calls)
+        rules.update(collected.rules)
         progress.rules = dict(rules)
+        progress.statistics = merge_statistics([progress.statistics, collected.to_json()])
         if exc is not None:
             failed = classify(exc).status == "NEW"
             progress.status = "failed" if failed else "error"

@@ -7,7 +7,7 @@ the JSON schema and the table cannot drift apart.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ class Row:
     """One check's verdict. ``detail`` (failure text, N/A reason) goes to reports, not JSON;
     ``fault`` is the suite's ``file:line`` at fault of an ERROR. A failing row also keeps
     Hypothesis's report (``program``: the shrunk example) and the schedules behind the failure
-    (``timelines``, :func:`core.sched.timeline.timeline_data`), which the HTML report draws."""
+    (``timelines``, :func:`core.sched.timeline.timeline_data`), which the HTML report draws.
+    ``statistics`` is what Hypothesis did for it (:mod:`core.run.check_statistics`)."""
 
     name: str
     status: str
@@ -32,6 +33,7 @@ class Row:
     fault: str = ""
     program: str = ""
     timelines: tuple[dict[str, Any], ...] = ()
+    statistics: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -129,6 +129,7 @@ RULES: dict[str, Rule] = {
     "MUTATION_SEED": _whole("MUTATION_SEED", low=0, example="15"),
     "MUTATION_MODULES": _choice("MUTATION_MODULES", "modelled", "later", "all"),
     "MUTATION_CATALOG": _choice("MUTATION_CATALOG", "0", "1"),
+    "OBSERVE": _choice("OBSERVE", "0", "1"),
 }
 
 

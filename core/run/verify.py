@@ -29,9 +29,11 @@ from typing import Any
 from hypothesis.reporting import with_reporter
 
 from core.run import checks as registry
+from core.run.check_statistics import collecting
 from core.run.findings_report import write_findings_report
 from core.run.html_report import write_index
 from core.run.matrix import BadInput as BadSeed
+from core.run.observe import named_for_observability
 from core.run.profiles import ProfileError, load_selected_profile
 from core.run.progress import Progress
 from core.run.replay import (
@@ -161,9 +163,11 @@ def run_check(check: registry.Check, sf: ModuleType) -> Row:
     registry.reset_example_count()
     timeline.forget()
     start = time.perf_counter()
-    exc, output = run_captured(check.run)
+    with collecting() as collected, named_for_observability(check.name):
+        exc, output = run_captured(check.run)
     seconds = time.perf_counter() - start
     examples = registry.example_count()
+    statistics = collected.to_json()
     if exc is not None:
         verdict = classify(exc)
         detail = failure_text(check.name, exc, output, sf)
@@ -177,10 +181,11 @@ def run_check(check: registry.Check, sf: ModuleType) -> Row:
             verdict.fault,
             program=hypothesis_program(exc, output),
             timelines=failure_timelines(exc),
+            statistics=statistics,
         )
     if examples == 0:
         return _no_example(check, seconds)
-    return Row(check.name, "PASS", None, examples, seconds)
+    return Row(check.name, "PASS", None, examples, seconds, statistics=statistics)
 
 
 def run_finding(finding: registry.Finding, sf: ModuleType) -> Row:

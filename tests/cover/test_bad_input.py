@@ -38,6 +38,7 @@ CASES = [
     ("mutation", "MUTATION_SEED", "x", "whole number"),
     ("mutation", "MUTATION_MODULES", "everything", "modelled, later, all"),
     ("mutation", "MUTATION_CATALOG", "no", "0, 1"),
+    ("verify", "OBSERVE", "yes", "0, 1"),
     ("verify", "STAGEFLOW", "latest", "is not a version number"),
     ("verify", "SUT", "/nonexistent/tree", "/nonexistent/tree"),
 ]

@@ -1,0 +1,180 @@
+"""What Hypothesis did for one check: examples by outcome, seconds per phase, rules and
+invariants run, and what the example database gave and took.
+
+Hypothesis already collects most of it: at the end of every run its engine hands the run's
+statistics (the data behind ``pytest --hypothesis-show-statistics``) to
+``hypothesis.statistics.collector``, which :func:`collecting` points at a
+:class:`CheckStatistics` for the length of one check. Counted from there, per phase
+(``reuse``, ``generate``, ``shrink``, ``explain``): the seconds it took and each test case's
+status. Hypothesis's statuses map to ours as: ``valid`` (passed), ``interesting`` (failing),
+``invalid`` (gave up: rejected by ``assume``, a filter or a precondition; Hypothesis's
+observability calls these ``gave_up``) and ``overrun`` (ran out of choices: invalid too).
+
+What Hypothesis does not count, we count here: how often each state machine rule and invariant
+ran (their functions are wrapped once, process-wide, by :func:`count_rules`), and the example
+database: which database the run used (``shared`` when ``HYPOTHESIS_DB`` multiplexes a Redis
+one in), the entries replayed (the reuse phase's test cases: each is a saved example tried
+again) and the entries written (calls to its ``save``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from hypothesis import event, settings
+from hypothesis.database import ExampleDatabase, MultiplexedDatabase
+from hypothesis.stateful import RuleBasedStateMachine
+from hypothesis.statistics import collector
+
+PHASES = ("reuse", "generate", "shrink", "explain")
+OUTCOMES = {"valid": "valid", "interesting": "failing", "invalid": "gave_up", "overrun": "overrun"}
+_MARK = "_counted_by_check_statistics"
+
+
+@dataclass
+class CheckStatistics:
+    """One check's counts, summed over the Hypothesis runs it made."""
+
+    runs: int = 0
+    examples: Counter[str] = field(default_factory=Counter)
+    phase_seconds: Counter[str] = field(default_factory=Counter)
+    stopped_because: list[str] = field(default_factory=list)
+    rules: Counter[str] = field(default_factory=Counter)
+    invariants: Counter[str] = field(default_factory=Counter)
+    database: str = "none"
+    replayed: int = 0
+    saved: int = 0
+
+    def add_run(self, stats: dict[str, Any]) -> None:
+        self.runs += 1
+        for phase in PHASES:
+            data = stats.get(f"{phase}-phase")
+            if not data:
+                continue
+            self.phase_seconds[phase] += data["duration-seconds"]
+            cases = data["test-cases"]
+            if phase == "reuse":
+                self.replayed += len(cases)
+            if phase == "generate":
+                for case in cases:
+                    self.examples[OUTCOMES.get(case["status"], case["status"])] += 1
+        if "stopped-because" in stats:
+            self.stopped_because.append(stats["stopped-because"])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hypothesis_runs": self.runs,
+            "examples": {name: self.examples[name] for name in OUTCOMES.values()},
+            "phase_seconds": {p: round(self.phase_seconds[p], 3) for p in PHASES},
+            "stopped_because": sorted(set(self.stopped_because)),
+            "rules": dict(sorted(self.rules.items())),
+            "invariants": dict(sorted(self.invariants.items())),
+            "database": {"kind": self.database, "replayed": self.replayed, "saved": self.saved},
+        }
+
+
+_current: CheckStatistics | None = None
+
+
+@contextmanager
+def collecting() -> Iterator[CheckStatistics]:
+    """Collect the statistics of every Hypothesis run made inside the ``with`` block.
+
+    For example::
+
+        with collecting() as stats:
+            check.run()
+        stats.to_json()["examples"]["valid"]
+    """
+    global _current
+    stats = CheckStatistics(database=_watch_database())
+    count_rules()
+    previous, _current = _current, stats
+    try:
+        # The collector is typed for None only; any callable is what Hypothesis calls.
+        with collector.with_value(cast(Any, stats.add_run)):
+            yield stats
+    finally:
+        _current = previous
+
+
+def _watch_database() -> str:
+    database = settings().database  # the loaded profile's
+    if database is None:
+        return "none"
+    if not getattr(database, _MARK, False):
+        save = database.save
+
+        def counted_save(key: bytes, value: bytes) -> None:
+            if _current is not None:
+                _current.saved += 1
+            save(key, value)
+
+        database.save = counted_save  # type: ignore[method-assign]
+        setattr(database, _MARK, True)
+    return _kind(database)
+
+
+def _kind(database: ExampleDatabase) -> str:
+    if isinstance(database, MultiplexedDatabase):
+        return "local+shared"
+    return "local"
+
+
+def _counted(function: Callable[..., Any], table: str) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        if _current is not None:
+            getattr(_current, table)[function.__name__] += 1
+        if table == "rules":
+            event(f"rule {function.__name__}")
+        return function(*args, **kwargs)
+
+    counted.__dict__[_MARK] = True
+    return counted
+
+
+def count_rules() -> None:
+    """Wrap the rules and invariants of every state machine class defined so far (idempotent).
+
+    A Rule object lives on the decorated function, so subclasses made later share the wrapped
+    rules; this still runs before every check, for classes defined since.
+    """
+    pending: list[type[RuleBasedStateMachine]] = list(RuleBasedStateMachine.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        state = cls.setup_state()
+        for rule in [*state.rules, *state.initializers]:
+            if not getattr(rule.function, _MARK, False):
+                rule.function = _counted(rule.function, "rules")
+        for invariant in state.invariants:
+            if not getattr(invariant.function, _MARK, False):
+                # Invariant is a frozen dataclass, shared by every class that has it (it lives
+                # on the decorated function): replacing its function once counts it everywhere.
+                wrapped = _counted(invariant.function, "invariants")
+                object.__setattr__(invariant, "function", wrapped)
+
+
+def merge_statistics(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sum the :meth:`CheckStatistics.to_json` of several runs of one check (nightly's shards)."""
+    total = CheckStatistics()
+    kinds = {part["database"]["kind"] for part in parts if part}
+    for part in parts:
+        if not part:
+            continue
+        total.runs += part["hypothesis_runs"]
+        total.examples.update(part["examples"])
+        total.phase_seconds.update(part["phase_seconds"])
+        total.stopped_because += part["stopped_because"]
+        total.rules.update(part["rules"])
+        total.invariants.update(part["invariants"])
+        total.replayed += part["database"]["replayed"]
+        total.saved += part["database"]["saved"]
+    total.database = "/".join(sorted(kinds)) or "none"
+    return total.to_json()
