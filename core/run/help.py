@@ -9,11 +9,11 @@ before any virtualenv exists.
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+WIDTH = 120  # characters of a description shown; the README has the rest
 # The header of each table printed, and the heading printed above it.
 TABLES = {
     "| target | what it does |": "Targets (make TARGET):",
@@ -27,10 +27,15 @@ def _cells(line: str) -> list[str]:
 
 
 def _plain(text: str) -> str:
-    # Markdown to terminal: no backticks or bold, and only the first sentence.
+    # Markdown to terminal: no backticks or bold, and only the first clause, at most a line.
     text = text.replace("`", "").replace("**", "")
-    first = re.split(r"(?<=[a-z0-9)])[.;:] ", text, maxsplit=1)[0]
-    return first if len(first) <= 150 else first[:149] + "…"
+    first, depth = text, 0
+    for n, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and text.startswith("; ", n):  # a clause ends outside parentheses
+            first = text[:n]
+            break
+    return first if len(first) <= WIDTH else first[: WIDTH - 1] + "…"
 
 
 def tables(readme: str) -> dict[str, list[list[str]]]:

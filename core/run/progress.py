@@ -20,8 +20,10 @@ from core.run.report import Row
 
 
 def format_seconds(seconds: float) -> str:
-    """``42 s``, ``3 min 05 s``: minutes once there are any."""
+    """``under 1 s``, ``42 s``, ``3 min 05 s``: minutes once there are any."""
     whole = round(seconds)
+    if whole < 1:
+        return "under 1 s"
     if whole < 60:
         return f"{whole} s"
     return f"{whole // 60} min {whole % 60:02d} s"

@@ -32,6 +32,7 @@ from core.run import checks as registry
 from core.run.check_statistics import collecting
 from core.run.findings_report import write_findings_report
 from core.run.html_report import write_index
+from core.run.law_asserts import rewrite_law_asserts
 from core.run.matrix import BadInput as BadSeed
 from core.run.observe import named_for_observability
 from core.run.profiles import ProfileError, load_selected_profile
@@ -216,6 +217,7 @@ def _selected(name: str, patterns: Sequence[str]) -> bool:
 
 def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
     global _replay_key
+    rewrite_law_asserts()  # before discovery imports the laws: failures name their clause
     previous_seed = forced_seed()
     try:
         profile = load_selected_profile()

@@ -23,6 +23,7 @@ For example::
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple, overload
@@ -166,7 +167,8 @@ def render_swimlane(trace: Trace, *, last: int = 120, width: int = 40) -> str:
     """Draw the trace: one column per lane, one row per step, most recent ``last`` steps.
 
     A ``pick`` of ``1/3`` means the chooser ran the second of three runnable lanes; ``-`` means
-    only one lane could run. Cells wider than ``width`` are cut with an ellipsis.
+    only one lane could run. A cell wider than ``width`` wraps onto continuation lines in its own
+    column (nothing is cut: the end of an operation is often the part that matters).
 
     For example::
 
@@ -177,9 +179,12 @@ def render_swimlane(trace: Trace, *, last: int = 120, width: int = 40) -> str:
     """
     steps = trace.steps[-last:] if last > 0 else trace.steps
     used = sorted({s.lane for s in steps}, key=lambda lane: (lane < 0, lane))
-    cells = [(s, _cell(s, width)) for s in steps]
+    cells = [(s, _cell(s)) for s in steps]
     widths = {
-        lane: max([len(_lane_name(trace, lane))] + [len(c) for s, c in cells if s.lane == lane])
+        lane: max(
+            [len(_lane_name(trace, lane))]
+            + [min(len(c), width) for s, c in cells if s.lane == lane]
+        )
         for lane in used
     }
     head = ["step", "pick", "time"]
@@ -194,10 +199,13 @@ def render_swimlane(trace: Trace, *, last: int = 120, width: int = 40) -> str:
     header += [_lane_name(trace, lane).ljust(widths[lane]) for lane in used]
     lines.append("  ".join(header).rstrip())
     for (step, cell), row in zip(cells, rows, strict=True):
-        parts = [v.ljust(w) for v, w in zip(row, fixed, strict=True)]
-        for lane in used:
-            parts.append((cell if lane == step.lane else "").ljust(widths[lane]))
-        lines.append("  ".join(parts).rstrip())
+        pieces = textwrap.wrap(cell, width, break_on_hyphens=False) or [""]
+        for n, piece in enumerate(pieces):
+            fixed_cells = row if n == 0 else ["", "", ""]
+            parts = [v.ljust(w) for v, w in zip(fixed_cells, fixed, strict=True)]
+            for lane in used:
+                parts.append((piece if lane == step.lane else "").ljust(widths[lane]))
+            lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
 
 
@@ -209,7 +217,7 @@ def _pick(step: Step) -> str:
     return "-" if step.choice is None else f"{step.choice}/{step.options}"
 
 
-def _cell(step: Step, width: int) -> str:
+def _cell(step: Step) -> str:
     if step.kind == "fault":
         text = f"!! {step.outcome}"
     elif step.kind == "callback":
@@ -219,4 +227,4 @@ def _cell(step: Step, width: int) -> str:
     else:
         # `resumed` repeats the lane's previous outcome, one row up; show what is new.
         text = step.outcome
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return text

@@ -86,7 +86,8 @@ def test_shrunk_schedule_replays_as_this_swimlane() -> None:
         [
             f"step  pick  time  T0 staggered_increments{' ' * 19}T1 increment{' ' * 23}"
             "T2 increment",
-            f"0     -     0     start -> staggered_increments:{main} await …",
+            f"0     -     0     start -> staggered_increments:{main} await",
+            f"{' ' * 18}sleep",  # wrapped in its column, not cut
             f"1     0/2   0     {blank}start -> increment:{inc} await sleep",
             f"2     0/2   0     staggered_increments:{main} await sleep",
             f"3     1/3   0     {blank}{' ' * 35}start -> increment:{inc} await sleep",

@@ -45,7 +45,9 @@ def test_deadlock_is_reported_with_blocked_tasks_swimlane_and_replay() -> None:
                 "Schedule (one lane per task, one row per step):",
                 f"step  pick  time  T0 two_locks_in_opposite_order{' ' * 12}T1 take{' ' * 23}"
                 "T2 take",
-                f"0     -     0     start -> two_locks_in_opposite_order:{gather}…",
+                # A cell wider than 40 characters wraps in its column, nothing cut.
+                f"0     -     0     start -> two_locks_in_opposite_order:{gather}",
+                f"{' ' * 18}await gather",
                 f"1     0/2   0     {lane1}start -> take:{take - 1} await sleep",
                 f"2     0/2   0     {lane2}start -> take:{take - 1} await sleep",
                 f"3     0/2   0     {lane1}take:{take} await acquire",
