@@ -49,7 +49,12 @@ from core.run.check_statistics import collecting, merge_statistics
 from core.run.law_asserts import rewrite_law_asserts
 from core.run.profiles import load_selected_profile
 from core.run.verdicts import classify
-from core.run.verify import failure_timelines, hypothesis_program, run_captured
+from core.run.verify import (
+    failure_timelines,
+    hypothesis_program,
+    run_captured,
+    show_one_schedule,
+)
 from core.sched import timeline
 from core.sut import stageflow_module
 
@@ -239,6 +244,7 @@ def test_shard(check: registry.Check, shard: int) -> None:
         progress.rules = dict(rules)
         progress.statistics = merge_statistics([progress.statistics, collected.to_json()])
         if exc is not None:
+            show_one_schedule(exc)
             failed = classify(exc).status == "NEW"
             progress.status = "failed" if failed else "error"
             progress.failures += 1

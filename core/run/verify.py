@@ -49,6 +49,7 @@ from core.run.report import Row, VerifyReport, render_table, write_reports, writ
 from core.run.verdicts import classify, suite_fault
 from core.run.watchdog import REPRODUCER_SECONDS, watchdog
 from core.sched import timeline
+from core.sched.loop_reports import one_schedule
 from core.sut import (
     StageflowUnavailableError,
     stageflow_label,
@@ -146,6 +147,14 @@ def hypothesis_program(exc: BaseException, output: str) -> str:
     return "\n".join(p for p in (output, *notes[start:]) if p)
 
 
+def show_one_schedule(exc: BaseException) -> None:
+    """Leave the failing run's swimlane once among ``exc``'s notes (display only: the program,
+    its blob and the timelines are untouched; see :func:`core.sched.loop_reports.one_schedule`)."""
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list):
+        notes[:] = one_schedule(notes)
+
+
 def failure_timelines(exc: BaseException) -> tuple[dict[str, Any], ...]:
     """The schedule behind ``exc``: the run it came from, else the last run before it."""
     trace = timeline.attached(exc)
@@ -170,6 +179,7 @@ def run_check(check: registry.Check, sf: ModuleType) -> Row:
     examples = registry.example_count()
     statistics = collected.to_json()
     if exc is not None:
+        show_one_schedule(exc)
         verdict = classify(exc)
         detail = failure_text(check.name, exc, output, sf)
         return Row(

@@ -73,3 +73,30 @@ def callback_name(handle: Lanes) -> str:
         callback = callback.func
     name = getattr(callback, "__qualname__", None) or type(callback).__name__
     return str(name).replace("<locals>.", "").lstrip("_")
+
+
+def one_schedule(notes: Sequence[str]) -> list[str]:
+    """``notes`` with the swimlane shown once: the one that matters, where it belongs.
+
+    Under Hypothesis every rule of the shrunk program that ran the loop is preceded by a
+    commented swimlane of its run (:data:`NEXT_RULE_HEADER`), and a failure raised in or about a
+    run carries that run's swimlane too (:data:`NOTE_HEADER`): read in a terminal, one schedule
+    printed twice, beside every other run's. The failing run is the one that matters, so with a
+    :data:`NOTE_HEADER` note every commented swimlane goes; without one, all but the last (the
+    run just before the failure) go. The program's own lines, the rules before and after, stay,
+    and so does the runnable program: only comment lines are dropped.
+
+    For example::
+
+        >>> program = ["state.a()", "# " + NEXT_RULE_HEADER + "\\n# 0 ...", "state.b()"]
+        >>> one_schedule(program) == program
+        True
+        >>> one_schedule([*program, NOTE_HEADER + "\\n0 ..."])[1:]
+        ['state.b()', 'Schedule (one lane per task, one row per step):\\n0 ...']
+    """
+    commented = [n for n, note in enumerate(notes) if note.startswith("# " + NEXT_RULE_HEADER)]
+    if any(note.startswith(NOTE_HEADER) for note in notes):
+        dropped = set(commented)
+    else:
+        dropped = set(commented[:-1])
+    return [note for n, note in enumerate(notes) if n not in dropped]
