@@ -25,79 +25,48 @@ For example::
 from __future__ import annotations
 
 import argparse
-import fnmatch
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from core.run import checks as registry
-from core.run.check_statistics import merge_statistics
-from core.run.html_report import write_index
+from core.run.nightly_budget import (
+    ENV_HARD_STOP,
+    STOP_WAIT,
+    run_ends,
+    started_at,
+)
+from core.run.nightly_report import (
+    check_rows,
+    extras,
+    selected_names,
+    write_failure_scripts,
+    write_nightly_reports,
+)
 from core.run.nightly_shard import (
     ENV_CHECKS,
     ENV_CHUNK,
     ENV_DEADLINE,
     ENV_DIR,
-    ENV_HARD_STOP,
     ENV_SHARDS,
     ENV_WORKERS,
     ShardProgress,
     read_progress,
 )
 from core.run.profiles import ProfileError, load_selected_profile
-from core.run.replay import ReplayKey, failure_script
-from core.run.report import Row, VerifyReport, render_markdown, render_table
-from core.run.report_writer import write_report_file
+from core.run.report import Row, VerifyReport, render_table
 from core.run.variables import PROFILE_ENV, RULES
 from core.run.verify import exit_code, replay_key, run_finding
 from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
 
 _STARTED = time.time()  # the budget counts from here, or from make's recipe (STARTED_ENV)
-STARTED_ENV = "NIGHTLY_STARTED"  # epoch seconds at which make started the recipe
 _SHARD_MODULE = Path(__file__).with_name("nightly_shard.py")
-STOP_SECONDS = 20.0  # kept after the hard stop: stopping pytest, the findings page, the reports
-DRAIN_SECONDS = 5.0  # between the shards' deadline and the hard stop, for runs to end by themselves
-STOP_WAIT = 3.0  # seconds pytest gets to end its session after SIGINT, before SIGKILL
-MIN_RUN_SECONDS = 60.0  # what a run of any budget may take: pytest alone takes seconds to start
-
-
-def run_ends(started: float, budget: float) -> tuple[float, float]:
-    """The shards' deadline and the hard stop (epoch seconds) of a run of ``budget`` seconds.
-
-    The promise is that the whole run, shrinking and reports included, ends within the budget
-    plus 10% (and, for budgets under a minute, within a minute: pytest alone takes seconds to
-    start). Working back from that end: the reports get :data:`STOP_SECONDS` after the hard
-    stop, where whatever still runs is stopped; the shards stop :data:`DRAIN_SECONDS` before it
-    (or at the budget, if that is sooner), and shrinks end before it.
-
-    For example::
-
-        >>> run_ends(0.0, 120.0)
-        (107.0, 112.0)
-    """
-    end = started + max(budget * 1.1, MIN_RUN_SECONDS)
-    hard_stop = end - STOP_SECONDS
-    return min(started + budget, hard_stop - DRAIN_SECONDS), hard_stop
-
-
-def started_at(environ: Mapping[str, str], imported: float) -> float:
-    """When the run began: make's recipe start if it says so (and it is recent), else import."""
-    try:
-        started = float(environ.get(STARTED_ENV, ""))
-    except ValueError:
-        return imported
-    # A value left in a shell from an earlier run is not this run's start.
-    return started if 0 <= imported - started < 60 else imported
-
-
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -108,7 +77,9 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="xdist workers")
     parser.add_argument("--shards-per-worker", type=int, default=2, metavar="K")
-    parser.add_argument("--chunk", type=int, default=100, help="examples per Hypothesis run")
+    # 25: a law (its chunk is fixed when it is decorated) runs in a second or two, so a short
+    # nightly reaches every check; machines run what fits their slice, at most this.
+    parser.add_argument("--chunk", type=int, default=25, help="examples per Hypothesis run")
     parser.add_argument("--checks", default="", help="comma-separated glob patterns of names")
     parser.add_argument("--reports", default="reports", help="directory for the reports")
     parser.add_argument("--progress-every", type=float, default=60.0, metavar="S")
@@ -168,11 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not progress:
         print(f"nightly: pytest ran no shard (exit {code}); see {directory}/pytest.log")
         return 2 if code not in (0, 1) else 1
-    rows = [*_check_rows(progress, _selected_names(args.checks)), *finding_rows]
+    rows = [*check_rows(progress, selected_names(args.checks)), *finding_rows]
     report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
-    extra = _extras(progress)
-    _write(report, extra, reports, directory, time.time() - started, code, args)
-    _write_failure_scripts(report, directory / "failures", replay_key(sf))
+    extra = extras(progress)
+    write_nightly_reports(report, extra, reports, directory, time.time() - started, code, args)
+    write_failure_scripts(report, directory / "failures", replay_key(sf))
     print()
     print(render_table(report))
     for row in rows:
@@ -237,123 +208,10 @@ def _progress_line(progress: list[ShardProgress], budget: float, env: dict[str, 
     return "\n".join(lines)
 
 
-def _selected_names(patterns: str) -> list[str]:
-    globs = [p.strip() for p in patterns.split(",") if p.strip()]
-    names = [c.name for c in registry.discover_checks()]
-    return [n for n in names if not globs or any(fnmatch.fnmatchcase(n, g) for g in globs)]
-
-
-def _check_rows(progress: list[ShardProgress], selected: Sequence[str] = ()) -> list[Row]:
-    by_check: dict[str, list[ShardProgress]] = {}
-    for p in progress:
-        by_check.setdefault(p.check, []).append(p)
-    rows = []
-    for name in selected:
-        if name not in by_check:
-            # The budget ended before any shard of it finished a run: it proved nothing, so
-            # it is never a pass; the suite's budget, not Stageflow, is at fault.
-            detail = (
-                f"check {name}: no shard of it finished a run before the budget ended; "
-                "raise NIGHTLY_MINUTES or select fewer CHECKS"
-            )
-            rows.append(Row(name, "ERROR", None, 0, 0.0, detail, "nightly budget"))
-    for name, shards in by_check.items():
-        examples = sum(s.examples for s in shards)
-        seconds = sum(s.seconds for s in shards)
-        failed = [s for s in shards if s.status == "failed"]
-        broken = [s for s in shards if s.status == "error"]  # the suite's fault, never NEW
-        statistics = merge_statistics([s.statistics for s in shards])
-        if all(s.status == "n/a" for s in shards):
-            rows.append(Row(name, "N/A", None, 0, 0.0, shards[0].detail))
-        elif failed:
-            first = failed[0]
-            rows.append(
-                Row(
-                    name,
-                    "NEW",
-                    None,
-                    examples,
-                    seconds,
-                    first.detail,
-                    program=first.program,
-                    timelines=tuple(first.timelines),
-                    statistics=statistics,
-                )
-            )
-        elif broken:
-            detail = broken[0].detail
-            rows.append(Row(name, "ERROR", None, examples, seconds, detail, statistics=statistics))
-        elif examples == 0:
-            detail = f"check {name} ran no example: a check that runs nothing proves nothing"
-            rows.append(Row(name, "ERROR", None, 0, seconds, detail))  # the suite's, never NEW
-        else:
-            rows.append(Row(name, "PASS", None, examples, seconds, statistics=statistics))
-    return rows
-
-
 def _finding_rows(sf: Any, patterns: str) -> list[Row]:
     if patterns:  # a run restricted to some checks reports only those
         return []
     return [run_finding(f, sf) for f in registry.discover_findings()]
-
-
-def _extras(progress: list[ShardProgress]) -> dict[str, dict[str, Any]]:
-    extra: dict[str, dict[str, Any]] = {}
-    for p in progress:
-        e = extra.setdefault(
-            p.check, {"shards": 0, "iterations": 0, "failures": 0, "rules": Counter()}
-        )
-        e["shards"] += 1
-        e["iterations"] += p.iterations
-        e["failures"] += p.failures
-        e["rules"].update(p.rules)
-    return extra
-
-
-def _write(
-    report: VerifyReport,
-    extra: dict[str, dict[str, Any]],
-    reports: Path,
-    directory: Path,
-    wall: float,
-    pytest_exit: int,
-    args: argparse.Namespace,
-) -> None:
-    data = report.to_json()
-    for row in data["checks"]:
-        more = extra.get(row["name"])
-        if more is not None:
-            rate = row["examples"] / row["seconds"] if row["seconds"] else 0.0
-            row["examples_per_second"] = round(rate, 2)
-            row.update(more, rules=dict(sorted(more["rules"].items())))
-    data["nightly"] = {
-        "minutes": args.minutes,
-        "wall_seconds": round(wall, 1),
-        "workers": args.workers,
-        "shards_per_check": args.workers * args.shards_per_worker,
-        "examples_per_run": args.chunk,
-        "pytest_exit": pytest_exit,
-        "junit_xml": str(reports / "nightly.xml"),
-    }
-    write_report_file(reports / "nightly.json", json.dumps(data, indent=2) + "\n")
-    write_report_file(reports / "nightly.md", render_markdown(report))
-    for row in report.rows:
-        if row.status in ("NEW", "ERROR"):
-            write_report_file(directory / "failures" / f"{row.name}.txt", row.detail)
-    findings = [] if args.checks else registry.discover_findings()
-    page = write_index(report, findings, reports, "make nightly")
-    written = ("nightly.json", "nightly.md", "nightly.xml")
-    print("wrote " + ", ".join(str(reports / name) for name in written) + f", {page}")
-
-
-def _write_failure_scripts(report: VerifyReport, failures: Path, key: ReplayKey) -> None:
-    # The nightly profile prints each failure's blob, so the script replays that very case
-    # (core.run.replay); verify writes the same scripts.
-    for row in report.rows:
-        if row.status == "NEW":
-            write_report_file(
-                failures / f"{row.name}.py", failure_script(row.name, key, row.detail)
-            )
 
 
 if __name__ == "__main__":

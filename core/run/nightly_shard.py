@@ -40,26 +40,20 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
-from hypothesis.internal.conjecture import engine
-from hypothesis.internal.conjecture.engine import ConjectureRunner
 from hypothesis.stateful import RuleBasedStateMachine
 
 from core.run import checks as registry
 from core.run.check_statistics import collecting, merge_statistics
+from core.run.failure_parts import failure_timelines, hypothesis_program, show_one_schedule
 from core.run.law_asserts import rewrite_law_asserts
+from core.run.nightly_budget import bound_shrinking, next_chunk
 from core.run.profiles import load_selected_profile
 from core.run.verdicts import classify
-from core.run.verify import (
-    failure_timelines,
-    hypothesis_program,
-    run_captured,
-    show_one_schedule,
-)
+from core.run.verify import run_captured
 from core.sched import timeline
 from core.sut import stageflow_module
 
 ENV_DEADLINE = "NIGHTLY_DEADLINE"  # epoch seconds at which every shard stops
-ENV_HARD_STOP = "NIGHTLY_HARD_STOP"  # epoch seconds at which the driver stops pytest
 ENV_WORKERS = "NIGHTLY_WORKERS"
 ENV_SHARDS = "NIGHTLY_SHARDS"
 ENV_CHUNK = "NIGHTLY_CHUNK"
@@ -105,37 +99,6 @@ def read_progress(directory: Path) -> list[ShardProgress]:
     return latest
 
 
-# --- the shrink bound --------------------------------------------------------------------------
-
-SHRINK_MARGIN = 5.0  # seconds left, after a shrink ends, to report it before the hard stop
-_shrink_bounded = False
-
-
-def bound_shrinking() -> None:
-    """End every shrink :data:`SHRINK_MARGIN` seconds before the driver's hard stop (idempotent).
-
-    Hypothesis bounds a shrink by its own clock, ``MAX_SHRINKING_SECONDS`` (five minutes) from
-    the moment shrinking starts, and reports the best example found so far when it runs out. A
-    nightly of a few minutes cannot wait five: the driver would stop pytest mid-shrink and the
-    failure would be lost. So each shrink is given the time left until the hard stop, set
-    just as it starts (the constant is read there). It is Hypothesis's internal constant, the
-    only bound it offers; if a release renames it, this does nothing and the hard stop remains.
-    """
-    global _shrink_bounded
-    hard_stop = os.environ.get(ENV_HARD_STOP)
-    if _shrink_bounded or hard_stop is None:
-        return
-    original = ConjectureRunner.shrink_interesting_test_cases
-
-    def shrink_until_the_hard_stop(runner: ConjectureRunner) -> None:
-        left = float(hard_stop) - time.time() - SHRINK_MARGIN
-        engine.MAX_SHRINKING_SECONDS = max(1, int(left))
-        original(runner)
-
-    ConjectureRunner.shrink_interesting_test_cases = shrink_until_the_hard_stop  # type: ignore[method-assign,assignment]
-    _shrink_bounded = True
-
-
 # --- the items -------------------------------------------------------------------------------
 
 
@@ -148,7 +111,6 @@ def _selected_checks() -> list[registry.Check]:
     ]
 
 
-FIRST_CHUNK = 5  # examples of a check's first run: it measures the check's speed
 _base: settings | None = None  # the selected profile, before any chunk is applied
 
 
@@ -172,20 +134,6 @@ def load_chunk(examples: int) -> None:
     )
     settings.load_profile("nightly-chunk")
     RuleBasedStateMachine._to_test_case.cache_clear()
-
-
-def next_chunk(check: str, directory: Path, seconds_left: float, chunk: int) -> int:
-    """How many examples the next run of ``check`` may try: what fits in ``seconds_left`` at
-    the speed its shards have measured so far, at most ``chunk``; :data:`FIRST_CHUNK` before
-    any shard has measured it.
-
-    A fixed chunk of a slow machine (seconds per example) overran the budget by minutes.
-    """
-    measured = [p for p in read_progress(directory) if p.check == check and p.examples]
-    if not measured:
-        return min(chunk, FIRST_CHUNK)
-    per_example = sum(p.seconds for p in measured) / sum(p.examples for p in measured)
-    return max(1, min(chunk, int(seconds_left / per_example)))
 
 
 # Only when collected by core.run.nightly: importing this module elsewhere (a test of the shard
@@ -231,7 +179,9 @@ def test_shard(check: registry.Check, shard: int) -> None:
     rules: Counter[str] = Counter()
     while True:  # at least one iteration: a shard that starts is worth one Hypothesis run
         bound_shrinking()
-        load_chunk(next_chunk(check.name, directory, end - time.time(), chunk))
+        measured = [p for p in read_progress(directory) if p.check == check.name]
+        examples, seconds = sum(p.examples for p in measured), sum(p.seconds for p in measured)
+        load_chunk(next_chunk(examples, seconds, end - time.time(), chunk))
         registry.reset_example_count()
         timeline.forget()
         began = time.perf_counter()

@@ -24,12 +24,12 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 from hypothesis.reporting import with_reporter
 
 from core.run import checks as registry
 from core.run.check_statistics import collecting
+from core.run.failure_parts import failure_timelines, hypothesis_program, show_one_schedule
 from core.run.findings_report import write_findings_report
 from core.run.html_report import write_index
 from core.run.law_asserts import rewrite_law_asserts
@@ -49,7 +49,6 @@ from core.run.report import Row, VerifyReport, render_table, write_reports, writ
 from core.run.verdicts import classify, suite_fault
 from core.run.watchdog import REPRODUCER_SECONDS, watchdog
 from core.sched import timeline
-from core.sched.loop_reports import one_schedule
 from core.sut import (
     StageflowUnavailableError,
     stageflow_label,
@@ -134,36 +133,6 @@ def _no_example(check: registry.Check, seconds: float) -> Row:
     fault = f"{Path(code.co_filename).name}:{code.co_firstlineno}" if code else check.name
     detail = f"check {check.name} ran no example: a check that runs nothing proves nothing"
     return Row(check.name, "ERROR", None, 0, seconds, detail, fault)
-
-
-_PROGRAM_STARTS = ("Failing test case", "Falsifying example", "Failing explicit example")
-
-
-def hypothesis_program(exc: BaseException, output: str) -> str:
-    """Hypothesis's report of the shrunk example: what it printed, and the notes it attached
-    from its "Failing test case:" (the runnable program) on."""
-    notes = list(getattr(exc, "__notes__", []))
-    start = next((i for i, n in enumerate(notes) if n.startswith(_PROGRAM_STARTS)), len(notes))
-    return "\n".join(p for p in (output, *notes[start:]) if p)
-
-
-def show_one_schedule(exc: BaseException) -> None:
-    """Leave the failing run's swimlane once among ``exc``'s notes (display only: the program,
-    its blob and the timelines are untouched; see :func:`core.sched.loop_reports.one_schedule`)."""
-    notes = getattr(exc, "__notes__", None)
-    if isinstance(notes, list):
-        notes[:] = one_schedule(notes)
-
-
-def failure_timelines(exc: BaseException) -> tuple[dict[str, Any], ...]:
-    """The schedule behind ``exc``: the run it came from, else the last run before it."""
-    trace = timeline.attached(exc)
-    if trace is not None:
-        return (timeline.timeline_data(trace, "the run that raised the failure"),)
-    trace = timeline.last_run()
-    if trace is None:
-        return ()
-    return (timeline.timeline_data(trace, "the last controlled run before the failure"),)
 
 
 def run_check(check: registry.Check, sf: ModuleType) -> Row:

@@ -23,7 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from core.run import checks as registry
 from core.run import verify
-from core.run.nightly import _write_failure_scripts
+from core.run.nightly_report import write_failure_scripts
 from core.run.profiles import load_selected_profile
 from core.run.replay import ReplayKey, forced_seed
 from core.run.replay_blob import blob_in, replaying
@@ -190,7 +190,7 @@ def test_nightly_writes_a_script_per_new_row_that_replays_its_blob(tmp_path: Pat
         Row("c.ok", "PASS", None, 5, 1.0),
     )
     report = VerifyReport("1.2.0", "/x", "nightly", rows)
-    _write_failure_scripts(report, tmp_path, ReplayKey("nightly", None, "", ""))
+    write_failure_scripts(report, tmp_path, ReplayKey("nightly", None, "", ""))
     assert [p.name for p in tmp_path.iterdir()] == ["c.new.py"]
     script = (tmp_path / "c.new.py").read_text()
     assert "BLOB = ['--blob', '6.170.17', 'AXicY2BgYAQAAA0AAw==']" in script

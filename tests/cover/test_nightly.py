@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from core.run import nightly_shard
 from core.run.checks import Check, count_example
-from core.run.nightly import _check_rows
+from core.run.nightly_report import check_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE_CHECKS = "values.frozen_dict_mapping_laws,bags.context_bag_linearizable"
@@ -62,5 +62,5 @@ def test_failing_shard_records_the_shrunk_example_and_reports_new(
     [progress] = nightly_shard.read_progress(tmp_path)
     assert progress.status == "failed" and progress.failures == 1
     assert "n=500" in progress.detail
-    [row] = _check_rows([progress])
+    [row] = check_rows([progress])
     assert row.status == "NEW" and row.examples == progress.examples > 0

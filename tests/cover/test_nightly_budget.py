@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 
 import pytest
 
-from core.run.nightly import MIN_RUN_SECONDS, STOP_SECONDS, run_ends, started_at
-from core.run.nightly_shard import FIRST_CHUNK, ShardProgress, next_chunk
+from core.run import nightly_budget
+from core.run.nightly_budget import (
+    FIRST_CHUNK,
+    MIN_RUN_SECONDS,
+    STOP_SECONDS,
+    next_chunk,
+    run_ends,
+    started_at,
+)
 
 
 @pytest.mark.parametrize("minutes", [0.1, 1, 2, 5, 30, 600])
@@ -29,24 +34,17 @@ def test_a_start_time_from_make_counts_only_when_it_is_this_runs() -> None:
     assert started_at({}, 1000.0) == 1000.0
 
 
-def test_the_chunk_fits_the_time_left_at_the_speed_measured(tmp_path: Path) -> None:
-    (tmp_path / "progress").mkdir()
-    assert next_chunk("c.slow", tmp_path, 30.0, 100) == FIRST_CHUNK  # nothing measured yet
-    shard = ShardProgress("c.slow", 0, "gw0", examples=10, seconds=20.0)  # 2 s per example
-    shard.append_to(tmp_path)
-    assert next_chunk("c.slow", tmp_path, 30.0, 100) == 15
-    assert next_chunk("c.slow", tmp_path, 1.0, 100) == 1  # at least one example
-    assert next_chunk("c.slow", tmp_path, 1e6, 100) == 100  # never above the chunk
-    line = json.loads((tmp_path / "progress" / "c.slow#0.jsonl").read_text())
-    assert line["examples"] == 10
+def test_the_chunk_fits_the_time_left_at_the_speed_measured() -> None:
+    assert next_chunk(0, 0.0, 30.0, 100) == FIRST_CHUNK  # nothing measured yet
+    assert next_chunk(10, 20.0, 30.0, 100) == 15  # 2 s per example
+    assert next_chunk(10, 20.0, 1.0, 100) == 1  # at least one example
+    assert next_chunk(10, 20.0, 1e6, 100) == 100  # never above the chunk
 
 
 def test_every_shrink_is_bounded_by_the_hard_stop(monkeypatch: pytest.MonkeyPatch) -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
     from hypothesis.internal.conjecture import engine
-
-    from core.run import nightly_shard
 
     # Put back whatever bound_shrinking replaces, and its module flag, after the test.
     monkeypatch.setattr(
@@ -55,9 +53,9 @@ def test_every_shrink_is_bounded_by_the_hard_stop(monkeypatch: pytest.MonkeyPatc
         engine.ConjectureRunner.shrink_interesting_test_cases,
     )
     monkeypatch.setattr(engine, "MAX_SHRINKING_SECONDS", engine.MAX_SHRINKING_SECONDS)
-    monkeypatch.setattr(nightly_shard, "_shrink_bounded", False)
-    monkeypatch.setenv(nightly_shard.ENV_HARD_STOP, str(time.time() + 40))
-    nightly_shard.bound_shrinking()
+    monkeypatch.setattr(nightly_budget, "_shrink_bounded", False)
+    monkeypatch.setenv(nightly_budget.ENV_HARD_STOP, str(time.time() + 40))
+    nightly_budget.bound_shrinking()
 
     @given(st.integers())
     @settings(database=None, derandomize=True)
@@ -67,4 +65,4 @@ def test_every_shrink_is_bounded_by_the_hard_stop(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(AssertionError):
         planted()
     # Hypothesis's five minutes became what is left before the hard stop, less the margin.
-    assert 1 <= engine.MAX_SHRINKING_SECONDS <= 40 - nightly_shard.SHRINK_MARGIN
+    assert 1 <= engine.MAX_SHRINKING_SECONDS <= 40 - nightly_budget.SHRINK_MARGIN

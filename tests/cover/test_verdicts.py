@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from core.run import checks as registry
 from core.run import nightly_shard, verify
-from core.run.nightly import _check_rows as nightly_check_rows
+from core.run.nightly_report import check_rows as nightly_check_rows
 from core.run.report import Row
 from core.run.verdicts import classify
 from core.sched.choosers import PCTChooser
