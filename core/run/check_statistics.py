@@ -12,16 +12,18 @@ observability calls these ``gave_up``) and ``overrun`` (ran out of choices: inva
 
 What Hypothesis does not count, we count here: how often each state machine rule and invariant
 ran (their functions are wrapped once, process-wide, by :func:`count_rules`), and the example
-database: which database the run used (``shared`` when ``HYPOTHESIS_DB`` multiplexes a Redis
-one in), the entries replayed (the reuse phase's test cases: each is a saved example tried
-again) and the entries written (calls to its ``save``).
+database: which database the profile has (``local+shared`` when ``HYPOTHESIS_DB`` multiplexes a
+Redis one in), whether it was read (calls to its ``fetch``) or written (calls to its ``save``),
+the entries replayed (the reuse phase's test cases: each is a saved example tried again) and the
+entries saved. A profile's database is not always used: Hypothesis gives a run no database key,
+and so reads and writes nothing, when its seed is forced (verify pins the seed under ``dev``).
 """
 
 from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -49,6 +51,7 @@ class CheckStatistics:
     database: str = "none"
     replayed: int = 0
     saved: int = 0
+    fetches: int = 0
 
     def add_run(self, stats: dict[str, Any]) -> None:
         self.runs += 1
@@ -74,7 +77,13 @@ class CheckStatistics:
             "stopped_because": sorted(set(self.stopped_because)),
             "rules": dict(sorted(self.rules.items())),
             "invariants": dict(sorted(self.invariants.items())),
-            "database": {"kind": self.database, "replayed": self.replayed, "saved": self.saved},
+            "database": {
+                "kind": self.database,
+                "read": self.fetches > 0,
+                "written": self.saved > 0,
+                "replayed": self.replayed,
+                "saved": self.saved,
+            },
         }
 
 
@@ -108,14 +117,20 @@ def _watch_database() -> str:
     if database is None:
         return "none"
     if not getattr(database, _MARK, False):
-        save = database.save
+        save, fetch = database.save, database.fetch
 
         def counted_save(key: bytes, value: bytes) -> None:
             if _current is not None:
                 _current.saved += 1
             save(key, value)
 
+        def counted_fetch(key: bytes) -> Iterable[bytes]:
+            if _current is not None:
+                _current.fetches += 1
+            return fetch(key)
+
         database.save = counted_save  # type: ignore[method-assign]
+        database.fetch = counted_fetch  # type: ignore[method-assign]
         setattr(database, _MARK, True)
     return _kind(database)
 
@@ -176,5 +191,6 @@ def merge_statistics(parts: list[dict[str, Any]]) -> dict[str, Any]:
         total.invariants.update(part["invariants"])
         total.replayed += part["database"]["replayed"]
         total.saved += part["database"]["saved"]
+        total.fetches += int(part["database"]["read"])
     total.database = "/".join(sorted(kinds)) or "none"
     return total.to_json()

@@ -100,10 +100,12 @@ def statistics_summary(statistics: dict[str, Any]) -> tuple[str, str]:
     examples = statistics["examples"]
     seconds = statistics["phase_seconds"]
     database = statistics["database"]
+    used = database["read"] or database["written"]
     short = (
         f"{examples['valid']} valid, {examples['gave_up']} gave up, {examples['overrun']} overrun;"
         f" generate {seconds['generate']:.1f} s, shrink {seconds['shrink']:.1f} s;"
-        f" database {database['kind']}: {database['replayed']} replayed, {database['saved']} saved"
+        f" database {database['kind']}"
+        + (f": {database['replayed']} replayed, {database['saved']} saved" if used else ", unused")
     )
     counts = [f"rule {k}: {v}" for k, v in statistics["rules"].items()]
     counts += [f"invariant {k}: {v}" for k, v in statistics["invariants"].items()]

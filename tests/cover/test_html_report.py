@@ -17,8 +17,10 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from unittest import mock
 
 import pytest
+from hypothesis import settings
 from stageflow.context.output_bag import OutputBag
 
 from core.run import verify
@@ -52,21 +54,45 @@ def _browse(chromium: str, page: Path, profile: Path, *extra: str) -> str:
     return done.stdout
 
 
-def test_chromium_renders_the_new_row_its_timeline_and_the_findings(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    chromium = _chromium()
-    monkeypatch.setattr(OutputBag, "write", write_split_by_await)
-    report = verify.verify([NEW_CHECK, f"finding.{FINDING}"], tmp_path)
+@pytest.fixture(scope="module")
+def planted_verify(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The reports of a verify of the bag machine with a planted check-then-act bug."""
+    reports = tmp_path_factory.mktemp("reports")
+    with mock.patch.object(OutputBag, "write", write_split_by_await):
+        report = verify.verify([NEW_CHECK, f"finding.{FINDING}"], reports)
     assert [(r.name, r.status) for r in report.rows] == [
         (NEW_CHECK, "NEW"),
         (f"finding.{FINDING}", "KNOWN"),
     ]
-    stored = json.loads((tmp_path / "verify.json").read_text())["checks"][0]
-    (timeline,) = stored["timelines"]
-    assert "state.run_tasks(" in stored["program"]
+    return reports
 
-    dom = _browse(chromium, tmp_path / "index.html", tmp_path / "profile", "--dump-dom")
+
+def test_the_new_row_keeps_its_program_schedule_and_statistics(planted_verify: Path) -> None:
+    stored = json.loads((planted_verify / "verify.json").read_text())["checks"][0]
+    assert "state.run_tasks(" in stored["program"]
+    (timeline,) = stored["timelines"]
+    assert timeline["title"] == "the run that raised the failure" and timeline["steps"]
+    statistics = stored["statistics"]
+    assert statistics["examples"]["valid"] > 0 and statistics["examples"]["failing"] > 0
+    assert statistics["rules"]["run_tasks"] > 0
+    assert statistics["invariants"]["history_is_linearizable"] > 0
+    assert statistics["phase_seconds"]["shrink"] > 0
+    database = statistics["database"]
+    if settings().database is None:  # ci keeps no example database: nothing read or written
+        assert database == {"kind": "none", "read": False, "written": False, "replayed": 0,
+                            "saved": 0}  # fmt: skip
+    else:
+        # dev: verify pins the seed, and Hypothesis then gives the run no database key.
+        assert database["kind"] == "local" and not database["read"] and not database["written"]
+
+
+def test_chromium_renders_the_new_row_its_timeline_and_the_findings(
+    planted_verify: Path, tmp_path: Path
+) -> None:
+    chromium = _chromium()
+    stored = json.loads((planted_verify / "verify.json").read_text())["checks"][0]
+    (timeline,) = stored["timelines"]
+    dom = _browse(chromium, planted_verify / "index.html", tmp_path / "profile", "--dump-dom")
     assert f'data-status="NEW" data-name="{NEW_CHECK}"' in dom
     assert f'data-status="KNOWN" data-name="finding.{FINDING}"' in dom
     assert f'id="finding-{FINDING}"' in dom
@@ -83,7 +109,7 @@ def test_chromium_renders_the_new_row_its_timeline_and_the_findings(
     shot = ROOT / "reports" / "index-planted-new.png"
     shot.parent.mkdir(exist_ok=True)
     shot.unlink(missing_ok=True)
-    _browse(chromium, tmp_path / "index.html", tmp_path / "profile2",
+    _browse(chromium, planted_verify / "index.html", tmp_path / "profile2",
             f"--screenshot={shot}", "--window-size=1400,2000")  # fmt: skip
     assert shot.stat().st_size > 0
 

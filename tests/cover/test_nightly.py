@@ -40,6 +40,12 @@ def test_nightly_smoke_run_writes_json_junit_and_progress(tmp_path: Path) -> Non
         assert row["status"] == "PASS" and row["examples"] > 0 and row["shards"] == 2
         assert row["examples_per_second"] > 0
     assert rows["bags.context_bag_linearizable"]["rules"]["run_tasks"] > 0
+    # The nightly profile's example database is read by every run (its reuse phase) and the
+    # statistics say so; nothing failed, so nothing was saved.
+    for row in rows.values():
+        database = row["statistics"]["database"]
+        assert database["kind"] == "local" and database["read"] and not database["written"]
+        assert row["statistics"]["examples"]["valid"] > 0
     cases = ET.parse(tmp_path / "nightly.xml").getroot().iter("testcase")
     assert len(list(cases)) == 4  # two shards of each check
 

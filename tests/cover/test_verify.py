@@ -80,7 +80,8 @@ def test_verify_exits_one_when_something_is_new(
     report = json.loads((tmp_path / "verify.json").read_text())
     assert report["summary"] == {"pass": 1, "known": 1, "new": 1, "fixed": 0, "error": 0}
     assert set(report["checks"][0]) == {
-        "name", "status", "finding", "examples", "seconds", "fault", "program", "timelines"
+        "name", "status", "finding", "examples", "seconds", "fault", "program", "timelines",
+        "statistics",
     }  # fmt: skip
     assert (tmp_path / "failures" / "t.bad.txt").exists()
     assert "| t.bad | NEW |" in (tmp_path / "verify.md").read_text()
