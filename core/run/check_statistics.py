@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from hypothesis import event, settings
+from hypothesis import settings
 from hypothesis.database import ExampleDatabase, MultiplexedDatabase
 from hypothesis.stateful import RuleBasedStateMachine
 from hypothesis.statistics import collector
@@ -146,8 +146,6 @@ def _counted(function: Callable[..., Any], table: str) -> Callable[..., Any]:
     def counted(*args: Any, **kwargs: Any) -> Any:
         if _current is not None:
             getattr(_current, table)[function.__name__] += 1
-        if table == "rules":
-            event(f"rule {function.__name__}")
         return function(*args, **kwargs)
 
     counted.__dict__[_MARK] = True
