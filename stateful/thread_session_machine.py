@@ -46,6 +46,7 @@ from stateful.thread_bag_machine import PREEMPTION_RATE
 from stateful.thread_session_findings import (
     FINDINGS,
     GLOBAL_SPAWNER_TWICE,
+    SESSIONS_CHECK,
     SPAWNER_BOUND_TO_FIRST_LOOP,
     SPAWNER_LOCK_ACROSS_THREADS,
 )
@@ -140,8 +141,11 @@ def check_sessions(adopted: frozenset[str] | None = None) -> None:
     every_session_behaves_as_if_first()
 
 
-# Not registered with verify (issue 18 stays open): the parallel sessions leave OS threads and
-# process-wide spawner and tracker state behind, so a later test or check in the same process
-# (test_planted_child_tracker, the pristine run itself) saw different behaviour from run to run.
-# check_sessions stays runnable by hand; SF-THR-05..07 are still reported by their reproducers.
-CHECKS: list[Check] = []
+CHECKS = [
+    Check(
+        SESSIONS_CHECK,
+        check_sessions,
+        "sessions in a row (one event loop each) and in parallel threads on the global spawner "
+        "and tracker: each behaves as if it were the first, and leaves no child registered",
+    ),
+]
