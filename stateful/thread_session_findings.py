@@ -20,7 +20,7 @@ from typing import Any
 from core.run.checks import Finding, Severity, documented, expected
 
 # The lost wakeup's evidence and the bounded poll are SF-THR-02's own.
-from stateful.thread_bag_findings import SECONDS, _sleeps_for_good, _sleeps_in_select, _until
+from stateful.thread_bag_findings import SECONDS, _sleeps_for_good, _until, _waits_asleep
 
 SESSIONS_CHECK = "threads.sessions"
 SPAWNER_BOUND_TO_FIRST_LOOP = "SF-THR-05"
@@ -103,10 +103,12 @@ def spawner_lock_lost_wakeup(sf: ModuleType) -> bool:
     b = threading.Thread(target=asyncio.run, args=(b_asks(),), daemon=True)
     try:
         a.start()
-        _until(a_inside.is_set, "A holds the spawner's lock")
+        _until(lambda: a_inside.is_set() or not a.is_alive(), "A holds the spawner's lock")
+        if not a_inside.is_set():
+            return False  # this spawner never reads `contexts` under its lock
         b.start()
-        waiting = "B waits for the lock"
-        _until(lambda: bool(spawner._lock._waiters) and _sleeps_in_select(b), waiting)
+        # As for SF-THR-02: B waits for the lock and sleeps, or is done, or blocks elsewhere.
+        _until(lambda: _waits_asleep(spawner._lock, b), "B waits for the lock", required=False)
         b_waits.set()
         a.join(SECONDS)
         return _sleeps_for_good(a_done, b, b_loop)
@@ -142,7 +144,7 @@ def global_spawner_made_twice(sf: ModuleType) -> bool:
     a = threading.Thread(target=a_first_call, daemon=True)
     try:
         a.start()
-        _until(inside.is_set, "A builds the global spawner")
+        _until(lambda: inside.is_set() or not a.is_alive(), "A builds the global spawner")
         got["b"] = sub.get_subpipeline_spawner()
         release.set()
         a.join(SECONDS)

@@ -20,6 +20,8 @@ import pytest
 from core.sut import stageflow_module
 from stateful.thread_bag_findings import context_write_never_returns, output_write_never_returns
 from stateful.thread_session_findings import spawner_lock_lost_wakeup
+from tests.quality.test_planted_threads import context_write_without_lock as unlocked_context
+from tests.quality.test_planted_threads import write_without_lock
 
 LOST_WAKEUPS: list[tuple[str, Callable[[ModuleType], bool]]] = [
     ("SF-THR-02", output_write_never_returns),
@@ -54,3 +56,21 @@ def test_a_lock_that_wakes_across_threads_is_not_reported(
 ) -> None:
     monkeypatch.setattr(asyncio.Lock, "_wake_up_first", wake_up_first_thread_safely)
     assert not any(reproduce(stageflow_module()) for _ in range(20)), finding
+
+
+@pytest.mark.parametrize(
+    ("owner", "reproduce", "bug"),
+    [
+        (stageflow_module().context.OutputBag, output_write_never_returns, write_without_lock),
+        (stageflow_module().context.ContextBag, context_write_never_returns, unlocked_context),
+    ],
+    ids=["SF-THR-02", "SF-THR-03"],
+)
+def test_a_write_that_never_waits_for_the_lock_is_not_reported(
+    monkeypatch: pytest.MonkeyPatch,
+    owner: type,
+    reproduce: Callable[[ModuleType], bool],
+    bug: Callable[..., object],
+) -> None:
+    monkeypatch.setattr(owner, "write", bug)  # B writes at once: there is no wait to lose
+    assert not reproduce(stageflow_module())
