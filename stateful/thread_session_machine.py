@@ -1,7 +1,8 @@
 """Process-wide state: several sessions, in a row or in parallel threads, on the global spawner.
 
-Each example is one process (``fresh_process`` forgets the global spawner and tracker around
-it) running two or three *sessions* (``core/sut/thread_sessions.py``): each a script of
+Each example is one process (``fresh_process`` starts it with no global spawner or tracker
+and puts the process's own back afterwards; every thread it starts is joined) running two or
+three *sessions* (``core/sut/thread_sessions.py``): each a script of
 concurrent spawns, cancels and ``is_canceled`` on ``get_subpipeline_spawner()``, under an
 event sink that awaits. In a row, every session is its own event loop, as each
 ``asyncio.run`` is, scheduled by ``HypothesisChooser``. In parallel, two sessions run in two
