@@ -28,123 +28,47 @@ For example::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Literal, TypeAlias
+from dataclasses import replace
 
 from models.subpipeline_events import (
-    DEFAULT_MAX_DEPTH,
     Event,
     Outcome,
-    Plain,
     RunResult,
     end_events,
     sink_error,
 )
 
-# Finding ids the model can adopt; the stateful module registers the findings themselves.
-RETAINS_CANCELED_IDS = "SF-SUB-01"  # spawner._canceled_runs is never pruned
-SPAWN_IGNORES_CANCEL = "SF-SUB-02"  # a child of a cancelled run starts uncancelled
-SPAWN_SINK_LEAKS = "SF-SUB-03"  # a failing 'spawned' emit leaves the child registered
-SINK_CHANGES_OUTCOME = "SF-SUB-04"  # a failing completed/failed emit rewrites the result
-SINK_ABORTS_CASCADE = "SF-SUB-05"  # a failing 'canceled' emit stops the cascade
-AMBIENT_SINK_ONLY = "SF-SUB-06"  # events go to get_event_sink(), not ctx.event_sink
-CHILD_CONTEXT_UNMARKED = "SF-SUB-07"  # a cancelled child's own ctx never sees the cancel
-
-Status: TypeAlias = Literal["live", "draining", "ended"]
-SpawnResult: TypeAlias = tuple[object, ...]  # ("spawned",) | ("refused", d, max) | ("raised", m)
-CancelResult: TypeAlias = tuple[object, ...]  # ("canceled", [labels]) | ("raised", m, [marked])
-
-
-@dataclass(frozen=True)
-class Config:
-    """What an example fixes up front: the roots, max_depth (None: the default) and the sink.
-
-    ``failing_event`` names the one event type whose emit raises ("spawned", "completed",
-    "failed", "canceled") or is None; a slow sink changes no outcome, so the model ignores it.
-    """
-
-    roots: tuple[str, ...]
-    max_depth: int | None = None
-    failing_event: str | None = None
-    deviations: frozenset[str] = frozenset()
-
-    @property
-    def depth_limit(self) -> int:
-        return DEFAULT_MAX_DEPTH if self.max_depth is None else self.max_depth
-
-
-@dataclass(frozen=True)
-class Run:
-    label: str
-    parent: str | None
-    depth: int
-    status: Status
-    data: tuple[tuple[str, Plain], ...]
-    pending: Outcome | None = None  # the outcome a draining run ends with
-    started: bool = True  # False when spawn raised before calling the runner
-    leaked: bool = False  # registration left behind by a failed 'spawned' emit (SF-SUB-03)
-
-    @property
-    def registered(self) -> bool:
-        return self.parent is not None and (self.status != "ended" or self.leaked)
-
-
-@dataclass(frozen=True)
-class State:
-    config: Config
-    runs: tuple[Run, ...]
-    canceled: frozenset[str] = frozenset()  # what spawner.is_canceled answers True for
-    marked: frozenset[str] = frozenset()  # contexts whose ctx.is_canceled is True
-    events: tuple[Event, ...] = ()
-    results: tuple[tuple[str, RunResult], ...] = ()
-
-    def run(self, label: str) -> Run:
-        return next(r for r in self.runs if r.label == label)
-
-    def children(self, label: str) -> list[str]:
-        return [r.label for r in self.runs if r.parent == label and r.registered]
-
-    def active(self, label: str) -> bool:
-        return self.run(label).status != "ended"
-
-
-@dataclass(frozen=True)
-class Spawn:
-    parent: str
-    child: str
-    inherit: bool = False
-
-
-@dataclass(frozen=True)
-class Finish:
-    run: str
-    outcome: Outcome = field(default_factory=lambda: Outcome("none"))
-
-
-@dataclass(frozen=True)
-class Abort:
-    run: str
-
-
-@dataclass(frozen=True)
-class Cancel:
-    run: str
-    with_contexts: bool = False
-
-
-@dataclass(frozen=True)
-class IsCanceled:
-    run: str
-
-
-Op: TypeAlias = Spawn | Finish | Abort | Cancel | IsCanceled
-
-
-def _with_run(state: State, run: Run) -> State:
-    runs = tuple(run if r.label == run.label else r for r in state.runs)
-    if all(r.label != run.label for r in state.runs):
-        runs = (*state.runs, run)
-    return replace(state, runs=runs)
+# The model's parts, re-exported: callers import the model from here.
+from models.subpipeline_marks import apply_marks as apply_marks
+from models.subpipeline_marks import cancel as cancel
+from models.subpipeline_marks import post_order as post_order
+from models.subpipeline_state import AMBIENT_SINK_ONLY as AMBIENT_SINK_ONLY
+from models.subpipeline_state import CHILD_CONTEXT_UNMARKED as CHILD_CONTEXT_UNMARKED
+from models.subpipeline_state import RETAINS_CANCELED_IDS as RETAINS_CANCELED_IDS
+from models.subpipeline_state import SINK_ABORTS_CASCADE as SINK_ABORTS_CASCADE
+from models.subpipeline_state import SINK_CHANGES_OUTCOME as SINK_CHANGES_OUTCOME
+from models.subpipeline_state import SPAWN_IGNORES_CANCEL as SPAWN_IGNORES_CANCEL
+from models.subpipeline_state import SPAWN_SINK_LEAKS as SPAWN_SINK_LEAKS
+from models.subpipeline_state import Abort as Abort
+from models.subpipeline_state import Cancel as Cancel
+from models.subpipeline_state import CancelResult as CancelResult
+from models.subpipeline_state import Config as Config
+from models.subpipeline_state import Finish as Finish
+from models.subpipeline_state import IsCanceled as IsCanceled
+from models.subpipeline_state import Op as Op
+from models.subpipeline_state import Run as Run
+from models.subpipeline_state import Spawn as Spawn
+from models.subpipeline_state import SpawnResult as SpawnResult
+from models.subpipeline_state import State as State
+from models.subpipeline_state import Status as Status
+from models.subpipeline_state import ancestors as ancestors
+from models.subpipeline_state import subtree as subtree
+from models.subpipeline_state import with_run as with_run
+from models.subpipeline_views import data_view as data_view
+from models.subpipeline_views import depths_view as depths_view
+from models.subpipeline_views import events_view as events_view
+from models.subpipeline_views import results_view as results_view
+from models.subpipeline_views import tracker_view as tracker_view
 
 
 def _cancelled_ancestor(state: State, label: str) -> bool:
@@ -174,8 +98,8 @@ def _spawn(state: State, op: Spawn) -> tuple[State, SpawnResult]:
         child = replace(child, status="ended", started=False, leaked=leaked)
         result = RunResult("raised", error=sink_error("spawned"))
         state = replace(state, events=events, results=(*state.results, (op.child, result)))
-        return _with_run(state, child), ("raised", sink_error("spawned"))
-    state = replace(_with_run(state, child), events=events)
+        return with_run(state, child), ("raised", sink_error("spawned"))
+    state = replace(with_run(state, child), events=events)
     if SPAWN_IGNORES_CANCEL not in cfg.deviations and _cancelled_ancestor(state, op.parent):
         # Promise (a user's expectation; the docstrings are silent): a child spawned under a
         # cancelled run is cancelled too, as cancel_with_children would have made it.
@@ -198,7 +122,7 @@ def _end(state: State, label: str, outcome: Outcome | None) -> State:
     if RETAINS_CANCELED_IDS not in state.config.deviations:
         canceled = canceled - {label}  # promise: no per-run state outlives the run
     state = replace(
-        _with_run(state, replace(run, status="ended", pending=None)),
+        with_run(state, replace(run, status="ended", pending=None)),
         canceled=canceled,
         events=state.events + events,
         results=(*state.results, (label, result)),
@@ -244,7 +168,7 @@ def end_aborted(state: State, label: str, run: str) -> State:
     children ending must not end it with its outcome.
     """
     for r in aborted_runs(state, label):
-        state = _with_run(state, replace(state.run(r), status="live", pending=None))
+        state = with_run(state, replace(state.run(r), status="live", pending=None))
     return _end(state, run, None)
 
 
@@ -253,96 +177,6 @@ def _abort(state: State, label: str) -> State:
     for run in aborted_runs(state, label):
         state = end_aborted(state, label, run)
     return state
-
-
-def subtree(state: State, label: str) -> list[str]:
-    """``label`` and every registered descendant, as ChildRunTracker.get_all_descendants sees."""
-    out = [label]
-    for child in state.children(label):
-        out.extend(subtree(state, child))
-    return out
-
-
-def ancestors(state: State, label: str) -> set[str]:
-    found, parent = set(), state.run(label).parent
-    while parent is not None:
-        found.add(parent)
-        parent = state.run(parent).parent
-    return found
-
-
-def _contexts_marked(state: State, op: Cancel, marked: list[str]) -> set[str]:
-    # "contexts: Optional map of run_id -> context for marking": the caller's contexts are
-    # marked. Only a run whose runner started has a context (SF-SUB-03 leftovers do not).
-    started = {r for r in marked if state.run(r).started}
-    out = set(started) if op.with_contexts else set()
-    if CHILD_CONTEXT_UNMARKED not in state.config.deviations:
-        # Promise: the spawner created each child's context, so a cancelled child's own
-        # ctx.is_canceled (what raise_if_cancelled and cancellation_checkpoint read) is True.
-        out |= {r for r in started if state.run(r).parent is not None}
-    return out
-
-
-def _tracked_parent(state: State, label: str) -> str | None:
-    run = state.run(label)
-    return run.parent if run.registered else None
-
-
-def _cancel(state: State, op: Cancel, result: CancelResult) -> State | None:
-    # "Cancel a run and all its children (depth-first)": children before parents, siblings in
-    # whatever order the tracker's set yields, runs already cancelled skipped but traversed.
-    fresh = [r for r in subtree(state, op.run) if r not in state.canceled]
-    if result[0] == "raised":
-        marked = list(result[2])  # type: ignore[call-overload]
-        if state.config.failing_event != "canceled" or result[1] != sink_error("canceled"):
-            return None
-        if SINK_ABORTS_CASCADE in state.config.deviations:
-            # The first fresh run in depth-first order is marked, then the emit raises.
-            minimal = [r for r in fresh if not any(r in ancestors(state, f) for f in fresh)]
-            if len(marked) != 1 or marked[0] not in minimal:
-                return None
-        elif sorted(marked) != sorted(fresh):
-            return None
-    else:
-        marked = list(result[1])  # type: ignore[call-overload]
-        if sorted(marked) != sorted(fresh):
-            return None
-    if not post_order(state, marked):
-        return None  # a run was marked before one of its descendants
-    return apply_marks(state, op, marked)
-
-
-def post_order(state: State, marked: list[str]) -> bool:
-    """Does ``marked`` list every run after its descendants, as a depth-first cascade would?"""
-    position = {r: i for i, r in enumerate(marked)}
-    return not any(
-        position.get(a, -1) < position[r]
-        for r in marked
-        for a in ancestors(state, r)
-        if a in position
-    )
-
-
-def apply_marks(state: State, op: Cancel, marked: list[str]) -> State:
-    """The effect of ``op`` marking ``marked`` now: ids, contexts and one event per run."""
-    depth0 = state.run(op.run).depth
-    # The event's parent is ``await self._tracker.get_parent(current_id)``: a run that already
-    # ended (a race lets cancel_with_children reach one) is no longer tracked, so its event
-    # names no parent. A user would rather see the parent, but a cancel that lands after the
-    # run ended is hardly a cancel of that run; the model follows Stageflow.
-    events = tuple(
-        Event("canceled", r, _tracked_parent(state, r), depth=state.run(r).depth - depth0)
-        for r in marked
-    )
-    kept = set(marked)
-    if RETAINS_CANCELED_IDS not in state.config.deviations:
-        kept = {r for r in kept if state.run(r).parent is None or state.active(r)}
-    return replace(
-        state,
-        canceled=state.canceled | kept,
-        marked=state.marked | _contexts_marked(state, op, marked),
-        events=state.events + events,
-    )
 
 
 class SubpipelineModel:
@@ -373,13 +207,13 @@ class SubpipelineModel:
             return _spawn(state, op)
         if isinstance(op, Finish):
             run = replace(state.run(op.run), status="draining", pending=op.outcome)
-            return _settle(_with_run(state, run), op.run), None
+            return _settle(with_run(state, run), op.run), None
         return _abort(state, op.run), None
 
     def step(self, state: State, op: Op, result: object) -> State | None:
         if isinstance(op, Cancel):
             assert isinstance(result, tuple)
-            return _cancel(state, op, result)
+            return cancel(state, op, result)
         after, allowed = self.expected(state, op)
         return after if result == allowed else None
 
@@ -392,36 +226,3 @@ class SubpipelineModel:
             flags = "C" if r.label in state.canceled else "-"
             lines.append(f"  {r.label} <- {r.parent} depth={r.depth} {r.status} {flags}")
         return "\n".join(lines)
-
-
-def tracker_view(state: State) -> dict[str, dict[str, Plain]]:
-    """What ChildRunTracker holds: exactly the registered children, keyed by parent."""
-    parents = {r.label: r.parent for r in state.runs if r.registered and r.parent is not None}
-    children: dict[str, Plain] = {
-        parent: list[Plain](sorted(c for c, p in parents.items() if p == parent))
-        for parent in dict.fromkeys(parents.values())
-    }
-    return {"children": children, "parents": dict[str, Plain](parents)}
-
-
-def depths_view(state: State) -> dict[str, int]:
-    """SubpipelineSpawner's per-run depths: every registered child, never a root."""
-    return {r.label: r.depth for r in state.runs if r.registered}
-
-
-def data_view(state: State) -> dict[str, dict[str, Plain]]:
-    """Every started run's ctx.data: roots keep theirs, whatever their children do."""
-    return {r.label: dict(r.data) for r in state.runs if r.started}
-
-
-def events_view(state: State) -> dict[str, list[Plain]]:
-    """The emits each sink saw: the parent context's ``event_sink`` (promise) or the ambient
-    ``get_event_sink()`` (SF-SUB-06, what the spawner's ``_emit_*`` helpers call)."""
-    events: list[Plain] = [e.plain() for e in state.events]
-    if AMBIENT_SINK_ONLY in state.config.deviations:
-        return {"ambient": events, "context": []}
-    return {"ambient": [], "context": events}
-
-
-def results_view(state: State) -> dict[str, Plain]:
-    return {label: result.plain() for label, result in state.results}

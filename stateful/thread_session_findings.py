@@ -3,8 +3,9 @@
 ``get_subpipeline_spawner()`` returns one spawner per process, created on first use and kept
 across every ``asyncio.run`` session and every thread after it. Its ``asyncio.Lock`` binds to
 the first event loop that ever waits on it. Each reproducer is plain Stageflow code, returns
-True while the violation is there, and clears the global spawner before and after, so that
-nothing it leaves behind reaches another check.
+True while the violation is there, starts from no global spawner and puts the process's own
+back afterwards, so that nothing it does reaches another check. The lost wakeup (SF-THR-06) is
+judged on the sleeping loop's state, not on a wall-clock margin: see ``_sleeps_for_good``.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from typing import Any
 
 from core.run.checks import Finding, Severity, documented, expected
 
+# The lost wakeup's evidence and the bounded poll are SF-THR-02's own.
+from stateful.thread_bag_findings import SECONDS, _sleeps_for_good, _until, _waits_asleep
+
 SESSIONS_CHECK = "threads.sessions"
 SPAWNER_BOUND_TO_FIRST_LOOP = "SF-THR-05"
 SPAWNER_LOCK_ACROSS_THREADS = "SF-THR-06"
 GLOBAL_SPAWNER_TWICE = "SF-THR-07"
-SECONDS = 5.0  # every wait is bounded: a reproducer must never hang the report
-HANG_SECONDS = 0.3  # as in stateful/thread_bag_findings.py: a woken loop needs microseconds
 
 
 class _SuspendingSink:
@@ -51,6 +53,9 @@ def spawner_bound_to_first_loop(sf: ModuleType) -> bool:
             spawner.cancel_with_children(first), spawner.cancel_with_children(second)
         )
 
+    # The process's global spawner and tracker (a new spawner makes the global tracker), put
+    # back at the end: the public getters would create them where there were none.
+    saved = vars(sub)["_spawner"], vars(sub)["_child_tracker"]
     sub.clear_subpipeline_spawner()
     try:
         asyncio.run(session(1))
@@ -60,13 +65,14 @@ def spawner_bound_to_first_loop(sf: ModuleType) -> bool:
             return "bound to a different event loop" in str(exc)
         return False
     finally:
-        sub.clear_subpipeline_spawner()
+        sub._spawner, sub._child_tracker = saved
 
 
 def spawner_lock_lost_wakeup(sf: ModuleType) -> bool:
     """Thread A cancels through the global spawner and pauses inside its lock (in the
-    ``contexts`` mapping it passed); thread B, on its own loop, cancels another run and waits
-    for the lock. A finishes. True if B has not returned HANG_SECONDS later."""
+    ``contexts`` mapping it passed); thread B, on its own loop, cancels another run, waits for
+    the lock and sleeps. A finishes. True if B's loop then sleeps for good with B's wakeup in
+    hand (see _sleeps_for_good)."""
     sub = sf.pipeline.subpipeline
     a_inside, b_waits, a_done = threading.Event(), threading.Event(), threading.Event()
     run_id = uuid.UUID(int=2)
@@ -88,26 +94,27 @@ def spawner_lock_lost_wakeup(sf: ModuleType) -> bool:
         b_loop.append(asyncio.get_running_loop())
         await sub.get_subpipeline_spawner().cancel_with_children(uuid.UUID(int=3))
 
+    # The process's global spawner and tracker (a new spawner makes the global tracker), put
+    # back at the end: the public getters would create them where there were none.
+    saved = vars(sub)["_spawner"], vars(sub)["_child_tracker"]
     sub.clear_subpipeline_spawner()
-    sub.get_subpipeline_spawner()  # one spawner for both threads, made before either starts
+    spawner = sub.get_subpipeline_spawner()  # one spawner for both threads, made before either
     a = threading.Thread(target=a_cancels, daemon=True)
     b = threading.Thread(target=asyncio.run, args=(b_asks(),), daemon=True)
     try:
         a.start()
-        a_inside.wait(SECONDS)
+        _until(lambda: a_inside.is_set() or not a.is_alive(), "A holds the spawner's lock")
+        if not a_inside.is_set():
+            return False  # this spawner never reads `contexts` under its lock
         b.start()
-        _until(lambda: (bool(b_loop) and _waits_for_lock(b_loop[0])) or not b.is_alive())
+        # As for SF-THR-02: B waits for the lock and sleeps, or is done, or blocks elsewhere.
+        _until(lambda: _waits_asleep(spawner._lock, b), "B waits for the lock", required=False)
         b_waits.set()
         a.join(SECONDS)
-        b.join(HANG_SECONDS)
-        never_returned = a_done.is_set() and b.is_alive()
-        if never_returned:
-            b_loop[0].call_soon_threadsafe(lambda: None)  # wake it, so the thread can end
-        b.join(SECONDS)
-        return never_returned
+        return _sleeps_for_good(a_done, b, b_loop)
     finally:
         b_waits.set()
-        sub.clear_subpipeline_spawner()
+        sub._spawner, sub._child_tracker = saved
 
 
 def global_spawner_made_twice(sf: ModuleType) -> bool:
@@ -130,32 +137,21 @@ def global_spawner_made_twice(sf: ModuleType) -> bool:
         finally:
             sys.settrace(None)
 
+    # The process's global spawner and tracker (a new spawner makes the global tracker), put
+    # back at the end: the public getters would create them where there were none.
+    saved = vars(sub)["_spawner"], vars(sub)["_child_tracker"]
     sub.clear_subpipeline_spawner()
     a = threading.Thread(target=a_first_call, daemon=True)
     try:
         a.start()
-        inside.wait(SECONDS)
+        _until(lambda: inside.is_set() or not a.is_alive(), "A builds the global spawner")
         got["b"] = sub.get_subpipeline_spawner()
         release.set()
         a.join(SECONDS)
         return "a" in got and got["a"] is not got["b"]
     finally:
         release.set()
-        sub.clear_subpipeline_spawner()
-
-
-def _waits_for_lock(loop: asyncio.AbstractEventLoop) -> bool:
-    # B's only task is suspended and its loop has nothing ready: it sleeps in select().
-    tasks = asyncio.all_tasks(loop)
-    return bool(tasks) and not loop._ready  # type: ignore[attr-defined]
-
-
-def _until(condition: Any) -> None:
-    pause = threading.Event()
-    for _ in range(int(SECONDS * 100)):
-        if condition():
-            return
-        pause.wait(0.01)
+        sub._spawner, sub._child_tracker = saved
 
 
 MEASURED = (

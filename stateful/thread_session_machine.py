@@ -1,7 +1,8 @@
 """Process-wide state: several sessions, in a row or in parallel threads, on the global spawner.
 
-Each example is one process (``fresh_process`` forgets the global spawner and tracker around
-it) running two or three *sessions* (``core/sut/thread_sessions.py``): each a script of
+Each example is one process (``fresh_process`` starts it with no global spawner or tracker
+and puts the process's own back afterwards; every thread it starts is joined) running two or
+three *sessions* (``core/sut/thread_sessions.py``): each a script of
 concurrent spawns, cancels and ``is_canceled`` on ``get_subpipeline_spawner()``, under an
 event sink that awaits. In a row, every session is its own event loop, as each
 ``asyncio.run`` is, scheduled by ``HypothesisChooser``. In parallel, two sessions run in two
@@ -46,6 +47,7 @@ from stateful.thread_bag_machine import PREEMPTION_RATE
 from stateful.thread_session_findings import (
     FINDINGS,
     GLOBAL_SPAWNER_TWICE,
+    SESSIONS_CHECK,
     SPAWNER_BOUND_TO_FIRST_LOOP,
     SPAWNER_LOCK_ACROSS_THREADS,
 )
@@ -140,8 +142,11 @@ def check_sessions(adopted: frozenset[str] | None = None) -> None:
     every_session_behaves_as_if_first()
 
 
-# Not registered with verify (issue 18 stays open): the parallel sessions leave OS threads and
-# process-wide spawner and tracker state behind, so a later test or check in the same process
-# (test_planted_child_tracker, the pristine run itself) saw different behaviour from run to run.
-# check_sessions stays runnable by hand; SF-THR-05..07 are still reported by their reproducers.
-CHECKS: list[Check] = []
+CHECKS = [
+    Check(
+        SESSIONS_CHECK,
+        check_sessions,
+        "sessions in a row (one event loop each) and in parallel threads on the global spawner "
+        "and tracker: each behaves as if it were the first, and leaves no child registered",
+    ),
+]

@@ -109,10 +109,14 @@ class ThreadScheduler:
             with self._cv:
                 self._pass_baton()
             self._watch(lambda: all(t.done for t in self._threads), None)
-        except BaseException:
-            self._abort()
+        except BaseException as exc:
+            for lane in self._abort():
+                exc.add_note(f"{lane} did not end after the run was aborted (a daemon now)")
             raise
-        self._join()
+        lingering = self._join()
+        if lingering:  # a finished run whose thread lingers would leak it into later examples
+            message = f"{lingering} did not end after its body"
+            raise self._failure_of(UncontrolledBlockError, message)
         return ThreadRunResult(
             {t.name: t.value for t in self._threads if t.error is None},
             {t.name: t.error for t in self._threads if t.error is not None},
@@ -143,16 +147,18 @@ class ThreadScheduler:
             if self._failure is not None:
                 raise self._failure
 
-    def _abort(self) -> None:
+    def _abort(self) -> list[str]:
         with self._cv:
             self._aborted = True
             self._cv.notify_all()
-        self._join()
+        return self._join()
 
-    def _join(self) -> None:
+    def _join(self) -> list[str]:
+        """Join every thread (each within ``wait_seconds``): the lanes of those still alive."""
         for t in self._threads:
             if t.thread is not None:
                 t.thread.join(self.wait_seconds)
+        return [self.lanes[t.index] for t in self._threads if t.thread and t.thread.is_alive()]
 
     # ----------------------------------------------------------------- decisions (baton held)
     def _pass_baton(self) -> None:

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from core.sut import stageflow_module
+from core.sut import HarnessError, stageflow_module
 
 Session = Callable[[], Coroutine[Any, Any, list[str]]]
 
@@ -42,15 +42,34 @@ class _SuspendingSink:
 
 @contextmanager
 def fresh_process() -> Any:
-    """Forget the global spawner and tracker before and after: each example is a new process."""
+    """Each example is a new process: no global spawner or tracker before, and afterwards the
+    ones that were there before (another check's, a user's), exactly as they were.
+
+    Clearing afterwards would not do: code that ran before us may hold the old globals (a
+    spawner made with the global tracker), and a later check would then find the process in a
+    state it never made. The public getters create a global when there is none, so the
+    module's own two names are read and written back.
+    """
     sub = stageflow_module().pipeline.subpipeline
+    missing = [name for name in GLOBALS if name not in vars(sub)]
+    if missing:
+        raise HarnessError(
+            f"stageflow.pipeline.subpipeline has no {missing}: this Stageflow keeps its global "
+            "spawner or tracker elsewhere, so a session could not restore it; teach "
+            "core/sut/thread_sessions.py (fresh_process) where it lives"
+        )
+    saved = {name: vars(sub)[name] for name in GLOBALS}
     sub.clear_subpipeline_spawner()
     sub.clear_child_tracker()
     try:
         yield
     finally:
-        sub.clear_subpipeline_spawner()
-        sub.clear_child_tracker()
+        for name, value in saved.items():
+            setattr(sub, name, value)
+
+
+# stageflow/pipeline/subpipeline.py's process-wide objects: the spawner and the child tracker.
+GLOBALS = ("_spawner", "_child_tracker")
 
 
 def global_session(number: int, ops: Sequence[SpawnerOp], used: list[Any] | None = None) -> Session:

@@ -1,0 +1,126 @@
+"""The thread search on the real bags is a function of its choices, and of nothing else.
+
+Two things could make it otherwise, and each has a test here:
+
+- *the run*: the same choices must give the same trace and the same values, on Stageflow's own
+  OutputBag shared by threads that each run their own event loop. Garbage made and collected
+  between the runs moves objects to other addresses and runs finalizers at other moments; a
+  trace that depended on either would differ (100 replays out of 100 must not).
+- *the search*: which examples Hypothesis tries. With ``report_multiple_bugs`` Hypothesis kept
+  generating after a first failure until ten seconds of wall time had passed, so a loaded
+  machine tried other examples and shrank another bug (the planted ``keys()`` race was found in
+  half the runs). Here the check runs twice on a planted race (the cheapest of
+  ``tests/quality/test_planted_threads.py``, an unlocked write), once with Hypothesis's clock
+  made to jump eleven seconds at every reading: the examples tried and the failure shrunk to
+  must be the same. With ``report_multiple_bugs=True`` this test fails.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis.internal.conjecture import engine
+
+from core.sched.choosers import ReplayChooser, SeededChooser
+from core.sched.scheduler import run
+from core.sched.thread_reports import ThreadRunResult
+from core.sched.threads import run_threads
+from core.sut import stageflow_module
+from core.sut.thread_bags import stageflow_focus
+from stateful.thread_bag_machine import run_thread_bags
+from tests.quality.test_planted_threads import write_without_lock
+
+sf = stageflow_module()
+
+
+def shared_bag_run(chooser: object) -> ThreadRunResult:
+    bag = sf.context.OutputBag()
+
+    def writer(stages: tuple[str, ...]) -> Callable[[], object]:
+        async def write() -> list[int]:
+            entries = [await bag.write(s, sf.StageOutput.ok({"s": s})) for s in stages]
+            return [entry.attempt for entry in entries]
+
+        return lambda: run(write, detail=False).value
+
+    async def read() -> list[list[str]]:
+        return [sorted(bag.outputs()), bag.keys(), sorted(bag.to_dict()["entries"])]
+
+    bodies = [
+        ("w0", writer(("stt", "llm"))),
+        ("w1", writer(("tts",))),
+        ("reader", lambda: run(read, detail=False).value),
+    ]
+    return run_threads(bodies, chooser, focus=stageflow_focus())  # type: ignore[arg-type]
+
+
+def churn(collect: bool) -> None:
+    # Cycles with finalizers, sometimes collected: addresses and finalizer timing move on.
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+        def __del__(self) -> None:
+            pass
+
+    for _ in range(500):
+        Node()
+    if collect:
+        gc.collect()  # a full collection costs ~0.1 s with the suite loaded: one run in ten
+
+
+def outcome(result: ThreadRunResult) -> tuple[object, ...]:
+    errors = {name: repr(error) for name, error in result.errors.items()}
+    return result.trace, result.values, errors
+
+
+def test_the_same_choices_give_the_same_trace_on_a_shared_output_bag_100_times() -> None:
+    first = shared_bag_run(SeededChooser(seed=3))
+    assert len(first.trace.steps) > 20 and any(first.choices)
+    for replay in range(100):
+        churn(collect=replay % 10 == 0)
+        assert outcome(shared_bag_run(ReplayChooser(first.choices))) == outcome(first)
+
+
+class JumpingClock:
+    """time, except that monotonic() is eleven seconds later at every reading."""
+
+    def __init__(self) -> None:
+        self.ticks = itertools.count()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    def monotonic(self) -> float:
+        return 11.0 * next(self.ticks)
+
+
+def search(monkeypatch: pytest.MonkeyPatch) -> tuple[list[tuple[object, int]], str]:
+    tried: list[tuple[object, int]] = []
+    test_function = engine.ConjectureRunner.test_function
+
+    def recording(runner: Any, data: Any) -> Any:
+        result = test_function(runner, data)
+        tried.append((data.choices, int(data.status)))
+        return result
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine.ConjectureRunner, "test_function", recording)
+        with pytest.raises(AssertionError) as info:
+            run_thread_bags()
+    return tried, str(info.value)
+
+
+def test_the_thread_bag_search_does_not_read_the_wall_clock(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sf.context.OutputBag, "write", write_without_lock)
+    calm = search(monkeypatch)
+    monkeypatch.setattr(engine, "time", JumpingClock())
+    loaded = search(monkeypatch)
+    assert calm == loaded
