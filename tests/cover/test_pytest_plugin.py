@@ -1,0 +1,134 @@
+"""`pytest --stageflow-verify`: verify's rows as pytest items, with verify's verdicts.
+
+Each test runs pytest in a subprocess (the plugin changes collection, so it needs a pytest of
+its own). A planted registry (a conftest replacing discovery with one check or finding per
+verdict) pins the mapping of every status, through pytest-xdist and JUnit; a few real rows are
+judged by both verify and the plugin and must agree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PLANTED_REGISTRY = """
+from core.run import checks as registry
+from core.sut import HarnessError
+
+
+def _pass():
+    registry.count_example()
+
+
+def _new():
+    registry.count_example()
+    raise AssertionError("planted: Stageflow broke it")
+
+
+def _error():
+    raise HarnessError("planted: the adapter cannot do this")
+
+
+CHECKS = [
+    registry.Check("planted.passes", _pass, "passes"),
+    registry.Check("planted.new", _new, "fails"),
+    registry.Check("planted.absent", _pass, "n/a", applies=lambda sf: "planted: no feature"),
+    registry.Check("planted.error", _error, "harness error"),
+]
+FINDINGS = [
+    registry.Finding("SF-PLANT-01", "still there", (), "planted.passes", "p", "o",
+                     reproduce=lambda sf: True),
+    registry.Finding("SF-PLANT-02", "gone", (), "planted.passes", "p", "o",
+                     reproduce=lambda sf: False),
+]
+registry.discover_checks = lambda: CHECKS
+registry.discover_findings = lambda: FINDINGS
+"""
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HYPOTHESIS_PROFILE": "ci"}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def _pytest(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    junit = tmp_path / "rows.xml"
+    args = ["-m", "pytest", "-p", "core.run.pytest_plugin", "--stageflow-verify"]
+    args += ["-p", "no:cacheprovider", "-q", f"--junitxml={junit}", *extra]
+    return _run(args, tmp_path), junit
+
+
+def _outcomes(junit: Path) -> dict[str, str]:
+    outcomes = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
+        skipped = case.find("skipped")
+        if skipped is not None and skipped.get("type") == "pytest.xfail":
+            kinds = ["xfail"]
+        outcomes[case.get("name", "")] = kinds[0] if kinds else "passed"
+    return outcomes
+
+
+def test_every_verdict_maps_to_its_pytest_outcome_across_xdist_workers(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(PLANTED_REGISTRY)
+    done, junit = _pytest(tmp_path, "-n", "2")
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert _outcomes(junit) == {
+        "planted.passes": "passed",
+        "planted.new": "failure",
+        "planted.absent": "skipped",
+        "planted.error": "error",
+        "finding.SF-PLANT-01": "xfail",
+        "finding.SF-PLANT-02": "failure",  # FIXED under a strict xfail: XPASS(strict)
+    }
+
+
+def test_k_selects_a_check_with_its_findings(tmp_path: Path) -> None:
+    done = _run(
+        [
+            "-m",
+            "pytest",
+            "-p",
+            "core.run.pytest_plugin",
+            "--stageflow-verify",
+            "-p",
+            "no:cacheprovider",
+            "--collect-only",
+            "-q",
+            "-k",
+            "fork",
+        ],
+        tmp_path,
+    )
+    selected = [line for line in done.stdout.splitlines() if line.startswith("stageflow-verify::")]
+    assert "stageflow-verify::context.fork_tree" in selected, done.stdout + done.stderr
+    assert "stageflow-verify::finding.SF-CTX-01" in selected  # its check is context.fork_tree
+    assert "stageflow-verify::values.frozen_dict_hash" not in selected
+
+
+def test_real_rows_get_the_verdicts_verify_gives(tmp_path: Path) -> None:
+    rows = ["values.frozen_dict_hash", "values.extract_service", "finding.SF-VAL-02"]
+    verified = _run(
+        ["-m", "core.run.verify", "--checks", ",".join(rows), "--reports", str(tmp_path / "r")],
+        tmp_path,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    report = json.loads((tmp_path / "r" / "verify.json").read_text())
+    by_verify = {row["name"]: row["status"] for row in report["checks"]}
+    done, junit = _pytest(tmp_path, "-k", " or ".join(r.replace("finding.", "") for r in rows))
+    assert done.returncode == 0, done.stdout + done.stderr
+    spelled = {"PASS": "passed", "KNOWN": "xfail", "N/A": "skipped"}
+    assert _outcomes(junit) == {name: spelled[status] for name, status in by_verify.items()}
