@@ -11,6 +11,7 @@ ci profile gives the same examples every run.
 import importlib
 import pkgutil
 
+from core.run.checks import SUITE_ROOT
 from core.run.profiles import load_selected_profile
 
 load_selected_profile()
@@ -20,7 +21,9 @@ _NOT_IMPORTED = ("__main__", "shared_db_probe", "conftest")
 
 
 def _import_suite() -> None:
-    for package_name in ("core", "models", "properties", "stateful", "tests"):
+    # The suite's packages under their import names (prefixed once packaged under one name).
+    suite = [f"{SUITE_ROOT}{name}" for name in ("core", "models", "properties", "stateful")]
+    for package_name in (*suite, "tests"):
         package = importlib.import_module(package_name)
         for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
             if info.name.rsplit(".", 1)[-1] not in _NOT_IMPORTED:

@@ -32,7 +32,11 @@ from core.run.watchdog import REPRODUCER_SECONDS, watchdog
 
 T = TypeVar("T")
 
-CHECK_PACKAGES = ("stateful", "properties")
+# The suite's root package as this module sees it: "" in a checkout (``core.run.checks``),
+# "stageflow_verify." once packaged under one import name. Package names spelled as data must
+# carry it, or an installed suite would look for a top-level ``stateful`` that is not there.
+SUITE_ROOT = __name__[: -len("core.run.checks")]
+CHECK_PACKAGES = tuple(f"{SUITE_ROOT}{name}" for name in ("stateful", "properties"))
 
 
 def _always_applies(sf: ModuleType) -> str | None:

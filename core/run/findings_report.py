@@ -35,7 +35,7 @@ from types import FunctionType, ModuleType
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from core.run.checks import BASIS_ORDER, SEVERITY_ORDER, Basis, Finding
+from core.run.checks import BASIS_ORDER, SEVERITY_ORDER, SUITE_ROOT, Basis, Finding
 from core.run.withdrawn import Withdrawn, discover_withdrawn
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ _SUITE_PACKAGES = ("stateful", "properties", "models", "core")
 
 
 def _is_suite(module: str) -> bool:
-    return module.partition(".")[0] in _SUITE_PACKAGES
+    return module.removeprefix(SUITE_ROOT).partition(".")[0] in _SUITE_PACKAGES
 
 
 def _module_imports(module_name: str) -> dict[str, str]:
