@@ -1,0 +1,153 @@
+"""Rename the suite's packages under one import name: ``core.x`` to ``stageflow_verify.core.x``.
+
+Packaging (issue 20) installs the four top-level folders as ``stageflow_verify.core``,
+``stageflow_verify.models``, ``stageflow_verify.properties`` and ``stageflow_verify.stateful``
+(``pyproject.toml`` maps them with ``package-dir``; the folders stay where they are). Every
+module imports its siblings absolutely, so every such import, and every module name spelled
+in a string (``-m core.run.verify`` in a subprocess, ``"core.sut.values"`` given to
+``importlib``), has to say the new name. This script makes that edit, and only that edit:
+
+- ``import core.x`` / ``from core.x import y`` / ``from models import z``: the first name
+  of an absolute import is prefixed when it is one of the four packages;
+- a string literal that is exactly a dotted module name of those packages (``"core.run"``,
+  ``"models.values"``) is prefixed; a bare folder name (``"core"``) is left alone, since the
+  suite uses those as directory names too;
+- ``-m core.`` (and the other three) inside any string literal, and in ``Makefile``,
+  ``.ci/run`` and ``README.md``, is prefixed, as is a line of those three files that starts
+  ``from core.``/``import core.`` (the README's examples).
+
+It reads tokens (``tokenize``), never regular expressions over whole lines, so comments and
+docstrings are untouched, and it is idempotent: a name already prefixed is not a match. It
+needs only the standard library and no import of the suite, so it runs before and after the
+rename alike:
+
+    python3 core/run/rename_imports.py          # rewrite in place, print the files changed
+    python3 core/run/rename_imports.py --check  # exit 1 if anything is left to rewrite
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import tokenize
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+PREFIX = "stageflow_verify"
+PACKAGES = ("core", "models", "properties", "stateful")
+PYTHON_ROOTS = (*PACKAGES, "tests")
+TEXT_FILES = ("Makefile", ".ci/run", "README.md")
+_DOTTED = re.compile(rf"^(['\"])((?:{'|'.join(PACKAGES)})(?:\.[A-Za-z_]\w*)+)\1$")
+_DASH_M = re.compile(rf"(-m\s+)(?=(?:{'|'.join(PACKAGES)})\.)")
+# In Makefile, .ci/run and the README's code blocks: `from core.x import y` at a line's start.
+_TEXT_IMPORT = re.compile(rf"^(\s*(?:from|import)\s+)(?=(?:{'|'.join(PACKAGES)})[\s.])", re.M)
+
+
+def rewrite_python(source: str) -> str:
+    tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    edits: list[tuple[tuple[int, int], tuple[int, int], str]] = []
+    for index, token in enumerate(tokens):
+        if (
+            token.type == tokenize.NAME
+            and token.string in PACKAGES
+            and _starts_import(tokens, index)
+        ):
+            edits.append((token.start, token.end, f"{PREFIX}.{token.string}"))
+        elif token.type == tokenize.STRING:
+            new = _rewrite_string(token.string)
+            if new != token.string:
+                edits.append((token.start, token.end, new))
+    return _apply(source, edits)
+
+
+def _starts_import(tokens: Sequence[tokenize.TokenInfo], index: int) -> bool:
+    # The name right after `import` or `from` (absolute), or after a comma of `import a, b`.
+    before = _previous_significant(tokens, index)
+    if before is None:
+        return False
+    if before.string == "from":  # not `yield from core` or `raise x from core`
+        return _statement_keyword(tokens, index) == "from"
+    if before.string == "import":
+        return _statement_keyword(tokens, index) == "import"
+    if before.string == ",":
+        return _statement_keyword(tokens, index) == "import"
+    return False
+
+
+def _previous_significant(
+    tokens: Sequence[tokenize.TokenInfo], index: int
+) -> tokenize.TokenInfo | None:
+    for token in reversed(tokens[:index]):
+        if token.type not in (tokenize.NL, tokenize.COMMENT):
+            return token
+    return None
+
+
+def _statement_keyword(tokens: Sequence[tokenize.TokenInfo], index: int) -> str:
+    # The first token of the logical line: `import` (rename every name) or `from` (only the
+    # module, never what is imported from it).
+    first = tokens[index]
+    for token in reversed(tokens[:index]):
+        if token.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
+            break
+        first = token
+    return first.string
+
+
+def _rewrite_string(literal: str) -> str:
+    match = _DOTTED.match(literal)
+    if match:
+        quote, name = match.groups()
+        return f"{quote}{PREFIX}.{name}{quote}"
+    return _DASH_M.sub(rf"\g<1>{PREFIX}.", literal)
+
+
+def _apply(source: str, edits: list[tuple[tuple[int, int], tuple[int, int], str]]) -> str:
+    lines = source.splitlines(keepends=True)
+    for (row, col), (end_row, end_col), text in reversed(edits):
+        if row != end_row:  # a multi-line string that is a module name does not exist
+            continue
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + text + line[end_col:]
+    return "".join(lines)
+
+
+def rewrite_text(text: str) -> str:
+    text = _TEXT_IMPORT.sub(rf"\g<1>{PREFIX}.", text)
+    return _DASH_M.sub(rf"\g<1>{PREFIX}.", text)
+
+
+def files(root: Path) -> Iterator[tuple[Path, bool]]:
+    """Every file the rename touches, with whether it is Python."""
+    for folder in PYTHON_ROOTS:
+        for path in sorted((root / folder).rglob("*.py")):
+            if "__pycache__" not in path.parts:
+                yield path, True
+    for name in TEXT_FILES:
+        if (root / name).exists():
+            yield root / name, False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 core/run/rename_imports.py", description=__doc__)
+    parser.add_argument(
+        "--check", action="store_true", help="report, do not write; exit 1 if needed"
+    )
+    parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2]))
+    args = parser.parse_args(argv)
+    changed = []
+    for path, is_python in files(Path(args.root)):
+        old = path.read_text()
+        new = rewrite_python(old) if is_python else rewrite_text(old)
+        if new != old:
+            changed.append(path)
+            if not args.check:
+                path.write_text(new)
+    for path in changed:
+        print(path.relative_to(args.root))
+    return 1 if args.check and changed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,69 @@
+"""The packaging rename edits imports and module-name strings only, and is idempotent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.run.rename_imports import main, rewrite_python, rewrite_text
+
+BEFORE = '''"""Docstring naming core.run.verify stays as it is."""
+import core.run.checks as registry
+import os, models.values
+from core.sut import stageflow_module
+from models import graph_run  # a comment about core.x stays
+from . import sibling
+from stageflow import core
+
+CHECKS = ("stateful", "properties")
+TARGET = "core.sut.values"
+COMMAND = [PYTHON, "-m", "core.run.verify"]
+SHELL = "python -m models.values --fast"
+
+
+def walk(core):
+    yield from core
+'''
+
+AFTER = '''"""Docstring naming core.run.verify stays as it is."""
+import stageflow_verify.core.run.checks as registry
+import os, stageflow_verify.models.values
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.models import graph_run  # a comment about core.x stays
+from . import sibling
+from stageflow import core
+
+CHECKS = ("stateful", "properties")
+TARGET = "stageflow_verify.core.sut.values"
+COMMAND = [PYTHON, "-m", "stageflow_verify.core.run.verify"]
+SHELL = "python -m stageflow_verify.models.values --fast"
+
+
+def walk(core):
+    yield from core
+'''
+
+
+def test_imports_and_module_strings_are_renamed_and_nothing_else() -> None:
+    assert rewrite_python(BEFORE) == AFTER
+
+
+def test_the_rename_is_idempotent() -> None:
+    assert rewrite_python(AFTER) == AFTER
+    text = "\t$(PY) -m core.run.verify\nfrom core.sut.user import explore_pipeline\n"
+    once = rewrite_text(text)
+    assert once == (
+        "\t$(PY) -m stageflow_verify.core.run.verify\n"
+        "from stageflow_verify.core.sut.user import explore_pipeline\n"
+    )
+    assert rewrite_text(once) == once
+
+
+def test_check_mode_reports_what_is_left_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "core").mkdir()
+    module = tmp_path / "core" / "m.py"
+    module.write_text("from core.run import checks\n")
+    assert main(["--check", "--root", str(tmp_path)]) == 1
+    assert module.read_text() == "from core.run import checks\n"
+    assert main(["--root", str(tmp_path)]) == 0
+    assert main(["--check", "--root", str(tmp_path)]) == 0
+    assert module.read_text() == "from stageflow_verify.core.run import checks\n"
