@@ -91,7 +91,8 @@ def _statement_keyword(tokens: Sequence[tokenize.TokenInfo], index: int) -> str:
     for token in reversed(tokens[:index]):
         if token.type in (tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT):
             break
-        first = token
+        if token.type not in (tokenize.NL, tokenize.COMMENT):  # blank lines, comments above
+            first = token
     return first.string
 
 

@@ -8,6 +8,8 @@ from core.run.rename_imports import main, rewrite_python, rewrite_text
 
 BEFORE = '''"""Docstring naming core.run.verify stays as it is."""
 import core.run.checks as registry
+
+# a comment line, then a blank line, before the next import
 import os, models.values
 from core.sut import stageflow_module
 from models import graph_run  # a comment about core.x stays
@@ -26,6 +28,8 @@ def walk(core):
 
 AFTER = '''"""Docstring naming core.run.verify stays as it is."""
 import stageflow_verify.core.run.checks as registry
+
+# a comment line, then a blank line, before the next import
 import os, stageflow_verify.models.values
 from stageflow_verify.core.sut import stageflow_module
 from stageflow_verify.models import graph_run  # a comment about core.x stays
