@@ -35,7 +35,9 @@ T = TypeVar("T")
 # The suite's root package as this module sees it: "" in a checkout (``core.run.checks``),
 # "stageflow_verify." once packaged under one import name. Package names spelled as data must
 # carry it, or an installed suite would look for a top-level ``stateful`` that is not there.
-SUITE_ROOT = __name__[: -len("core.run.checks")]
+# (Counted in parts, not spelled: the packaging rename rewrites dotted module names in strings.)
+_PARTS = __name__.split(".")  # [..., "core", "run", "checks"]
+SUITE_ROOT = ".".join(_PARTS[:-3]) + "." if len(_PARTS) > 3 else ""
 CHECK_PACKAGES = tuple(f"{SUITE_ROOT}{name}" for name in ("stateful", "properties"))
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -44,13 +45,26 @@ class BadInput(Exception):
 
 
 def _requirements() -> list[tuple[str, str]]:
-    """(name, line) of each requirement in the lock, comments stripped."""
+    """(name, line) of each requirement in the lock, comments stripped.
+
+    Installed as a package there is no checkout and no lock: the package's own pinned
+    dependencies (pyproject's, which pin stageflow-core as the lock does) stand in for it.
+    """
     found = []
-    for raw in LOCK.read_text().splitlines():
+    for raw in _lock_lines():
         line = raw.partition("#")[0].strip()
         if line:
             found.append((line.partition("==")[0].strip().lower(), line))
     return found
+
+
+def _lock_lines() -> list[str]:
+    if LOCK.exists():
+        return LOCK.read_text().splitlines()
+    try:
+        return list(importlib.metadata.requires("stageflow-verify") or [])
+    except importlib.metadata.PackageNotFoundError:
+        raise BadInput(f"no {LOCK} and no installed stageflow-verify to read pins from") from None
 
 
 def pinned_version() -> str:
