@@ -8,12 +8,15 @@ judged by both verify and the plugin and must agree.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+
+from core.run.checks import SUITE_ROOT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +52,15 @@ FINDINGS = [
 ]
 registry.discover_checks = lambda: CHECKS
 registry.discover_findings = lambda: FINDINGS
-"""
+""".replace("from core.", f"from {SUITE_ROOT}core.")  # the suite's import name, packaged or not
+
+# Installed, the package's pytest11 entry point loads the plugin; naming it again with -p would
+# register it twice. In a checkout without the package it must be named.
+_INSTALLED = any(
+    e.value.endswith("core.run.pytest_plugin")
+    for e in importlib.metadata.entry_points(group="pytest11")
+)
+PLUGIN = [] if _INSTALLED else ["-p", "core.run.pytest_plugin"]
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -66,7 +77,7 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def _pytest(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path]:
     junit = tmp_path / "rows.xml"
-    args = ["-m", "pytest", "-p", "core.run.pytest_plugin", "--stageflow-verify"]
+    args = ["-m", "pytest", *PLUGIN, "--stageflow-verify"]
     args += ["-p", "no:cacheprovider", "-q", f"--junitxml={junit}", *extra]
     return _run(args, tmp_path), junit
 
@@ -101,8 +112,7 @@ def test_k_selects_a_check_with_its_findings(tmp_path: Path) -> None:
         [
             "-m",
             "pytest",
-            "-p",
-            "core.run.pytest_plugin",
+            *PLUGIN,
             "--stageflow-verify",
             "-p",
             "no:cacheprovider",
