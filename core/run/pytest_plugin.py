@@ -71,7 +71,8 @@ def pytest_configure(config: pytest.Config) -> None:
         from core.run.variables import PROFILE_ENV
 
         # `make verify` runs under ci unless told otherwise; so do its rows here.
-        os.environ.setdefault(PROFILE_ENV, "ci")
+        if not os.environ.get(PROFILE_ENV):  # unset or empty, as make's own default reads it
+            os.environ[PROFILE_ENV] = "ci"
         load_selected_profile()
         install_seed()
 
