@@ -16,6 +16,8 @@ in a string (``-m core.run.verify`` in a subprocess, ``"core.sut.values"`` given
   ``.ci/run`` and ``README.md``, is prefixed, as is a line of those three files that starts
   ``from core.``/``import core.`` (the README's examples).
 
+It also writes the packaging sections of ``pyproject.toml`` (the console script, the pytest11
+entry point, the package list from the folders' ``__init__.py`` files, the ``package-dir`` map).
 It reads tokens (``tokenize``), never regular expressions over whole lines, so comments and
 docstrings are untouched, and it is idempotent: a name already prefixed is not a match. It
 needs only the standard library and no import of the suite, so it runs before and after the
@@ -119,6 +121,58 @@ def rewrite_text(text: str) -> str:
     return _DASH_M.sub(rf"\g<1>{PREFIX}.", text)
 
 
+# The pyproject sections the packaging owns; rewritten whole from the folders as they are, so a
+# subpackage added later is listed on the next run.
+_PACKAGING_SECTIONS = (
+    "[project.scripts]",
+    "[project.entry-points.pytest11]",
+    "[tool.setuptools]",
+    "[tool.setuptools.package-dir]",
+    "[tool.setuptools.package-data]",
+    "[build-system]",
+)
+
+
+def packaging(root: Path) -> str:
+    """The packaging sections: one import name, the folders mapped where they are."""
+    names = sorted(
+        ".".join((PREFIX, *init.parent.relative_to(root).parts))
+        for folder in PACKAGES
+        for init in (root / folder).rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    )
+    listed = "".join(f'    "{name}",\n' for name in names)
+    mapped = "".join(f'"{PREFIX}.{folder}" = "{folder}"\n' for folder in PACKAGES)
+    return (
+        f'[project.scripts]\nstageflow-verify = "{PREFIX}.core.run.cli:main"\n\n'
+        f'[project.entry-points.pytest11]\n{PREFIX} = "{PREFIX}.core.run.pytest_plugin"\n\n'
+        "# One import name, the folders where they are: stageflow_verify is a namespace package\n"
+        "# whose subpackages are the top-level folders (written by core/run/rename_imports.py).\n"
+        "# tests/ stays out: mutation and the benches need a checkout.\n"
+        f"[tool.setuptools]\npackages = [\n{listed}]\n\n"
+        f"[tool.setuptools.package-dir]\n{mapped}\n"
+        f'[tool.setuptools.package-data]\n"{PREFIX}.core.sched" = ["SCHEDULER.md"]\n\n'
+        '[build-system]\nrequires = ["setuptools>=68"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+
+
+def rewrite_pyproject(text: str, root: Path) -> str:
+    # Sections are split at lines that open one; ours are dropped and written once, where
+    # [tool.setuptools] stood (else at the end).
+    sections = re.split(r"(?m)^(?=\[)", text)
+    kept: list[str] = []
+    at: int | None = None
+    for section in sections:
+        header = section.split("\n", 1)[0].strip()
+        if header in _PACKAGING_SECTIONS:
+            at = len(kept) if at is None else at
+            continue
+        kept.append(section)
+    block = packaging(root) + "\n"
+    kept.insert(len(kept) if at is None else at, block)
+    return "".join(kept).rstrip("\n") + "\n"
+
+
 def files(root: Path) -> Iterator[tuple[Path, bool]]:
     """Every file the rename touches, with whether it is Python."""
     for folder in PYTHON_ROOTS:
@@ -145,6 +199,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             changed.append(path)
             if not args.check:
                 path.write_text(new)
+    pyproject = Path(args.root) / "pyproject.toml"
+    if pyproject.exists():
+        old = pyproject.read_text()
+        new = rewrite_pyproject(old, Path(args.root))
+        if new != old:
+            changed.append(pyproject)
+            if not args.check:
+                pyproject.write_text(new)
     for path in changed:
         print(path.relative_to(args.root))
     return 1 if args.check and changed else 0

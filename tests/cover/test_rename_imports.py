@@ -71,3 +71,21 @@ def test_check_mode_reports_what_is_left_and_writes_nothing(tmp_path: Path) -> N
     assert main(["--root", str(tmp_path)]) == 0
     assert main(["--check", "--root", str(tmp_path)]) == 0
     assert module.read_text() == "from stageflow_verify.core.run import checks\n"
+
+
+def test_pyproject_gets_the_packaging_of_every_subpackage_once(tmp_path: Path) -> None:
+    for folder in ("core/run", "models", "properties", "stateful"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "__init__.py").write_text("")
+    (tmp_path / "core" / "__init__.py").write_text("")
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "x"\n\n[tool.setuptools]\npackages = ["core"]\n\n[tool.ruff]\n'
+    )
+    assert main(["--root", str(tmp_path)]) == 0
+    text = pyproject.read_text()
+    assert '"stageflow_verify.core.run",' in text
+    assert '"stageflow_verify.core" = "core"' in text
+    assert 'stageflow-verify = "stageflow_verify.core.run.cli:main"' in text
+    assert text.index("[project]") < text.index("[tool.setuptools]") < text.index("[tool.ruff]")
+    assert main(["--check", "--root", str(tmp_path)]) == 0  # written once: idempotent
