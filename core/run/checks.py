@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Literal, TypeVar
 
 from core.run.watchdog import REPRODUCER_SECONDS, watchdog
+from core.sut import forget_harness_errors
 
 T = TypeVar("T")
 
@@ -181,18 +182,21 @@ def _refuse_duplicates(names: list[str], kind: str) -> None:
 
 # Examples run by the check currently executing. Machines call count_example() once per
 # example (in __init__), @given laws once per call; verify resets it around each check, and a
-# check that ran no example is never reported as a pass.
+# check that ran no example is never reported as a pass. A new example also forgets the
+# HarnessErrors of the one before, so a failure is judged by what its own example raised.
 _examples_run = 0
 
 
 def count_example() -> None:
     global _examples_run
     _examples_run += 1
+    forget_harness_errors()
 
 
 def reset_example_count() -> None:
     global _examples_run
     _examples_run = 0
+    forget_harness_errors()
 
 
 def example_count() -> int:
