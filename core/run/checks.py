@@ -103,6 +103,25 @@ class Severity:
     why: str
 
 
+# The releases `make verify-all` measured (every final stageflow-core from 0.5.0 on, 2026-12-02).
+# A finding declares, with :func:`releases`, those its row was KNOWN on; reports/findings.md
+# flags a declaration that disagrees with a newer measurement.
+RELEASES = (
+    *("0.5.0", "0.5.1", "0.7.0", "0.8.0", "0.9.0", "0.9.1", "0.9.2", "0.9.4", "0.9.5"),
+    *("0.9.6", "1.0.0", "1.1.0", "1.2.0"),
+)
+
+
+def releases(first: str = RELEASES[0], last: str = RELEASES[-1]) -> tuple[str, ...]:
+    """The measured releases from ``first`` to ``last``, both included, oldest first.
+
+    For example::
+
+        Finding("SF-X-01", ..., releases("0.9.6"), ...)  # KNOWN on 0.9.6, 1.0.0, 1.1.0, 1.2.0
+    """
+    return RELEASES[RELEASES.index(first) : RELEASES.index(last) + 1]
+
+
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 BASIS_ORDER = {"documented": 0, "expected": 1}
 
