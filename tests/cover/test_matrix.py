@@ -133,6 +133,8 @@ def test_a_release_never_verified_here_is_no_disagreement() -> None:
     text = render_findings_report([declared], records)
     assert "disagrees" not in text
     assert "- declared, not verified here: 0.5.1" in text
+    older = {"0.5.1": {"finding.SF-CTX-03": "KNOWN"}, **records}  # a record without the row
+    assert "disagrees" not in render_findings_report([declared], older)
     fixed = {"0.5.1": {"finding.SF-CTX-01": "FIXED"}, **records}
     assert "declared but measured FIXED on 0.5.1" in render_findings_report([declared], fixed)
 
