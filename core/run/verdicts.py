@@ -152,7 +152,7 @@ def _caught_harness_error(exc: BaseException) -> Verdict | None:
         if id(caught) not in carried:
             reason = (
                 f"the suite cannot drive this stageflow: {type(caught).__name__}: {caught} "
-                "(Stageflow caught it; what failed after it follows from the harness's error)"
+                "(caught on the way, by Stageflow or an adapter; what failed next follows from it)"
             )
             return Verdict("ERROR", suite_fault(caught), reason)
     return None
