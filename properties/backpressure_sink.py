@@ -31,6 +31,7 @@ from core.run.checks import (
     count_example,
     documented,
     expected,
+    releases,
 )
 from core.sched.choosers import HypothesisChooser
 from core.sched.scheduler import run
@@ -170,7 +171,7 @@ FINDINGS = [
     Finding(
         DRAIN_CONCURRENT,
         "BackpressureAwareEventSink.stop(drain=True) cancels the event its worker is delivering",
-        ("0.5.1", "1.2.0"),
+        releases(),
         CHECK,
         "BackpressureAwareEventSink: 'Graceful shutdown with drain support'; stop(): 'drain: If "
         "True, process remaining events before stopping'; try_emit: 'True if event was queued'.",
@@ -199,7 +200,7 @@ FINDINGS = [
     Finding(
         DRAIN_FAILURE_ESCAPES,
         "A failed delivery while stop(drain=True) drains escapes stop(): the rest is never sent",
-        ("0.5.1", "1.2.0"),
+        releases(),
         CHECK,
         "Reasonable expectation: the worker logs a failed delivery and goes on ('Failed to emit "
         "event to downstream'); stop() promises 'Graceful shutdown with drain support' and "

@@ -44,6 +44,7 @@ from core.run.checks import (
     count_example,
     documented,
     expected,
+    releases,
 )
 from core.run.withdrawn import Withdrawn
 from core.sut.values import frozen_dict, frozen_list
@@ -279,7 +280,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-02",
         title="Equal FrozenDicts can have different hashes (keys that print alike)",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check="values.frozen_dict_hash",
         promise=(
             "Python's data model (reasonably expected of any hashable type): objects that "
@@ -306,7 +307,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-03",
         title="FrozenList hands out nested values that can be mutated",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check="values.frozen_list_immutable",
         promise="FrozenList 'Wraps a list and prevents any mutation', with no shallow-freeze "
         "note (FrozenDict, beside it, has one).",
@@ -326,7 +327,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-04",
         title="FrozenList compares by identity: FrozenList([1]) != FrozenList([1])",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check="values.frozen_list_sequence_laws",
         promise=(
             "Reasonably expected of an immutable, hashable value type (tuple, frozenset, "

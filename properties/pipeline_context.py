@@ -34,6 +34,7 @@ from core.run.checks import (
     adopting_known,
     count_example,
     expected,
+    releases,
 )
 from core.sut.values import (
     ID_FIELDS,
@@ -156,7 +157,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-12",
         title="PipelineContext.to_dict hands tools the live data dict (metadata is copied)",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check="values.pipeline_context_to_dict",
         promise=(
             "to_dict: 'Convert context to a dict for tool execution'. It copies metadata "

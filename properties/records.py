@@ -39,6 +39,7 @@ from core.run.checks import (
     count_example,
     documented,
     expected,
+    releases,
 )
 from core.run.withdrawn import Withdrawn
 from core.sut.values import (
@@ -158,7 +159,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-09",
         title="OutputEntry.to_dict omits the StageOutput's version",
-        versions=("1.2.0",),
+        versions=releases("0.7.0"),
         check="values.output_entry_to_dict",
         promise=(
             "OutputEntry.to_dict 'Convert to JSON-serializable dictionary' serialises every "

@@ -30,6 +30,7 @@ from core.run.checks import (
     adopting_known,
     count_example,
     expected,
+    releases,
 )
 from core.sched.choosers import HypothesisChooser
 from core.sched.scheduler import run
@@ -112,7 +113,7 @@ FINDINGS = [
         RUNNER_KEEPS_GLOBAL_SINK,
         "PipelineRunner.run replaces the caller's global event sink for good: later runs' "
         "events land in an old RunResult",
-        ("0.5.1", "1.2.0"),
+        releases(),
         CHECK,
         "Reasonable expectation: PipelineRunner promises 'Automatic event sink setup' and "
         "docs/api/helpers.md:6 'helper-managed event capture'; RunResult.events is 'Captured "

@@ -37,6 +37,7 @@ from core.run.checks import (
     adopting_known,
     count_example,
     documented,
+    releases,
 )
 from core.sut.values import (
     ID_FIELDS,
@@ -171,7 +172,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-11",
         title="An 'immutable' ContextSnapshot's metadata can be changed, also via to_dict()",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check="values.context_snapshot_frozen",
         promise=(
             "ContextSnapshot docstring: 'Immutable view passed to stages ... It is: Immutable "

@@ -36,6 +36,7 @@ from core.run.checks import (
     count_example,
     documented,
     expected,
+    releases,
 )
 from core.sut.values import (
     artifact,
@@ -272,7 +273,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-05",
         title="StageOutput.ok drops keyword data when a data dict is also given",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check="values.stage_output_factories",
         promise=(
             "ok(data=None, *, version=None, **kwargs) 'Create a successful output': reasonably "
@@ -296,7 +297,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-06",
         title="StageOutput.skip/cancel let a data key overwrite the reason argument",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check="values.stage_output_factories",
         promise=(
             "skip(reason, data) / cancel(reason, data): reasonably expected to record the "
@@ -327,7 +328,7 @@ FINDINGS: list[Finding] = [
     Finding(
         id="SF-VAL-07",
         title="StageOutput.fail replaces an empty error message with 'Unknown error'",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check="values.stage_output_factories",
         promise=(
             "fail docstring: 'Either error or response must be provided. If both are provided, "
@@ -357,7 +358,7 @@ FINDINGS: list[Finding] = [
         id="SF-VAL-08",
         title="A StageOutput keeps the caller's data dict: changing it later changes the stored "
         "output (in copies, and in an OutputBag)",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check="values.stage_output_frozen",
         promise=(
             "StageOutput is @dataclass(frozen=True) and with_duration says 'Since StageOutput "

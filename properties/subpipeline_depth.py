@@ -31,6 +31,7 @@ from core.run.checks import (
     adopting_known,
     count_example,
     documented,
+    releases,
 )
 from core.sut.subpipeline_depth import spawn_chain
 from models.subpipeline_depth import MODES, spawn_outcomes
@@ -92,7 +93,7 @@ FINDINGS: list[Finding] = [
         id=FORGETS_ENDED,
         title="a spawn from a finished child's context starts again at depth 1: max_depth "
         "does not bound detached nesting",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check=CHECK,
         promise="SubpipelineSpawner: 'Enforcing maximum nesting depth'; max_depth: 'Maximum "
         "allowed nesting depth'; spawn raises MaxDepthExceededError 'If spawning would exceed "

@@ -29,6 +29,7 @@ from core.run.checks import (
     adopting_known,
     count_example,
     documented,
+    releases,
 )
 from core.sched.choosers import HypothesisChooser
 from core.sched.scheduler import run
@@ -134,7 +135,7 @@ FINDINGS = [
     Finding(
         SIBLINGS_NOT_CANCELLED,
         "StructuredTaskGroup lets the siblings of a failed task run to completion",
-        ("0.5.1", "1.2.0"),
+        releases(),
         CHECK,
         "StructuredTaskGroup docstring (pipeline/cancellation.py): 'If any task fails, all "
         "others are cancelled and cleanup callbacks are run'.",

@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 from uuid import UUID
 
-from core.run.checks import Finding, Severity, documented, expected
+from core.run.checks import Finding, Severity, documented, expected, releases
 from core.sut.context import features
 from models import context_tree as model
 
@@ -95,10 +95,11 @@ def child_of_unidentified_parent_is_not_a_child_run(sf: ModuleType) -> bool:
     return not child.is_child_run
 
 
-# The versions each finding was measured to reproduce on (`make verify-all`): the ones that
-# need a 1.2.0-only API (inherit_data, metadata, extensions) are N/A on 0.5.1.
-ALL_VERSIONS = ("0.5.1", "1.2.0")
-SINCE_1_2 = ("1.2.0",)
+# The releases each finding was measured to reproduce on (`make verify-all`): those that need
+# fork(inherit_data=) (1.2.0) or a context's metadata and extensions (0.9.5) are N/A before.
+ALL_VERSIONS = releases()
+SINCE_1_2 = releases("1.2.0")
+SINCE_0_9_5 = releases("0.9.5")  # metadata and extensions
 
 
 def _finding(
@@ -198,7 +199,7 @@ FINDINGS = [
         "(fork copies metadata, so it means to isolate it).",
         "metadata.copy() is shallow: nested metadata is shared.",
         child_writes_parent_metadata,
-        SINCE_1_2,
+        SINCE_0_9_5,
         applies=_needs_field("metadata"),
         basis=expected(
             "fork copies metadata for the child (metadata=self.metadata.copy()), so it means to "
@@ -213,7 +214,7 @@ FINDINGS = [
         "Undocumented for fork; a user expects a child not to change what its parent owns.",
         "fork passes extensions=self.extensions: the very same object, top level included.",
         child_writes_parent_extensions,
-        SINCE_1_2,
+        SINCE_0_9_5,
         applies=_needs_field("extensions"),
         basis=expected(
             "fork copies configuration and metadata for the child but hands it the parent's "

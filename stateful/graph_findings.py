@@ -32,7 +32,7 @@ from types import ModuleType
 from typing import Any
 
 import core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
-from core.run.checks import Finding, Severity, documented, expected
+from core.run.checks import Finding, Severity, documented, expected, releases
 from models import graph_run as model
 
 CHECK = "graphs.run_dag"
@@ -415,7 +415,7 @@ def empty_interceptor_list_installs_defaults(sf: ModuleType) -> bool:
 
 def _finding(
     id: str, title: str, promise: str, observed: str, reproduce: Any, *,
-    versions: tuple[str, ...] = ("1.2.0",), applies: Any = None, **kw: Any,
+    versions: tuple[str, ...], applies: Any = None, **kw: Any,
 ) -> Finding:  # fmt: skip
     extra = {} if applies is None else {"applies": applies}
     return Finding(id, title, versions, CHECK, promise, observed, reproduce, **extra, **kw)
@@ -434,6 +434,7 @@ FINDINGS = [
         "in future'): the retried attempt's exception becomes a failed result and on_error is "
         "never asked again, so a stage failing twice fails the run with max_attempts=5.",
         retry_stops_after_two_attempts,
+        versions=releases("0.9.6"),
         applies=_needs_retry,
         basis=documented(
             (
@@ -460,7 +461,7 @@ FINDINGS = [
         "ever has status 'retry': the stage runs once, its dependents run on its output, and "
         "the results hold a RETRY output in a successful run.",
         retry_output_is_a_success,
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         basis=documented(
             (
                 'RETRY = "retry"  # Stage failed but is retryable',
@@ -493,6 +494,7 @@ FINDINGS = [
         "timed out after 30000ms' (even when the stage raised it itself); on_error is never "
         "called, so neither a stage's TimeoutError nor a TimeoutInterceptor timeout is retried.",
         timeout_error_is_not_retried,
+        versions=releases("0.9.6"),
         applies=_needs_retry,
         basis=documented(
             (
@@ -526,7 +528,7 @@ FINDINGS = [
         "finish, retry and update the circuit breaker after the run is over, unobserved.",
         cancelled_run_keeps_running,
         tags=("interleaving",),
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         basis=documented(
             ("Uses structured cancellation to ensure proper resource cleanup", f"{_DAG}:458"),
             ("when the pipeline is cancelled or encounters an error.", f"{_DAG}:459"),
@@ -555,7 +557,7 @@ FINDINGS = [
         "reading None.reason.)",
         concurrent_runs_share_run_state,
         tags=("interleaving",),
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         basis=expected(
             "A graph from build() is an object a server builds once and runs per request, each "
             "run with its own context; nothing says a built graph runs one at a time, and "
@@ -593,7 +595,7 @@ FINDINGS = [
         "reader sees, without an attempt.",
         readers_share_stored_outputs,
         tags=("interleaving",),
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         basis=documented(
             (
                 "- Immutable: frozen=True prevents accidental mutation",
@@ -638,7 +640,7 @@ FINDINGS = [
         "built graphs run no interceptors (0.5.1), the legacy StageGraph shows it: the run in "
         "which the breaker skips the stage reports its StageResult 'completed'.",
         open_breaker_reports_success,
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         applies=_has_a_breaker,
         basis=documented(
             ("# After 5 failures, circuit opens for 30 seconds", "docs/guides/interceptors.md:52"),
@@ -668,6 +670,7 @@ FINDINGS = [
         "gets timeouts, the circuit breaker and idempotency all the same, so a stage failing "
         "six times in a row is skipped by a breaker nobody installed.",
         empty_interceptor_list_installs_defaults,
+        versions=releases("0.9.6"),
         applies=_needs_interceptor_stack,
         basis=documented(
             (
@@ -692,6 +695,7 @@ FINDINGS = [
         "timeout and an exhausted guard raise UnifiedStageExecutionError straight from the loop, "
         "leaving the other running stages to finish, retry and count in the breaker unobserved.",
         failed_output_leaves_siblings_running,
+        versions=releases("0.8.0"),
         tags=("interleaving",),
         basis=documented(
             ("Uses structured cancellation to ensure proper resource cleanup", f"{_DAG}:458"),
@@ -720,7 +724,7 @@ FINDINGS = [
         "result is 'failed'): a stage that raises counts 2 per run and the breaker opens after "
         "3 runs; a stage that returns StageOutput.fail() counts 1 per run and opens after 5.",
         breaker_counts_each_failure_twice,
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         applies=_has_a_breaker,
         basis=documented(
             ("# After 5 failures, circuit opens for 30 seconds", "docs/guides/interceptors.md:52"),

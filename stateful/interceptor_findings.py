@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.run.checks import Finding, Severity, documented
+from core.run.checks import Finding, Severity, documented, releases
 from models import interceptor_stack as stack
 from models import interceptor_state as state
 from stateful import graph_findings
@@ -23,7 +23,7 @@ CHECK = "interceptors.stack"
 SAME_STACK = ("SF-RUN-01", "SF-RUN-02", "SF-RUN-03", "SF-RUN-08", "SF-RUN-09", "SF-RUN-11")
 # Measured on 2026-12-02 (verify, ci): each reproduces on these; 0.9.x is N/A (its graphs run
 # on a StageContext, not adapted), and releases before 0.9.0 have no RetryInterceptor.
-MEASURED = ("1.0.0", "1.1.0", "1.2.0")
+MEASURED = releases("1.0.0")
 
 
 def _finding(

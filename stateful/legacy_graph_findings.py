@@ -19,7 +19,7 @@ import warnings
 from types import ModuleType
 from typing import Any
 
-from core.run.checks import Finding, Severity, expected
+from core.run.checks import Finding, Severity, expected, releases
 
 DEBUG_FILES = ("/tmp/debug_voice_handler.log", "/tmp/debug_pipeline_dag.log")
 PROBE_STAGE = "sf_life_08_probe_stage"
@@ -60,7 +60,7 @@ FINDINGS = [
         "SF-LIFE-08",
         "Every StageGraph run appends its stage names, statuses and errors to fixed files in /tmp",
         # The writes are in the source of each of these (read, not only run).
-        ("0.5.0", "0.5.1", "0.7.0", "0.8.0", "0.9.6", "1.0.0", "1.1.0", "1.2.0"),
+        releases(),
         "lifecycle.legacy_graph",
         "Reasonable expectation (no Stageflow sentence covers it): a library writes no files its "
         "user did not configure; Stageflow's own logging goes through `logging` "

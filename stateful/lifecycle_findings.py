@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Any
 
 import core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
-from core.run.checks import Finding, Severity, documented, expected
+from core.run.checks import Finding, Severity, documented, expected, releases
 from models import run_lifecycle as model
 from stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
 from stateful.graph_findings import _context
@@ -117,7 +117,7 @@ FINDINGS = [
     Finding(
         model.UNCHECKED_WITHOUT_DEPS,
         "A stage that declares no dependencies may read any stage: no UndeclaredDependencyError",
-        ("0.5.1", "1.2.0"),
+        releases(),
         CHECK,
         "docs/guides/dependencies.md:7: 'When a stage tries to access output from another stage "
         "that isn't declared as a dependency, you'll get an UndeclaredDependencyError'; "
@@ -148,7 +148,7 @@ FINDINGS = [
         model.LIFECYCLE_EVENTS_MISSING,
         "A run emits none of the documented stage.{name}.started/completed/failed or pipeline.* "
         "events",
-        ("0.5.1", "1.2.0"),
+        releases(),
         CHECK,
         "docs/api/events.md:141-143: 'stage.{name}.started | Stage began execution', "
         "'stage.{name}.completed', 'stage.{name}.failed'; docs/api/events.md:175-178: "
@@ -174,7 +174,7 @@ FINDINGS = [
     Finding(
         model.CANCEL_IN_CLEANUP_SWALLOWED,
         "A cancel or timeout arriving while a run's cleanups run is swallowed: the run returns",
-        ("0.5.1", "1.2.0"),
+        releases(),
         CHECK,
         "Reasonable expectation (no Stageflow sentence covers it): UnifiedStageGraph.run 'Uses "
         "structured cancellation'; a cancelled asyncio task ends cancelled (the asyncio docs: "

@@ -27,7 +27,7 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from core.run.checks import Finding, Severity, documented, expected
+from core.run.checks import Finding, Severity, documented, expected, releases
 
 CHECK = "subpipelines.spawn_tree"
 
@@ -153,7 +153,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-01",
         title="spawner keeps the id of every cancelled run forever",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check=CHECK,
         promise="ChildRunTracker/SubpipelineSpawner clean up per-run tracking when a run ends "
         "(spawn: 'Clean up depth tracking'; tracker: 'Clean up tracking data for a completed "
@@ -183,7 +183,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-02",
         title="a child spawned from a cancelled run starts uncancelled",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check=CHECK,
         promise="cancel_with_children: 'Cancel a run and all its children'; a user expects "
         "every live descendant of a cancelled run to be cancelled.",
@@ -213,7 +213,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-03",
         title="a failing 'spawned' emit leaves the child registered forever",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check=CHECK,
         promise="spawn() unregisters the child and drops its depth in a finally block: the "
         "tracker holds exactly the live children.",
@@ -238,7 +238,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-04",
         title="a failing event sink rewrites the child's result",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check=CHECK,
         promise="SubpipelineResult.success: 'Whether the child pipeline completed successfully'.",
         observed="a failing pipeline.child_completed emit is caught by the runner's except: "
@@ -263,7 +263,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-05",
         title="a failing 'canceled' emit stops cancel_with_children half way",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check=CHECK,
         promise="cancel_with_children: 'Cancel a run and all its children (depth-first)'.",
         observed="the emit raises inside the cascade after the first descendant is marked: "
@@ -287,7 +287,7 @@ SUBPIPELINE_FINDINGS = [
     Finding(
         id="SF-SUB-06",
         title="subpipeline events ignore the parent context's event_sink",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check=CHECK,
         promise="PipelineContext carries an event_sink (fork passes it to the child); a user "
         "who sets it expects the spawner's events there.",
@@ -348,7 +348,7 @@ SUBPIPELINE_FINDINGS.append(
     Finding(
         id="SF-SUB-07",
         title="a cancelled child's own context never learns it was cancelled",
-        versions=("0.5.1", "1.2.0"),
+        versions=releases(),
         check=CHECK,
         promise="cancel_with_children: 'Cancel a run and all its children'; PipelineContext."
         "raise_if_cancelled: 'Raise when cooperative cancellation has been requested'.",

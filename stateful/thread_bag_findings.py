@@ -21,7 +21,7 @@ from collections.abc import Callable, Coroutine
 from types import ModuleType
 from typing import Any
 
-from core.run.checks import Finding, Severity, documented
+from core.run.checks import Finding, Severity, documented, releases
 
 OUTPUT_CHECK = "threads.bags"
 ITERATION_RACE = "SF-THR-01"
@@ -201,10 +201,7 @@ def _until(condition: Callable[[], bool], what: str, *, required: bool = True) -
 
 
 # Every release with a stored environment, each reproducer run on each (2026-12-02).
-MEASURED = (
-    *("0.5.0", "0.5.1", "0.7.0", "0.8.0", "0.9.0", "0.9.1", "0.9.2", "0.9.4", "0.9.5"),
-    *("0.9.6", "1.0.0", "1.1.0", "1.2.0"),
-)
+MEASURED = releases()
 
 THREAD_SAFE = (
     "stageflow/context/output_bag.py:3: 'OutputBag, a thread-safe collection for stage "

@@ -17,7 +17,7 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from core.run.checks import Finding, Severity, documented, expected
+from core.run.checks import Finding, Severity, documented, expected, releases
 
 # The lost wakeup's evidence and the bounded poll are SF-THR-02's own.
 from stateful.thread_bag_findings import SECONDS, _sleeps_for_good, _until, _waits_asleep
@@ -154,10 +154,7 @@ def global_spawner_made_twice(sf: ModuleType) -> bool:
         sub._spawner, sub._child_tracker = saved
 
 
-MEASURED = (
-    *("0.5.0", "0.5.1", "0.7.0", "0.8.0", "0.9.0", "0.9.1", "0.9.2", "0.9.4", "0.9.5"),
-    *("0.9.6", "1.0.0", "1.1.0", "1.2.0"),
-)
+MEASURED = releases()
 GLOBAL_PROMISE = (
     "stageflow/pipeline/subpipeline.py:648 get_subpipeline_spawner(): 'Get the global "
     "subpipeline spawner.'; docs/advanced/subpipelines.md 'Get the global spawner'. A user "

@@ -29,6 +29,7 @@ from types import ModuleType
 from typing import Literal, TypeVar
 
 from core.run.watchdog import REPRODUCER_SECONDS, watchdog
+from core.sut import forget_harness_errors
 
 T = TypeVar("T")
 
@@ -106,6 +107,25 @@ class Severity:
 
     level: Literal["high", "medium", "low"]
     why: str
+
+
+# The releases `make verify-all` measured (every final stageflow-core from 0.5.0 on, 2026-12-02).
+# A finding declares, with :func:`releases`, those its row was KNOWN on; reports/findings.md
+# flags a declaration that disagrees with a newer measurement.
+RELEASES = (
+    *("0.5.0", "0.5.1", "0.7.0", "0.8.0", "0.9.0", "0.9.1", "0.9.2", "0.9.4", "0.9.5"),
+    *("0.9.6", "1.0.0", "1.1.0", "1.2.0"),
+)
+
+
+def releases(first: str = RELEASES[0], last: str = RELEASES[-1]) -> tuple[str, ...]:
+    """The measured releases from ``first`` to ``last``, both included, oldest first.
+
+    For example::
+
+        Finding("SF-X-01", ..., releases("0.9.6"), ...)  # KNOWN on 0.9.6, 1.0.0, 1.1.0, 1.2.0
+    """
+    return RELEASES[RELEASES.index(first) : RELEASES.index(last) + 1]
 
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -187,18 +207,21 @@ def _refuse_duplicates(names: list[str], kind: str) -> None:
 
 # Examples run by the check currently executing. Machines call count_example() once per
 # example (in __init__), @given laws once per call; verify resets it around each check, and a
-# check that ran no example is never reported as a pass.
+# check that ran no example is never reported as a pass. A new example also forgets the
+# HarnessErrors of the one before, so a failure is judged by what its own example raised.
 _examples_run = 0
 
 
 def count_example() -> None:
     global _examples_run
     _examples_run += 1
+    forget_harness_errors()
 
 
 def reset_example_count() -> None:
     global _examples_run
     _examples_run = 0
+    forget_harness_errors()
 
 
 def example_count() -> int:

@@ -69,6 +69,24 @@ def measured_versions(records: Records, finding: Finding) -> tuple[str, ...]:
     return tuple(v for v in known if "+" not in v)
 
 
+def declaration_disagreement(records: Records, finding: Finding) -> str:
+    """What the registry's ``versions`` says wrongly about the releases verified here ("" if
+    nothing). A release whose record here lacks the finding's row is no evidence either way: a
+    fresh clone that ran verify on 1.2.0 alone has nothing to say about 0.5.1, nor has a record
+    of ``make verify CHECKS=...`` that left the row out, or one older than the finding."""
+    row = f"finding.{finding.id}"
+    verified = {label for label, rows in records.items() if "+" not in label and row in rows}
+    measured = set(measured_versions(records, finding))
+    declared = set(finding.versions) & verified
+    if declared == measured:
+        return ""
+    wrong = [
+        f"{'' if v in declared else 'not '}declared but measured {records[v][row]} on {v}"
+        for v in sorted(declared ^ measured, key=_version_key)
+    ]
+    return "; ".join(wrong) + " (`make verify-all` measures every release)"
+
+
 # --- the runnable snippet ----------------------------------------------------------------------
 
 
@@ -338,13 +356,14 @@ def render_finding(finding: Finding, records: Records, check_status: Callable[[s
         if labels:
             lines.append(f"- {meaning} on: {_listing(labels)}")
     lines.append(f"- declared in the registry: {_listing(finding.versions)}")
+    unverified = [v for v in finding.versions if f"finding.{finding.id}" not in records.get(v, {})]
+    if unverified:
+        lines.append(f"- declared, not verified here: {_listing(unverified)}")
     if trees:
         lines.append(f"- also reproduced on source trees: {_listing(trees)}")
-    if records and set(finding.versions) != set(measured):
-        lines.append(
-            "- **the declaration disagrees with the measurement**: set "
-            f"`versions={measured!r}` in the finding, or verify the missing versions"
-        )
+    disagreement = declaration_disagreement(records, finding)
+    if disagreement:
+        lines.append(f"- **the declaration disagrees with the measurement**: {disagreement}")
     lines += [
         f"- check: `{finding.check}` ({check_status(finding.check)})",
         f"- promise: {finding.promise}",

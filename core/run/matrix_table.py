@@ -49,6 +49,22 @@ def load_record(reports: Path, version: str) -> dict[str, str]:
     return {row["name"]: row["status"] for row in json.loads(path.read_text())["checks"]}
 
 
+def transitions(
+    versions: Sequence[str], records: Sequence[dict[str, str]], names: Sequence[str]
+) -> list[str]:
+    """Every row whose status changes between neighbouring versions, one line each: the list
+    a triage reads against both releases' source (README, "Versions")."""
+    found = []
+    for name in names:
+        row = cells(name, versions, records)
+        for i in range(1, len(versions)):
+            if row[i] != row[i - 1]:
+                found.append(
+                    f"- {versions[i - 1]} -> {versions[i]}: {name} {row[i - 1]} -> {row[i]}"
+                )
+    return found
+
+
 def render_matrix(versions: Sequence[str], reports: Path) -> str:
     """A row per check, a column per version, each version's totals, and the legend."""
     records = [load_record(reports, v) for v in versions]
@@ -65,6 +81,7 @@ def render_matrix(versions: Sequence[str], reports: Path) -> str:
         for status in STATUSES
     ]
     legend = [f"- **{status}**: {meaning}" for status, meaning in LEGEND.items()]
+    changes = transitions(versions, records, names) or ["- none"]
     return "\n".join(
         [
             line(header),
@@ -73,5 +90,9 @@ def render_matrix(versions: Sequence[str], reports: Path) -> str:
             *totals,
             "",
             *legend,
+            "",
+            "Changes between neighbouring versions:",
+            "",
+            *changes,
         ]
     )

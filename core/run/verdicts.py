@@ -17,6 +17,11 @@ in this order:
    our stages or sinks and let out by Stageflow where the model says it should not be): NEW;
 5. anything else, raised by the suite's own code with no Stageflow frame on the way: ERROR.
 
+Before all of these: if the failing example made a HarnessError that is nowhere in the
+exception (Stageflow caught it: a stage, runner or sink of ours raised it and Stageflow turned
+it into a failed result), the failure that followed is the harness's doing: ERROR, naming the
+line that raised it (:func:`core.sut.harness_errors`).
+
 Code under ``tests/`` that raises counts as Stageflow's: it runs under verify only as a planted
 bug (tests/quality) or a fake check standing in for one. An exception group (Hypothesis reports
 several distinct failures at once) is NEW if any member is NEW, else ERROR.
@@ -37,7 +42,7 @@ from hypothesis.errors import HypothesisException
 
 from core.run.watchdog import StageflowStuckError
 from core.sched.loop_reports import ScheduleFailure
-from core.sut import HarnessError, stageflow_module
+from core.sut import HarnessError, harness_errors, stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE_DIRS = tuple(ROOT / d for d in ("core", "stateful", "properties", "models"))
@@ -141,8 +146,23 @@ def _classify_one(exc: BaseException) -> Verdict:
     return Verdict("ERROR", suite_fault(exc), reason)
 
 
+def _caught_harness_error(exc: BaseException) -> Verdict | None:
+    carried = {id(link) for leaf in _leaves(exc) for link in _chain(leaf)}
+    for caught in harness_errors():
+        if id(caught) not in carried:
+            reason = (
+                f"the suite cannot drive this stageflow: {type(caught).__name__}: {caught} "
+                "(caught on the way, by Stageflow or an adapter; what failed next follows from it)"
+            )
+            return Verdict("ERROR", suite_fault(caught), reason)
+    return None
+
+
 def classify(exc: BaseException) -> Verdict:
     """NEW or ERROR for what a check or a reproducer raised (see the module docstring)."""
+    caught = _caught_harness_error(exc)
+    if caught is not None:
+        return caught
     verdicts = [_classify_one(leaf) for leaf in _leaves(exc)]
     for verdict in verdicts:
         if verdict.status == "NEW":

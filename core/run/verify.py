@@ -51,6 +51,7 @@ from core.run.watchdog import REPRODUCER_SECONDS, watchdog
 from core.sched import timeline
 from core.sut import (
     StageflowUnavailableError,
+    forget_harness_errors,
     stageflow_label,
     stageflow_module,
     stageflow_path,
@@ -174,6 +175,7 @@ def run_finding(finding: registry.Finding, sf: ModuleType) -> Row:
     if not_run is not None:
         return not_run
     start = time.perf_counter()
+    forget_harness_errors()  # a reproducer is one example: judged by what it raises itself
     try:
         with watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"):
             reproduced = finding.reproduce(sf)

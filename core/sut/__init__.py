@@ -29,7 +29,31 @@ class HarnessError(Exception):
     it. Raise it wherever the suite finds it cannot ask a Stageflow what a check needs (a
     graph this version cannot build, a context it cannot hold), instead of a ValueError that
     could read as Stageflow's own.
+
+    Every instance is also recorded when it is made (:func:`harness_errors`): Stageflow may
+    catch what an adapter raised inside a stage, runner or sink and turn it into a failed
+    result, and the comparison that then fails is the harness's doing, not Stageflow's.
     """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        _raised.append(self)
+
+
+# The HarnessErrors made since the current example began (see forget_harness_errors).
+_raised: list[HarnessError] = []
+
+
+def harness_errors() -> tuple[HarnessError, ...]:
+    """The HarnessErrors raised since :func:`forget_harness_errors`, caught or not."""
+    return tuple(_raised)
+
+
+def forget_harness_errors() -> None:
+    """Start a new example: the checks' example counter calls this as each example begins, so
+    after a failing run what is left is what its last example (Hypothesis's final replay of
+    the shrunk failure) raised."""
+    _raised.clear()
 
 
 class UnsupportedFeature(HarnessError):

@@ -23,7 +23,7 @@ from collections.abc import Hashable
 from typing import Any
 
 from core.check.history import HistoryRecorder
-from core.sut import stageflow_module
+from core.sut import HarnessError, stageflow_module
 from models.bags import (
     BagInput,
     ContextInput,
@@ -209,7 +209,7 @@ class ContextBagSut:
                 return Returned(value is not None)
             value[i.field] = i.value  # the bag's own value: a dict copy shares it (documented)
             return Returned(True)
-        raise TypeError(f"{i!r} is not a synchronous ContextBag operation")
+        raise HarnessError(f"{i!r} is not a synchronous ContextBag operation")
 
 
 def _real(value: Hashable) -> Any:

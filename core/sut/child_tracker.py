@@ -12,7 +12,7 @@ from collections.abc import Coroutine
 from typing import Any
 from uuid import UUID
 
-from . import stageflow_module
+from . import HarnessError, stageflow_module
 
 RUNS = ("r0", "r1", "r2", "r3", "r4")
 _IDS = {name: UUID(int=0x7000 + n) for n, name in enumerate(RUNS)}
@@ -34,7 +34,10 @@ def call(coroutine: Coroutine[Any, Any, Any]) -> Any:
     except StopIteration as done:
         return done.value
     coroutine.close()
-    raise AssertionError("a ChildRunTracker call suspended with no other caller")
+    raise HarnessError(
+        "a ChildRunTracker call suspended with no other caller; this driver steps its calls "
+        "synchronously and cannot drive a tracker that awaits"
+    )
 
 
 def new_tracker() -> Any:

@@ -33,7 +33,7 @@ from models.context_tree import (
 )
 from models.heap import Edit, Path, Plain, edit_plain
 
-from . import stageflow_module
+from . import HarnessError, stageflow_module
 
 
 def to_uuid(value: str | None) -> UUID | None:
@@ -185,7 +185,8 @@ def fork(
 
 def _fresh(value: dict[str, Plain]) -> dict[str, Any]:
     projected = plain(value)
-    assert isinstance(projected, dict)
+    if not isinstance(projected, dict):
+        raise HarnessError(f"plain() turned the drawn dict {value!r} into {projected!r}")
     return projected
 
 

@@ -156,21 +156,38 @@ def derive_stage_context(
     return ctx.derive_for_stage(stage_name or "stage_x", output_bag=bag, declared_deps=deps)
 
 
-def stage_context_view(stage_ctx: Any, db: Any) -> dict[str, Plain]:
+def stage_context_view(stage_ctx: Any, db: Any, context_has_ports: bool) -> dict[str, Plain]:
     """What a stage reads of its StageContext: ids, mode, name, declared dependencies, whether
-    its ports carry ``db`` (the context's), and its (live) cancellation."""
+    its ports carry ``db`` (the context's), and its (live) cancellation.
+
+    What a version lacks reads as ``"absent"``, which the machine compares as absent on both
+    sides: a StageContext without a cancellation API (0.9.5-1.1.0 derive StageContexts with no
+    ``is_cancelled``, ``cancellation_reason`` or ``raise_if_cancelled``), and the db in the
+    ports where the PipelineContext holds no ``ports`` of its own (0.9.5 and 0.9.6: a stage gets
+    the ports its caller passes, and the context's db has no path to them)."""
     inputs = stage_ctx.inputs
+
+    def cancellation(name: str, read: Callable[[Any], Plain]) -> Plain:
+        return read(getattr(stage_ctx, name)) if hasattr(stage_ctx, name) else ABSENT
+
     return {
         "pipeline_run_id": _id(stage_ctx.pipeline_run_id),
         "request_id": _id(stage_ctx.request_id),
         "execution_mode": stage_ctx.execution_mode,
         "stage_name": stage_ctx.stage_name,
         "declared_deps": sorted(inputs.declared_deps),
-        "ports_db_is_the_contexts": getattr(inputs.ports, "db", None) is db,
-        "is_cancelled": stage_ctx.is_cancelled,
-        "cancellation_reason": stage_ctx.cancellation_reason,
-        "raise_if_cancelled": cancellation_message(stage_ctx.raise_if_cancelled),
+        "ports_db_is_the_contexts": (
+            getattr(inputs.ports, "db", None) is db if context_has_ports else ABSENT
+        ),
+        "is_cancelled": cancellation("is_cancelled", lambda value: value),
+        "cancellation_reason": cancellation("cancellation_reason", lambda value: value),
+        "raise_if_cancelled": cancellation("raise_if_cancelled", cancellation_message),
     }
+
+
+def holds_ports(ctx: Any) -> bool:
+    """Whether this PipelineContext holds ports (and so a db) to hand the stages it derives."""
+    return hasattr(ctx, "ports")
 
 
 def emit(ctx: Any, event_type: str, data: dict[str, Any]) -> None:

@@ -50,7 +50,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.sut import UnsupportedFeature, stageflow_module
+from core.sut import HarnessError, UnsupportedFeature, stageflow_module
 from models.graph_run import (
     CHILD_WORK,
     SHARED_TOKEN_CLEARED,
@@ -311,7 +311,8 @@ class GraphHarness:
         if desc.kind == "retry_status" and attempt <= desc.n:
             return sf.StageOutput.retry(f"{desc.name} asks for a retry", data=data)
         if desc.kind == "guard":
-            assert self.graph.guard is not None
+            if self.graph.guard is None:
+                raise HarnessError(f"{desc.name} is a guard stage in a graph with no guard policy")
             received = ctx.inputs.get_output(self.graph.guard.target).data.get("attempt")
             if received is None or received < desc.n:
                 return sf.StageOutput.fail(error="not yet", data={"received": received})

@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from core.sched.loop import DeterministicLoop
+from core.sut import HarnessError
 from core.sut.graphs import quiet, sf
 from core.sut.interceptor_stacks import (
     HookLog,
@@ -192,7 +193,8 @@ class StackHarness:
         if did == "interrupted":
             await asyncio.sleep(spec.work / 2)
             task = asyncio.current_task()
-            assert task is not None
+            if task is None:
+                raise HarnessError(f"{spec.name} was interrupted outside an asyncio task")
             task.cancel()  # as run() cancels the stages still working when one fails
             await asyncio.sleep(0)
         await asyncio.sleep(SLOW if did == "slow" else spec.work)

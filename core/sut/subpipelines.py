@@ -45,7 +45,7 @@ from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from core.sut import stageflow_module
+from core.sut import HarnessError, UnsupportedFeature, stageflow_module
 
 T = TypeVar("T")
 Plain = Any  # nested dicts, lists, strings, numbers: what the model's views produce
@@ -251,7 +251,7 @@ class SubpipelineHarness:
 
     async def begin_spawn(self, parent: str, child: str, inherit: bool = False) -> None:
         if inherit and not features().inherit_data:
-            raise ValueError(
+            raise UnsupportedFeature(
                 "this stageflow's spawn() takes no inherit_data; draw spawns through "
                 "core.sut.subpipelines.bridge_inherit"
             )
@@ -263,7 +263,8 @@ class SubpipelineHarness:
         owner.children.append(run.task)
 
     async def _spawn(self, run: _Run, inherit: bool) -> None:
-        assert run.parent is not None
+        if run.parent is None:
+            raise HarnessError(f"{run.label} is spawned with no parent run")
         # 0.5.1's spawn has no inherit_data: asked for nothing there (begin_spawn refuses True).
         extra = {"inherit_data": inherit} if features().inherit_data else {}
         try:
@@ -328,7 +329,8 @@ class SubpipelineHarness:
 
     def cancel_task(self, label: str) -> None:
         task = self.runs[label].task
-        assert task is not None
+        if task is None:
+            raise HarnessError(f"{label} has no task to cancel (it was never started)")
         task.cancel()
 
     async def cancel_with_children(self, label: str, with_contexts: bool) -> tuple[object, ...]:

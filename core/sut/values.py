@@ -41,6 +41,8 @@ from stageflow.context import (
 )
 from stageflow.utils.frozen import FrozenDict, FrozenList
 
+from core.sut import HarnessError
+
 # --- frozen containers ---------------------------------------------------------------------
 
 
@@ -233,7 +235,7 @@ def snapshot_from_dict(data: dict[str, Any]) -> ContextSnapshot[Any]:
 def snapshot_with(snapshot: ContextSnapshot[Any], field: str, value: Any) -> ContextSnapshot[Any]:
     """Call ``snapshot.with_<field>(value)`` (run_id, enrichments, conversation, extensions)."""
     if field not in ("run_id", "enrichments", "conversation", "extensions"):
-        raise ValueError(f"ContextSnapshot has no with_{field}")
+        raise HarnessError(f"ContextSnapshot has no with_{field}; the suite asked for it")
     copied: ContextSnapshot[Any] = getattr(snapshot, f"with_{field}")(value)
     return copied
 

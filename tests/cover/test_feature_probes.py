@@ -69,3 +69,24 @@ def test_a_pipeline_context_without_create_still_carries_data(
     ctx = root_context("r1", {"_timeout_ms": 5000})
     assert type(ctx).__name__ == "PipelineContext"
     assert (ctx.input_text, ctx.data) == ("r1", {"_timeout_ms": 5000})
+
+
+def test_a_stage_context_without_cancellation_or_context_ports_reads_absent() -> None:
+    # 0.9.5-1.1.0: a derived StageContext has no cancellation API; 0.9.5 and 0.9.6: the
+    # PipelineContext holds no ports, so its db has no path to a stage. Read as absent (and
+    # compared as absent on both sides), never as an AttributeError of the suite's (ERROR).
+    from types import SimpleNamespace
+
+    from core.sut.context_views import ABSENT, holds_ports, stage_context_view
+
+    inputs = SimpleNamespace(declared_deps=frozenset({"a"}), ports=None)
+    old = SimpleNamespace(
+        pipeline_run_id=None, request_id=None, execution_mode=None, stage_name="s", inputs=inputs
+    )
+    view = stage_context_view(old, db=object(), context_has_ports=holds_ports(SimpleNamespace()))
+    assert {k: view[k] for k in ("is_cancelled", "cancellation_reason", "raise_if_cancelled")} == {
+        "is_cancelled": ABSENT,
+        "cancellation_reason": ABSENT,
+        "raise_if_cancelled": ABSENT,
+    }
+    assert view["ports_db_is_the_contexts"] == ABSENT and view["declared_deps"] == ["a"]

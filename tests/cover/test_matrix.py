@@ -121,7 +121,22 @@ def test_a_declaration_that_disagrees_with_the_measurement_is_flagged() -> None:
     records = {"0.5.1": {"finding.SF-CTX-01": "KNOWN"}, "1.2.0": {"finding.SF-CTX-01": "KNOWN"}}
     text = render_findings_report([stale], records)
     assert "the declaration disagrees with the measurement" in text
-    assert "versions=('0.5.1', '1.2.0')" in text
+    assert "not declared but measured KNOWN on 0.5.1" in text
+
+
+def test_a_release_never_verified_here_is_no_disagreement() -> None:
+    # A fresh clone that ran `make verify` on 1.2.0 alone: the other declared releases are
+    # listed as not verified here, not flagged.
+    finding = next(f for f in registry.discover_findings() if f.id == "SF-CTX-01")
+    declared = dataclasses.replace(finding, versions=("0.5.1", "1.2.0"))
+    records = {"1.2.0": {"finding.SF-CTX-01": "KNOWN"}}
+    text = render_findings_report([declared], records)
+    assert "disagrees" not in text
+    assert "- declared, not verified here: 0.5.1" in text
+    older = {"0.5.1": {"finding.SF-CTX-03": "KNOWN"}, **records}  # a record without the row
+    assert "disagrees" not in render_findings_report([declared], older)
+    fixed = {"0.5.1": {"finding.SF-CTX-01": "FIXED"}, **records}
+    assert "declared but measured FIXED on 0.5.1" in render_findings_report([declared], fixed)
 
 
 def test_the_findings_report_lists_measured_versions() -> None:
@@ -159,6 +174,14 @@ def test_a_finding_absent_before_it_came_is_not_called_fixed_there(tmp_path: Pat
     row = render_matrix(list(statuses), tmp_path).splitlines()[2]
     # 0.5.1 precedes every release it reproduces on; 1.0.0 follows one: fixed, then back.
     assert row == "| f.x | FIXED (not yet) | KNOWN | FIXED | KNOWN |"
+    # Each change between neighbours is listed for the triage to read against the source.
+    text = render_matrix(list(statuses), tmp_path)
+    changes = text[text.index("Changes between neighbouring versions:") :].splitlines()[2:]
+    assert changes == [
+        "- 0.5.1 -> 0.8.0: f.x FIXED (not yet) -> KNOWN",
+        "- 0.8.0 -> 1.0.0: f.x KNOWN -> FIXED",
+        "- 1.0.0 -> 1.2.0: f.x FIXED -> KNOWN",
+    ]
 
 
 def test_verify_all_defaults_to_every_release_from_0_5_0_asking_pip_once(

@@ -24,7 +24,7 @@ from core.run.nightly_report import check_rows as nightly_check_rows
 from core.run.report import Row
 from core.run.verdicts import classify
 from core.sched.choosers import PCTChooser
-from core.sut import UnsupportedFeature, stageflow_module
+from core.sut import UnsupportedFeature, forget_harness_errors, stageflow_module
 from core.sut.graphs import GraphHarness
 from models.graph_run import Config, Graph, StageDesc
 
@@ -190,4 +190,5 @@ def test_a_harness_error_wrapped_by_another_exception_is_still_error() -> None:
 
     verdict = classify(wrapped(UnsupportedFeature("no such stack")))
     assert verdict.status == "ERROR" and "UnsupportedFeature" in verdict.reason
+    forget_harness_errors()  # a new example: the first one's refusal is not this one's
     assert "UnsupportedFeature" not in classify(wrapped(ValueError("x"))).reason
