@@ -33,6 +33,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from core.run import checks as registry
@@ -61,6 +62,7 @@ from core.run.nightly_shard import (
 )
 from core.run.profiles import ProfileError, load_selected_profile
 from core.run.report import Row, VerifyReport, render_table
+from core.run.report_files import running_marker
 from core.run.variables import PROFILE_ENV, RULES
 from core.run.verify import exit_code, replay_key, run_finding
 from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
@@ -109,6 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("nightly: --minutes must be >= 0 and the other counts >= 1", file=sys.stderr)
         return 2
     reports = Path(args.reports)
+    with running_marker(reports, "nightly", ("nightly.json", "nightly.md")):
+        return _run(args, profile, sf, reports)
+
+
+def _run(args: argparse.Namespace, profile: str, sf: ModuleType, reports: Path) -> int:
     directory = reports / "nightly"
     shutil.rmtree(directory, ignore_errors=True)  # this run's progress only
     (directory / "progress").mkdir(parents=True)

@@ -46,7 +46,9 @@ from core.run.replay import (
     target_of,
 )
 from core.run.report import Row, VerifyReport, render_table, write_reports, write_version_record
+from core.run.report_files import running_marker
 from core.run.verdicts import classify, suite_fault
+from core.run.version_records import record_label
 from core.run.watchdog import REPRODUCER_SECONDS, watchdog
 from core.sched import timeline
 from core.sut import (
@@ -208,8 +210,12 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
     _replay_key = ReplayKey(profile, seed, target, pythonpath)
     if seed is not None:
         print(f"verify: profile {profile}, seed {seed} ({SEED_ENV}={seed} repeats this run)")
+    # The reports this run replaces read as superseded until it writes them (report_files).
+    record = f"versions/{record_label(sf)}/verify.json"
+    replaced = ("verify.json", "verify.md", "findings.md", record)
     try:
-        return _verify(patterns, reports_dir, profile, sf)
+        with running_marker(reports_dir, "verify", replaced):
+            return _verify(patterns, reports_dir, profile, sf)
     finally:
         # The pin is this run's: a caller (a test, the mutation runner) keeps its own.
         force_seed(previous_seed)
@@ -242,7 +248,7 @@ def _verify(
     report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
     write_reports(report, reports_dir, replay_key(sf))
     # The per-version record feeds verify-all's table and the measured versions of findings.md.
-    write_version_record(report, reports_dir / "versions" / stageflow_label(sf))
+    write_version_record(report, reports_dir / "versions" / record_label(sf))
     write_findings_report(registry.discover_findings(), reports_dir)
     write_index(report, findings, reports_dir, "make verify")
     return report
