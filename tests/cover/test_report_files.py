@@ -75,8 +75,8 @@ def test_a_nested_run_leaves_the_marker_to_the_outer_one(tmp_path: Path) -> None
 
 
 def _one_check(monkeypatch: pytest.MonkeyPatch, body: registry.Check) -> None:
-    monkeypatch.setattr(verify.registry, "discover_checks", lambda: [body])
-    monkeypatch.setattr(verify.registry, "discover_findings", lambda: [])
+    monkeypatch.setattr(registry, "discover_checks", lambda: [body])
+    monkeypatch.setattr(registry, "discover_findings", lambda: [])
 
 
 def test_verify_writes_complete_reports_and_removes_its_marker(
