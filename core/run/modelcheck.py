@@ -38,7 +38,8 @@ from core.check.statespace import (
 )
 from core.run.checks import discover_findings, reproducing_ids, still_reproduces
 from core.run.report_files import atomic_write_json, completed, running_marker
-from core.sched.exhaustive import ExplorationReport, explore
+from core.run.watchdog import STALL_SECONDS, StageflowStuckError, stall_watchdog
+from core.sched.exhaustive import ExplorationReport, Violation, explore
 from core.sut import modelcheck_scenarios as sc
 from core.sut.graphs import quiet
 from models import bags
@@ -112,8 +113,15 @@ class Result:
 
 def check_scenario(entry: Entry, bound: int, max_schedules: int) -> Result:
     start = time.perf_counter()
-    with quiet():
-        report = explore(entry.scenario, preemption_bound=bound, max_schedules=max_schedules)
+    try:
+        # The deterministic loop's step budget ends a spin that awaits; the stall watchdog ends
+        # one that never awaits (no step is taken), and names where it spun.
+        with quiet(), stall_watchdog(STALL_SECONDS, f"scenario {entry.name}", lambda: 0):
+            report = explore(entry.scenario, preemption_bound=bound, max_schedules=max_schedules)
+    except StageflowStuckError as exc:
+        stuck = ExplorationReport(violations=[Violation((), exc)], violations_found=1)
+        stuck.bound = f"preemption bound {bound}"
+        return Result(entry, stuck, "NEW", time.perf_counter() - start)  # a hang is no finding
     seconds = time.perf_counter() - start
     findings = {f.id: f for f in discover_findings()}
     registered = [findings[i] for i in entry.findings]

@@ -49,7 +49,7 @@ from core.run.report import Row, VerifyReport, render_table, write_reports, writ
 from core.run.report_files import running_marker
 from core.run.verdicts import classify, suite_fault
 from core.run.version_records import record_label
-from core.run.watchdog import REPRODUCER_SECONDS, watchdog
+from core.run.watchdog import REPRODUCER_SECONDS, STALL_SECONDS, stall_watchdog, watchdog
 from core.sched import timeline
 from core.sut import (
     StageflowUnavailableError,
@@ -119,7 +119,8 @@ def probe(
     Stageflow, means the probe is wrong, so it is ERROR, never NEW.
     """
     try:
-        reason = applies(sf)
+        with watchdog(REPRODUCER_SECONDS, f"the feature probe of {name}"):
+            reason = applies(sf)
     except Exception as exc:
         fault = suite_fault(exc)
         text = "".join(traceback.format_exception(exc))
@@ -137,6 +138,18 @@ def _no_example(check: registry.Check, seconds: float) -> Row:
     return Row(check.name, "ERROR", None, 0, seconds, detail, fault)
 
 
+def guarded(check: registry.Check) -> Callable[[], None]:
+    """``check.run`` ended by :func:`stall_watchdog` if it stops making progress: a Stageflow
+    that spins without awaiting (which the deterministic loop cannot see) becomes a failure
+    naming where it spun, not a hang."""
+
+    def run() -> None:
+        with stall_watchdog(STALL_SECONDS, f"check {check.name}", registry.example_count):
+            check.run()
+
+    return run
+
+
 def run_check(check: registry.Check, sf: ModuleType) -> Row:
     not_run = probe(check.name, None, check.applies, sf)
     if not_run is not None:
@@ -145,7 +158,7 @@ def run_check(check: registry.Check, sf: ModuleType) -> Row:
     timeline.forget()
     start = time.perf_counter()
     with collecting() as collected, named_for_observability(check.name):
-        exc, output = run_captured(check.run)
+        exc, output = run_captured(guarded(check))
     seconds = time.perf_counter() - start
     examples = registry.example_count()
     statistics = collected.to_json()
