@@ -1,4 +1,4 @@
-"""A wall-clock watchdog for Stageflow code that must run on a stock event loop.
+"""Watchdogs that turn a hanging Stageflow into a failure naming where it hung, not a hang.
 
 The machines run Stageflow on the deterministic loop, whose step budget turns a spin into a
 LivelockError. Finding reproducers are plain Stageflow programs a maintainer can paste, so they
@@ -9,9 +9,11 @@ and the line it was stuck on, so verify reports a row instead of hanging.
 
 How: ``SIGALRM`` runs its handler in the main thread between two bytecodes, wherever Python is,
 so even a loop with no await is interrupted. The handler raises :class:`_Expired`, a
-``BaseException``: Stageflow turns a stage's ``Exception`` into a failed output, and the spin
-would go on after it. The alarm repeats every second until the ``with`` block is left, in case
-something swallows even that. Outside the block the expiry becomes an ordinary
+``KeyboardInterrupt``: Stageflow turns a stage's ``Exception`` into a failed output, and the spin
+would go on after it; asyncio's tasks, the deterministic loop and Hypothesis pass a
+``KeyboardInterrupt`` straight up where they keep other exceptions as a task's or an example's.
+The alarm repeats every second until the ``with`` block is left, in case something swallows
+even that. Outside the block the expiry becomes an ordinary
 :class:`StageflowStuckError`, which verify reports like any other failure.
 
 Off the main thread signals cannot be used; there the block runs unguarded (verify and its
