@@ -227,17 +227,16 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
     record = f"versions/{record_label(sf)}/verify.json"
     replaced = ("verify.json", "verify.md", "findings.md", record)
     try:
+        selected = _select(patterns)  # bad input: nothing run, nothing marked
         with running_marker(reports_dir, "verify", replaced):
-            return _verify(patterns, reports_dir, profile, sf)
+            return _verify(selected, reports_dir, profile, sf)
     finally:
         # The pin is this run's: a caller (a test, the mutation runner) keeps its own.
         force_seed(previous_seed)
         _replay_key = None
 
 
-def _verify(
-    patterns: Sequence[str], reports_dir: Path, profile: str, sf: ModuleType
-) -> VerifyReport:
+def _select(patterns: Sequence[str]) -> tuple[list[registry.Finding], list[registry.Check]]:
     # A finding row comes with its check: `--checks 'graphs.*'` shows graphs' findings too.
     findings = [
         f
@@ -250,6 +249,16 @@ def _verify(
             f"--checks {','.join(patterns)!r} matches no check; "
             "run `python -m core.run.verify --list` to see the names"
         )
+    return findings, checks
+
+
+def _verify(
+    selected: tuple[list[registry.Finding], list[registry.Check]],
+    reports_dir: Path,
+    profile: str,
+    sf: ModuleType,
+) -> VerifyReport:
+    findings, checks = selected
     rows: list[Row] = []
     progress = Progress(len(checks), len(findings))
     for check in checks:

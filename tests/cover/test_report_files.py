@@ -141,3 +141,11 @@ def test_an_edited_tree_gets_a_new_record_and_an_unchanged_one_keeps_its_own(
     with open(Path(tree.__path__[0]) / "__init__.py", "a") as init:
         init.write("\n# edited\n")
     assert record_label(tree) != before
+
+
+def test_bad_input_marks_nothing_superseded(tmp_path: Path) -> None:
+    _previous_run(tmp_path)
+    with pytest.raises(verify.BadInput):
+        verify.verify(["no.such.check*"], tmp_path)
+    assert json.loads((tmp_path / "verify.json").read_text())["complete"] is True
+    assert not (tmp_path / MARKER).exists()
