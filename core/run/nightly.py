@@ -177,13 +177,24 @@ def _run_pytest(
             start_new_session=True,
         )  # fmt: skip
         last = time.monotonic()
-        while proc.poll() is None:
-            time.sleep(0.2)
-            if time.monotonic() - last >= args.progress_every:
-                last = time.monotonic()
-                print(_progress_line(read_progress(directory), budget, env), flush=True)
-            if time.monotonic() > hard_stop:
-                _stop(proc)
+        try:
+            while proc.poll() is None:
+                time.sleep(0.2)
+                if time.monotonic() - last >= args.progress_every:
+                    last = time.monotonic()
+                    print(_progress_line(read_progress(directory), budget, env), flush=True)
+                if time.monotonic() > hard_stop:
+                    _stop(proc)
+        except KeyboardInterrupt:
+            # Ctrl-C reached this process only: pytest runs in a session of its own (so that
+            # the budget stop can signal it alone). Pass it on, and end it within a second.
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            raise
     print(_progress_line(read_progress(directory), budget, env), flush=True)
     tail = (directory / "pytest.log").read_text(errors="replace").strip().splitlines()[-3:]
     print("pytest: " + " | ".join(tail), flush=True)
