@@ -188,12 +188,7 @@ def _run_pytest(
         except KeyboardInterrupt:
             # Ctrl-C reached this process only: pytest runs in a session of its own (so that
             # the budget stop can signal it alone). Pass it on, and end it within a second.
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            _stop(proc, grace=1.0, why="interrupted")
             raise
     print(_progress_line(read_progress(directory), budget, env), flush=True)
     tail = (directory / "pytest.log").read_text(errors="replace").strip().splitlines()[-3:]
@@ -201,13 +196,15 @@ def _run_pytest(
     return proc.returncode
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(
+    proc: subprocess.Popen[bytes], grace: float = STOP_WAIT, why: str = "budget and grace spent"
+) -> None:
     # SIGINT first: pytest then ends the session and still writes the JUnit XML of the shards
     # that finished. The process group is the session this run started, and only it.
-    print("nightly: budget and grace spent; stopping pytest", flush=True)
+    print(f"nightly: {why}; stopping pytest", flush=True)
     os.killpg(proc.pid, signal.SIGINT)
     try:
-        proc.wait(timeout=STOP_WAIT)
+        proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
