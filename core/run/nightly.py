@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("nightly: --minutes must be >= 0 and the other counts >= 1", file=sys.stderr)
         return 2
     reports = Path(args.reports)
-    with running_marker(reports, "nightly", ("nightly.json", "nightly.md")):
+    with running_marker(reports, "nightly", ("nightly.json", "nightly.md", "index.html")):
         return _run(args, profile, sf, reports)
 
 

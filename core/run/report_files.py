@@ -7,7 +7,7 @@ run's reports in place, looking current; :func:`running_marker` guards a whole r
 
 - on entry it writes ``<reports>/RUNNING`` (JSON: pid, target, argv, start time) and marks the
   reports the run is about to replace as superseded: each JSON gets ``"complete": false`` and a
-  ``"superseded_by"`` naming this run, each Markdown file a banner line saying the same;
+  ``"superseded_by"`` naming this run, each Markdown or HTML page a banner saying the same;
 - the run then writes its reports with ``"complete": true`` (:func:`completed`);
 - on a normal exit it removes ``RUNNING``. On an exception, Ctrl-C included, the marker stays:
   a ``RUNNING`` whose pid is no longer alive is a run that was killed or crashed, and the reports
@@ -82,6 +82,13 @@ def _mark_superseded(path: Path, run: dict[str, Any]) -> None:
             atomic_write_json(path, {**data, "complete": False, "superseded_by": run})
             return
     text = path.read_text(errors="replace")
+    if path.suffix == ".html":
+        # After <body>, so the page keeps its doctype and shows the banner first.
+        banner = f"<p><strong>SUPERSEDED</strong>: {why}; if it was killed, this is stale.</p>"
+        if "<strong>SUPERSEDED</strong>" not in text:
+            head, body, rest = text.partition("<body>")
+            atomic_write_text(path, head + body + banner + rest if body else banner + text)
+        return
     if not text.startswith(SUPERSEDED_BANNER):
         banner = f"{SUPERSEDED_BANNER}{why}; if it was killed, this report is stale.\n\n"
         atomic_write_text(path, banner + text)

@@ -225,7 +225,7 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
         print(f"verify: profile {profile}, seed {seed} ({SEED_ENV}={seed} repeats this run)")
     # The reports this run replaces read as superseded until it writes them (report_files).
     record = f"versions/{record_label(sf)}/verify.json"
-    replaced = ("verify.json", "verify.md", "findings.md", record)
+    replaced = ("verify.json", "verify.md", "index.html", "findings.md", record)
     try:
         selected = _select(patterns)  # bad input: nothing run, nothing marked
         with running_marker(reports_dir, "verify", replaced):

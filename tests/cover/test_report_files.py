@@ -30,6 +30,7 @@ def _previous_run(reports: Path) -> None:
     reports.mkdir(parents=True, exist_ok=True)
     (reports / "verify.json").write_text(json.dumps({"complete": True, "checks": []}))
     (reports / "verify.md").write_text("# stageflow-verify report\n")
+    (reports / "index.html").write_text("<!doctype html><html><body><h1>r</h1></body></html>")
 
 
 def test_an_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path: Path) -> None:
@@ -42,11 +43,14 @@ def test_an_atomic_write_replaces_the_file_and_leaves_no_temporary(tmp_path: Pat
 
 def test_a_started_run_marks_the_previous_reports_superseded(tmp_path: Path) -> None:
     _previous_run(tmp_path)
-    with running_marker(tmp_path, "verify", ("verify.json", "verify.md", "absent.json")):
+    replaced = ("verify.json", "verify.md", "index.html", "absent.json")
+    with running_marker(tmp_path, "verify", replaced):
         old = json.loads((tmp_path / "verify.json").read_text())
         assert old["complete"] is False
         assert old["superseded_by"]["pid"] == os.getpid()
         assert (tmp_path / "verify.md").read_text().startswith(SUPERSEDED_BANNER)
+        page = (tmp_path / "index.html").read_text()
+        assert page.startswith("<!doctype html>") and "<body><p><strong>SUPERSEDED" in page
         running = json.loads((tmp_path / MARKER).read_text())
         assert (running["pid"], running["target"]) == (os.getpid(), "verify")
     assert not (tmp_path / MARKER).exists()
