@@ -10,7 +10,11 @@ ci profile gives the same examples every run.
 
 import importlib
 import pkgutil
+from collections.abc import Iterator
 
+import pytest
+
+from core.run import watchdog
 from core.run.checks import SUITE_ROOT
 from core.run.profiles import load_selected_profile
 
@@ -31,3 +35,11 @@ def _import_suite() -> None:
 
 
 _import_suite()
+
+
+@pytest.fixture(autouse=True)
+def _full_watchdog_budgets() -> Iterator[None]:
+    # A test that plants a hang leaves the process "seen stuck" (core/run/watchdog.py), which cuts
+    # every later budget to seconds; no other test of the same xdist worker may inherit that.
+    yield
+    watchdog._seen_stuck = False

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from core.run.checks import BASIS_ORDER, SEVERITY_ORDER, SUITE_ROOT, Basis, Finding
+from core.run.report_files import atomic_write_text
 from core.run.withdrawn import Withdrawn, discover_withdrawn
 
 if TYPE_CHECKING:
@@ -528,7 +529,7 @@ def write_findings_report(findings: Iterable[Finding], reports_dir: Path) -> Pat
     findings = list(findings)
     records = load_records(reports_dir)
     path = reports_dir / "findings.md"
-    path.write_text(render_findings_report(findings, records))
+    atomic_write_text(path, render_findings_report(findings, records))
     issues = reports_dir / "issues"
     issues.mkdir(parents=True, exist_ok=True)
     current = {f"{f.id}.md" for f in findings}
@@ -536,7 +537,7 @@ def write_findings_report(findings: Iterable[Finding], reports_dir: Path) -> Pat
         if stale.name not in current:
             stale.unlink()
     for finding in findings:
-        (issues / f"{finding.id}.md").write_text(render_issue(finding, records))
+        atomic_write_text(issues / f"{finding.id}.md", render_issue(finding, records))
     return path
 
 

@@ -35,6 +35,7 @@ from core.run.mutant_generation import (
     sample,
 )
 from core.run.mutation import make_copy, run_verify, stageflow_package
+from core.run.report_files import atomic_write_json, completed
 
 # A mutant that makes a check hang must not stall the run. One file's globs took 1-40 s per
 # mutant on the 2-core machine under a load of about 10 (2026-12-02); 180 s leaves 4x that.
@@ -154,7 +155,7 @@ def write_section(reports: Path, name: str, payload: Any) -> None:
         if isinstance(earlier, dict):  # the pre-sections format (a bare list) is dropped
             sections = earlier
     sections[name] = payload
-    path.write_text(json.dumps(sections, indent=2))
+    atomic_write_json(path, completed(sections))
 
 
 def _report(

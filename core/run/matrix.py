@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core.run.matrix_table import render_matrix
+from core.run.report_files import running_marker
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements.lock"
@@ -221,20 +222,19 @@ def verify_all(versions: Sequence[str], checks: str, reports: str) -> int:
     for version in versions:
         check_version(version, released)
     codes = []
-    for version in versions:
-        print(f"\n==== stageflow-core {version}", flush=True)
-        codes.append(verify(version, None, checks, reports))
-    table = render_matrix(versions, Path(reports))
-    print("\n" + table)
-    # Imported here: the rest of this module runs on the bare system Python (make's checks).
-    from core.run.html_report import write_matrix_index
-    from core.run.report_writer import write_report_file
+    with running_marker(Path(reports), "verify-all", ("matrix.md", "index.html")):
+        for version in versions:
+            print(f"\n==== stageflow-core {version}", flush=True)
+            codes.append(verify(version, None, checks, reports))
+        table = render_matrix(versions, Path(reports))
+        print("\n" + table)
+        # Imported here: the rest of this module runs on the bare system Python (make's checks).
+        from core.run.html_report import write_matrix_index
+        from core.run.report_writer import write_report_file
 
-    write_report_file(
-        Path(reports) / "matrix.md",
-        "# stageflow-verify matrix\n\n" + f"Checks run: `{checks or 'all'}`.\n\n" + table + "\n",
-    )
-    print(f"wrote {Path(reports) / 'matrix.md'}, {write_matrix_index(versions, Path(reports))}")
+        heading = f"# stageflow-verify matrix\n\nChecks run: `{checks or 'all'}`.\n\n"
+        write_report_file(Path(reports) / "matrix.md", heading + table + "\n")
+        print(f"wrote {Path(reports) / 'matrix.md'}, {write_matrix_index(versions, Path(reports))}")
     for worst in (2, 1, 3):
         if worst in codes:
             return worst

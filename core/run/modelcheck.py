@@ -23,7 +23,6 @@ For example::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -38,7 +37,9 @@ from core.check.statespace import (
     walk,
 )
 from core.run.checks import discover_findings, reproducing_ids, still_reproduces
-from core.sched.exhaustive import ExplorationReport, explore
+from core.run.report_files import atomic_write_json, completed, running_marker
+from core.run.watchdog import STALL_SECONDS, StageflowStuckError, stall_watchdog
+from core.sched.exhaustive import ExplorationReport, Violation, explore
 from core.sut import modelcheck_scenarios as sc
 from core.sut.graphs import quiet
 from models import bags
@@ -112,8 +113,15 @@ class Result:
 
 def check_scenario(entry: Entry, bound: int, max_schedules: int) -> Result:
     start = time.perf_counter()
-    with quiet():
-        report = explore(entry.scenario, preemption_bound=bound, max_schedules=max_schedules)
+    try:
+        # The deterministic loop's step budget ends a spin that awaits; the stall watchdog ends
+        # one that never awaits (no step is taken), and names where it spun.
+        with quiet(), stall_watchdog(STALL_SECONDS, f"scenario {entry.name}", lambda: 0):
+            report = explore(entry.scenario, preemption_bound=bound, max_schedules=max_schedules)
+    except StageflowStuckError as exc:
+        stuck = ExplorationReport(violations=[Violation((), exc)], violations_found=1)
+        stuck.bound = f"preemption bound {bound}"
+        return Result(entry, stuck, "NEW", time.perf_counter() - start)  # a hang is no finding
     seconds = time.perf_counter() - start
     findings = {f.id: f for f in discover_findings()}
     registered = [findings[i] for i in entry.findings]
@@ -178,11 +186,13 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(sys.argv[1:] if argv is None else argv)
-    results = [check_scenario(e, args.preemption_bound, args.max_schedules) for e in scenarios()]
-    walked = walks(args.depth)
-    print(render(results, walked))
-    bad = any(r.status == "NEW" for r in results) or any(w.violations for w in walked)
-    _write(Path(args.reports), results, walked)
+    with running_marker(Path(args.reports), "modelcheck", ("modelcheck.json",)):
+        bound, most = args.preemption_bound, args.max_schedules
+        results = [check_scenario(e, bound, most) for e in scenarios()]
+        walked = walks(args.depth)
+        print(render(results, walked))
+        bad = any(r.status == "NEW" for r in results) or any(w.violations for w in walked)
+        _write(Path(args.reports), results, walked)
     return 1 if bad else 0
 
 
@@ -215,7 +225,7 @@ def _write(directory: Path, results: list[Result], walked: list[WalkReport]) -> 
             for w in walked
         ],
     }
-    (directory / "modelcheck.json").write_text(json.dumps(data, indent=2) + "\n")
+    atomic_write_json(directory / "modelcheck.json", completed(data))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from core.run.report_files import running_marker
+
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = "tests/quality/baseline"
 VERIFY_TIMEOUT = 600  # seconds per mutant; a hung check is an error, not a kill
@@ -289,13 +291,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"mutation: {exc}", file=sys.stderr)
         return 2
-    code = 0 if args.no_catalog else run_catalog(args)
-    if code == 2:  # an unknown catalog id: bad input, nothing more runs
-        return code
-    if size != 0 or args.generated:
-        jobs, reports = args.jobs, Path(args.reports)
-        generated = run_generated(args.modules, size, seed, jobs, reports, args.generated)
-        code = generated if generated == 2 else code | generated
+    reports = Path(args.reports)
+    with running_marker(reports, "mutation", ("mutation.json",)):
+        code = 0 if args.no_catalog else run_catalog(args)
+        if code == 2:  # an unknown catalog id: bad input, nothing more runs
+            return code
+        if size != 0 or args.generated:
+            generated = run_generated(args.modules, size, seed, args.jobs, reports, args.generated)
+            code = generated if generated == 2 else code | generated
     return code
 
 

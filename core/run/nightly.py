@@ -33,6 +33,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from core.run import checks as registry
@@ -61,6 +62,7 @@ from core.run.nightly_shard import (
 )
 from core.run.profiles import ProfileError, load_selected_profile
 from core.run.report import Row, VerifyReport, render_table
+from core.run.report_files import running_marker
 from core.run.variables import PROFILE_ENV, RULES
 from core.run.verify import exit_code, replay_key, run_finding
 from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
@@ -109,6 +111,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("nightly: --minutes must be >= 0 and the other counts >= 1", file=sys.stderr)
         return 2
     reports = Path(args.reports)
+    with running_marker(reports, "nightly", ("nightly.json", "nightly.md", "index.html")):
+        return _run(args, profile, sf, reports)
+
+
+def _run(args: argparse.Namespace, profile: str, sf: ModuleType, reports: Path) -> int:
     directory = reports / "nightly"
     shutil.rmtree(directory, ignore_errors=True)  # this run's progress only
     (directory / "progress").mkdir(parents=True)
@@ -170,26 +177,34 @@ def _run_pytest(
             start_new_session=True,
         )  # fmt: skip
         last = time.monotonic()
-        while proc.poll() is None:
-            time.sleep(0.2)
-            if time.monotonic() - last >= args.progress_every:
-                last = time.monotonic()
-                print(_progress_line(read_progress(directory), budget, env), flush=True)
-            if time.monotonic() > hard_stop:
-                _stop(proc)
+        try:
+            while proc.poll() is None:
+                time.sleep(0.2)
+                if time.monotonic() - last >= args.progress_every:
+                    last = time.monotonic()
+                    print(_progress_line(read_progress(directory), budget, env), flush=True)
+                if time.monotonic() > hard_stop:
+                    _stop(proc)
+        except KeyboardInterrupt:
+            # Ctrl-C reached this process only: pytest runs in a session of its own (so that
+            # the budget stop can signal it alone). Pass it on, and end it within a second.
+            _stop(proc, grace=1.0, why="interrupted")
+            raise
     print(_progress_line(read_progress(directory), budget, env), flush=True)
     tail = (directory / "pytest.log").read_text(errors="replace").strip().splitlines()[-3:]
     print("pytest: " + " | ".join(tail), flush=True)
     return proc.returncode
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def _stop(
+    proc: subprocess.Popen[bytes], grace: float = STOP_WAIT, why: str = "budget and grace spent"
+) -> None:
     # SIGINT first: pytest then ends the session and still writes the JUnit XML of the shards
     # that finished. The process group is the session this run started, and only it.
-    print("nightly: budget and grace spent; stopping pytest", flush=True)
+    print(f"nightly: {why}; stopping pytest", flush=True)
     os.killpg(proc.pid, signal.SIGINT)
     try:
-        proc.wait(timeout=STOP_WAIT)
+        proc.wait(timeout=grace)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()

@@ -25,6 +25,7 @@ from core.run.html_report import write_index
 from core.run.nightly_shard import ShardProgress
 from core.run.replay import ReplayKey, failure_script
 from core.run.report import Row, VerifyReport, render_markdown
+from core.run.report_files import completed
 from core.run.report_writer import write_report_file
 
 
@@ -120,7 +121,7 @@ def write_nightly_reports(
         "pytest_exit": pytest_exit,
         "junit_xml": str(reports / "nightly.xml"),
     }
-    write_report_file(reports / "nightly.json", json.dumps(data, indent=2) + "\n")
+    write_report_file(reports / "nightly.json", json.dumps(completed(data), indent=2) + "\n")
     write_report_file(reports / "nightly.md", render_markdown(report))
     for row in report.rows:
         if row.status in ("NEW", "ERROR"):

@@ -49,7 +49,7 @@ from core.run.law_asserts import rewrite_law_asserts
 from core.run.nightly_budget import bound_shrinking, next_chunk
 from core.run.profiles import load_selected_profile
 from core.run.verdicts import classify
-from core.run.verify import run_captured
+from core.run.verify import guarded, probe, run_captured
 from core.sched import timeline
 from core.sut import stageflow_module
 
@@ -161,11 +161,16 @@ def test_shard(check: registry.Check, shard: int) -> None:
     directory = Path(os.environ[ENV_DIR])
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     progress = ShardProgress(check.name, shard, worker)
-    reason = check.applies(stageflow_module())
-    if reason is not None:
-        progress.status, progress.detail = "n/a", reason
+    # verify's probe: bounded by the watchdog, and a probe that raises (or hangs) is ERROR.
+    not_run = probe(check.name, None, check.applies, stageflow_module())
+    if not_run is not None and not_run.status == "ERROR":
+        progress.status, progress.detail = "error", not_run.detail
         progress.append_to(directory)
-        pytest.skip(reason)
+        pytest.fail(not_run.detail, pytrace=False)
+    if not_run is not None:
+        progress.status, progress.detail = "n/a", not_run.detail
+        progress.append_to(directory)
+        pytest.skip(not_run.detail)
     start = time.time()
     if start >= float(os.environ[ENV_DEADLINE]) and any(
         p.check == check.name and p.iterations for p in read_progress(directory)
@@ -186,7 +191,7 @@ def test_shard(check: registry.Check, shard: int) -> None:
         timeline.forget()
         began = time.perf_counter()
         with collecting() as collected:
-            exc, output = run_captured(check.run)
+            exc, output = run_captured(guarded(check))
         progress.seconds += time.perf_counter() - began
         progress.iterations += 1
         progress.examples += registry.example_count()

@@ -14,9 +14,12 @@ unknown name with a message that lists the known ones.
 Several machines can share one search: with ``HYPOTHESIS_DB=redis://HOST:PORT`` the profiles
 that keep examples (``dev``, ``nightly``) write to and replay from both the local directory and
 Hypothesis's ``RedisExampleDatabase`` on that server, so a failure one machine found is the
-first example every other machine tries. A malformed URL, a server that does not answer, or a
-profile that keeps no database (``ci``, ``crosshair``) is a :class:`ProfileError` (verify and
-nightly print its one line and exit 2), never a silent fall-back or a silent no-op.
+first example every other machine tries. Both wrap their database in
+:class:`core.run.reshrink.ShrinkAgainDatabase`, so a failure replayed from it is shrunk again
+before it is reported (Hypothesis would report it as stored, however half-shrunk). A malformed
+URL, a server that does not answer, or a profile that keeps no database (``ci``,
+``crosshair``) is a :class:`ProfileError` (verify and nightly print its one line and exit 2),
+never a silent fall-back or a silent no-op.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from hypothesis.database import (
 )
 from hypothesis.errors import InvalidArgument
 
+from core.run.reshrink import ShrinkAgainDatabase
+
 # The names and the URL form live with the Makefile's input checks, which run before .venv exists.
 from core.run.variables import (
     DATABASE_ENV,
@@ -45,6 +50,8 @@ from core.run.variables import (
 )
 
 EXAMPLE_DB_DIR = ".hypothesis/examples"
+# dev and nightly keep their examples behind ShrinkAgainDatabase: a failure left half-shrunk by an
+# interrupted run is shrunk again when it is replayed, not reported as it was (core/run/reshrink).
 
 # Machines draw many values per step and run real asyncio code; slow-data health checks would
 # only report what we already budget for with max_examples.
@@ -58,7 +65,7 @@ settings.register_profile(
     max_examples=100,
     stateful_step_count=30,
     deadline=None,
-    database=DirectoryBasedExampleDatabase(EXAMPLE_DB_DIR),
+    database=ShrinkAgainDatabase(DirectoryBasedExampleDatabase(EXAMPLE_DB_DIR)),
     suppress_health_check=_QUIET_HEALTH_CHECKS,
 )
 settings.register_profile(
@@ -80,7 +87,7 @@ settings.register_profile(
     max_examples=5_000,
     stateful_step_count=60,
     deadline=timedelta(seconds=30),
-    database=DirectoryBasedExampleDatabase(EXAMPLE_DB_DIR),
+    database=ShrinkAgainDatabase(DirectoryBasedExampleDatabase(EXAMPLE_DB_DIR)),
     print_blob=True,
     phases=list(Phase),
     suppress_health_check=_QUIET_HEALTH_CHECKS,
@@ -166,7 +173,9 @@ def with_shared_database(local: ExampleDatabase | None, url: str) -> ExampleData
                                   "redis://127.0.0.1:6379")
     """
     shared = redis_database(url)
-    return shared if local is None else MultiplexedDatabase(local, shared)
+    if isinstance(local, ShrinkAgainDatabase):
+        return ShrinkAgainDatabase(MultiplexedDatabase(local.inner, shared))
+    return ShrinkAgainDatabase(shared if local is None else MultiplexedDatabase(local, shared))
 
 
 def redis_database(url: str) -> ExampleDatabase:

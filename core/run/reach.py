@@ -32,6 +32,7 @@ from typing import Any
 from core.run.profiles import ProfileError, selected_profile_name
 from core.run.reach_report import Reach, module_reach, render_table, write_reports
 from core.run.reach_scope import IN_SCOPE, NOT_A_PROMISE, NotAPromise
+from core.run.report_files import running_marker
 from core.run.variables import PROFILE_ENV
 from core.sut import StageflowUnavailableError, stageflow_location
 
@@ -123,6 +124,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ProfileError, BadInput) as exc:
         print(f"reach: {exc}", file=sys.stderr)
         return 2
+    with running_marker(reports, "reach", ("reach.json", "reach.md", "reach.html")):
+        return _measure_and_write(args, reports, profile, location)
+
+
+def _measure_and_write(
+    args: argparse.Namespace, reports: Path, profile: str, location: Path
+) -> int:
     code, rows, cov = measure(location, args.checks, reports)
     if code == 2:
         return code  # verify printed its one line

@@ -9,7 +9,6 @@ HTML page cannot drift apart. Coverage's annotated sources are in ``reports/reac
 from __future__ import annotations
 
 import html
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.run.reach_scope import MODELLED, TARGET, Module
+from core.run.report_files import atomic_write_json, atomic_write_text, completed
 
 
 @dataclass(frozen=True)
@@ -175,11 +175,12 @@ def to_json(rows: Sequence[Reach], context: dict[str, Any]) -> dict[str, Any]:
 
 def write_reports(rows: Sequence[Reach], context: dict[str, Any], reports: Path) -> None:
     reports.mkdir(parents=True, exist_ok=True)
-    (reports / "reach.json").write_text(json.dumps(to_json(rows, context), indent=2) + "\n")
+    atomic_write_json(reports / "reach.json", completed(to_json(rows, context)))
     # The README's Reach section is this file's table, pasted with its date and profile.
-    (reports / "reach.md").write_text(
+    atomic_write_text(
+        reports / "reach.md",
         f"`make reach` on {context['date']}, stageflow {context['stageflow_version']}, "
-        f"profile `{context['profile']}`:\n\n{render_markdown(rows)}\n"
+        f"profile `{context['profile']}`:\n\n{render_markdown(rows)}\n",
     )
     body = "\n".join(
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in _cells(r)) + "</tr>"
@@ -189,9 +190,10 @@ def write_reports(rows: Sequence[Reach], context: dict[str, Any], reports: Path)
     title = html.escape(
         f"reach: stageflow {context['stageflow_version']}, profile {context['profile']}"
     )
-    (reports / "reach.html").write_text(
+    atomic_write_text(
+        reports / "reach.html",
         f"<!doctype html><meta charset='utf-8'><title>{title}</title><h1>{title}</h1>\n"
         f"<p>{html.escape(context['date'])}; annotated sources (coverage.py): "
         "<a href='reach-html/index.html'>reach-html/index.html</a></p>\n"
-        f"<table border='1'><tr>{head}</tr>\n{body}\n</table>\n"
+        f"<table border='1'><tr>{head}</tr>\n{body}\n</table>\n",
     )

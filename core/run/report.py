@@ -13,6 +13,7 @@ from typing import Any
 
 from core.run.matrix_table import LEGEND, STATUSES
 from core.run.replay import ReplayKey, failure_script
+from core.run.report_files import completed
 from core.run.report_writer import write_report_file
 
 
@@ -111,7 +112,8 @@ def write_reports(report: VerifyReport, directory: Path, replay: ReplayKey | Non
     """verify.json, verify.md and, per NEW or ERROR row, ``failures/<row>.txt``; per NEW row
     also ``failures/<row>.py``, the script that replays it (when ``replay`` is known)."""
     directory.mkdir(parents=True, exist_ok=True)
-    write_report_file(directory / "verify.json", json.dumps(report.to_json(), indent=2) + "\n")
+    verdicts = json.dumps(completed(report.to_json()), indent=2) + "\n"
+    write_report_file(directory / "verify.json", verdicts)
     write_report_file(directory / "verify.md", render_markdown(report))
     failures = directory / "failures"
     failures.mkdir(exist_ok=True)
@@ -141,7 +143,7 @@ def write_version_record(report: VerifyReport, directory: Path) -> None:
     merged = VerifyReport(
         report.stageflow_version, report.stageflow_path, report.profile, tuple(rows.values())
     )
-    write_report_file(path, json.dumps(merged.to_json(), indent=2) + "\n")
+    write_report_file(path, json.dumps(completed(merged.to_json()), indent=2) + "\n")
     write_report_file(directory / "verify.md", render_markdown(merged))
     failures = directory / "failures"
     failures.mkdir(exist_ok=True)

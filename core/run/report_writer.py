@@ -2,12 +2,16 @@
 
 Reports are read while runs write them (a browser open on ``reports/index.html``, CI collecting
 ``reports/``), so how a file is written is a policy worth keeping in one place: change it here and
-every report follows. Today it is a plain write of UTF-8 text, creating the folder if needed.
+every report follows. It is an atomic write (``core.run.report_files.atomic_write_text``: a
+temporary file beside the target, then ``os.replace``), so a reader or a killed run never sees or
+leaves half a report.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from core.run.report_files import atomic_write_text
 
 
 def write_report_file(path: Path, text: str) -> Path:
@@ -17,6 +21,5 @@ def write_report_file(path: Path, text: str) -> Path:
 
         write_report_file(Path("reports/index.html"), page)
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    atomic_write_text(path, text)
     return path

@@ -46,8 +46,10 @@ from core.run.replay import (
     target_of,
 )
 from core.run.report import Row, VerifyReport, render_table, write_reports, write_version_record
+from core.run.report_files import running_marker
 from core.run.verdicts import classify, suite_fault
-from core.run.watchdog import REPRODUCER_SECONDS, watchdog
+from core.run.version_records import record_label
+from core.run.watchdog import REPRODUCER_SECONDS, STALL_SECONDS, stall_watchdog, watchdog
 from core.sched import timeline
 from core.sut import (
     StageflowUnavailableError,
@@ -118,7 +120,8 @@ def probe(
     Stageflow, means the probe is wrong, so it is ERROR, never NEW.
     """
     try:
-        reason = applies(sf)
+        with watchdog(REPRODUCER_SECONDS, f"the feature probe of {name}"):
+            reason = applies(sf)
     except Exception as exc:
         fault = suite_fault(exc)
         text = "".join(traceback.format_exception(exc))
@@ -136,6 +139,18 @@ def _no_example(check: registry.Check, seconds: float) -> Row:
     return Row(check.name, "ERROR", None, 0, seconds, detail, fault)
 
 
+def guarded(check: registry.Check) -> Callable[[], None]:
+    """``check.run`` ended by :func:`stall_watchdog` if it stops making progress: a Stageflow
+    that spins without awaiting (which the deterministic loop cannot see) becomes a failure
+    naming where it spun, not a hang."""
+
+    def run() -> None:
+        with stall_watchdog(STALL_SECONDS, f"check {check.name}", registry.example_count):
+            check.run()
+
+    return run
+
+
 def run_check(check: registry.Check, sf: ModuleType) -> Row:
     not_run = probe(check.name, None, check.applies, sf)
     if not_run is not None:
@@ -144,7 +159,7 @@ def run_check(check: registry.Check, sf: ModuleType) -> Row:
     timeline.forget()
     start = time.perf_counter()
     with collecting() as collected, named_for_observability(check.name):
-        exc, output = run_captured(check.run)
+        exc, output = run_captured(guarded(check))
     seconds = time.perf_counter() - start
     examples = registry.example_count()
     statistics = collected.to_json()
@@ -210,17 +225,20 @@ def verify(patterns: Sequence[str], reports_dir: Path) -> VerifyReport:
     _replay_key = ReplayKey(profile, seed, target, pythonpath)
     if seed is not None:
         print(f"verify: profile {profile}, seed {seed} ({SEED_ENV}={seed} repeats this run)")
+    # The reports this run replaces read as superseded until it writes them (report_files).
+    record = f"versions/{record_label(sf)}/verify.json"
+    replaced = ("verify.json", "verify.md", "index.html", "findings.md", record)
     try:
-        return _verify(patterns, reports_dir, profile, sf)
+        selected = _select(patterns)  # bad input: nothing run, nothing marked
+        with running_marker(reports_dir, "verify", replaced):
+            return _verify(selected, reports_dir, profile, sf)
     finally:
         # The pin is this run's: a caller (a test, the mutation runner) keeps its own.
         force_seed(previous_seed)
         _replay_key = None
 
 
-def _verify(
-    patterns: Sequence[str], reports_dir: Path, profile: str, sf: ModuleType
-) -> VerifyReport:
+def _select(patterns: Sequence[str]) -> tuple[list[registry.Finding], list[registry.Check]]:
     # A finding row comes with its check: `--checks 'graphs.*'` shows graphs' findings too.
     findings = [
         f
@@ -233,6 +251,16 @@ def _verify(
             f"--checks {','.join(patterns)!r} matches no check; "
             "run `python -m core.run.verify --list` to see the names"
         )
+    return findings, checks
+
+
+def _verify(
+    selected: tuple[list[registry.Finding], list[registry.Check]],
+    reports_dir: Path,
+    profile: str,
+    sf: ModuleType,
+) -> VerifyReport:
+    findings, checks = selected
     rows: list[Row] = []
     progress = Progress(len(checks), len(findings))
     for check in checks:
@@ -244,7 +272,7 @@ def _verify(
     report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
     write_reports(report, reports_dir, replay_key(sf))
     # The per-version record feeds verify-all's table and the measured versions of findings.md.
-    write_version_record(report, reports_dir / "versions" / stageflow_label(sf))
+    write_version_record(report, reports_dir / "versions" / record_label(sf))
     write_findings_report(registry.discover_findings(), reports_dir)
     write_index(report, findings, reports_dir, "make verify")
     return report

@@ -233,6 +233,10 @@ class DeterministicLoop(asyncio.BaseEventLoop):
         finally:
             self._batch_left = batch_left
 
+    def steps_taken(self) -> int:
+        """How many steps the loop has run (a watchdog's measure of progress)."""
+        return len(self._log)
+
     def _callback_raised(self, handle: Lanes, exc: BaseException) -> None:
         source = format_helpers._format_callback_source(handle._callback, handle._args)
         context = {"message": f"Exception in callback {source}", "exception": exc, "handle": handle}

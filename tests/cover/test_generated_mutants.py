@@ -153,6 +153,7 @@ def test_both_halves_share_mutation_json(tmp_path: Path) -> None:
     write_section(tmp_path, "catalog", [{"id": "pristine"}])
     write_section(tmp_path, "generated", {"sample": 3})
     assert json.loads((tmp_path / "mutation.json").read_text()) == {
+        "complete": True,
         "catalog": [{"id": "pristine"}],
         "generated": {"sample": 3},
     }

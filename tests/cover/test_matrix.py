@@ -82,9 +82,10 @@ def test_sut_verifies_a_copy_of_stageflow_and_the_report_names_its_path(tmp_path
     report = json.loads((reports / "verify.json").read_text())
     assert report["stageflow_path"] == str(copy)
     assert [c["status"] for c in report["checks"]] == ["KNOWN", "KNOWN"]
-    # A copy is recorded apart from the release it was copied from.
+    # A copy is recorded apart from the release it was copied from, keyed by its tree.
     assert report["stageflow_version"].endswith("+path")
-    assert (reports / "versions" / report["stageflow_version"] / "verify.json").exists()
+    records = list((reports / "versions").glob(report["stageflow_version"] + "-*/verify.json"))
+    assert len(records) == 1 and json.loads(records[0].read_text())["complete"] is True
 
 
 @pytest.mark.skipif(
