@@ -121,7 +121,9 @@ def check_scenario(entry: Entry, bound: int, max_schedules: int) -> Result:
     except StageflowStuckError as exc:
         stuck = ExplorationReport(violations=[Violation((), exc)], violations_found=1)
         stuck.bound = f"preemption bound {bound}"
-        return Result(entry, stuck, "NEW", time.perf_counter() - start)  # a hang is no finding
+        # A hang is no registered finding: NEW when Stageflow was stuck, ERROR when we were.
+        status = "NEW" if exc.in_stageflow else "ERROR"
+        return Result(entry, stuck, status, time.perf_counter() - start)
     seconds = time.perf_counter() - start
     findings = {f.id: f for f in discover_findings()}
     registered = [findings[i] for i in entry.findings]
@@ -193,7 +195,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(render(results, walked))
         bad = any(r.status == "NEW" for r in results) or any(w.violations for w in walked)
         _write(Path(args.reports), results, walked)
-    return 1 if bad else 0
+    if bad:
+        return 1
+    return 3 if any(r.status == "ERROR" for r in results) else 0  # 3: verify's code for ERROR
 
 
 def _write(directory: Path, results: list[Result], walked: list[WalkReport]) -> None:

@@ -137,6 +137,9 @@ def _classify_one(exc: BaseException) -> Verdict:
     if isinstance(exc, HypothesisException):
         reason = f"Hypothesis could not run or replay the search: {type(exc).__name__}"
         return Verdict("ERROR", suite_fault(exc), reason)
+    if isinstance(exc, StageflowStuckError) and not exc.in_stageflow:
+        reason = f"the suite's own code was stuck, not Stageflow's: {exc}"
+        return Verdict("ERROR", suite_fault(exc), reason)
     if isinstance(exc, AssertionError | ScheduleFailure | StageflowStuckError):
         return Verdict("NEW", "", f"Stageflow disagrees with the model ({type(exc).__name__})")
     if _raised_by_stageflow(_frames(exc.__traceback__)):

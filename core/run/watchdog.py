@@ -62,7 +62,57 @@ _seen_stuck = False
 
 
 class StageflowStuckError(Exception):
-    """Stageflow code ran past its wall-clock budget (a spin or a hang on a stock loop)."""
+    """Code ran past its wall-clock or progress budget (a spin, or a hang on a stock loop).
+
+    ``in_stageflow`` says whose code was stuck: False when the innermost frame that is neither
+    a library's nor the standard library's is the suite's own (a model or an adapter spinning,
+    a pause inside Hypothesis) and no waiting task sits in Stageflow: verify reports that as
+    ERROR, a hang of the suite, never as a Stageflow finding.
+    """
+
+    def __init__(self, message: str, in_stageflow: bool = True) -> None:
+        super().__init__(message)
+        self.in_stageflow = in_stageflow
+
+
+# Frames of these packages are the suite's own; planted bugs in tests/ stand in for Stageflow.
+_SUITE_PACKAGES = ("core", "models", "stateful", "properties")
+
+
+def _owner(frame: FrameType) -> str:
+    """"stageflow", "suite", "hypothesis" or "other" (the standard library, pytest...)."""
+    module = str(frame.f_globals.get("__name__", ""))
+    top = module.split(".")
+    if top[0] == "stageflow" or "tests" in top[:2]:
+        return "stageflow"  # Stageflow, a copy of it, or a bug a test planted in its place
+    if any(part in _SUITE_PACKAGES for part in top[:2]):
+        return "suite"
+    return "hypothesis" if top[0] == "hypothesis" else "other"
+
+
+def _in_hypothesis(frame: FrameType | None) -> bool:
+    # Hypothesis working between test cases (shrinking a long failing example is seconds of
+    # pure Python that finish no example): progress, bounded by its own shrink time limit.
+    while frame is not None and _owner(frame) == "other":
+        frame = frame.f_back
+    return frame is not None and _owner(frame) == "hypothesis"
+
+
+def _blames_stageflow(frame: FrameType | None) -> bool:
+    # Innermost outward, past library frames, to the first frame that is Stageflow's or ours;
+    # a stock loop waiting in select() is then blamed on the tasks it waits for.
+    while frame is not None:
+        owner = _owner(frame)
+        if owner in ("stageflow", "suite"):
+            if owner == "stageflow":
+                return True
+            break
+        frame = frame.f_back
+    loop = asyncio._get_running_loop()
+    if loop is None:
+        return False
+    tasks = list(asyncio.all_tasks(loop))
+    return any(_owner(f) == "stageflow" for t in tasks for f in _await_chain(t.get_coro()))
 
 
 class _Expired(KeyboardInterrupt):
@@ -84,7 +134,8 @@ def watchdog(seconds: float, what: str) -> Iterator[None]:
     seconds = min(seconds, STUCK_AGAIN_SECONDS) if _seen_stuck else seconds
 
     def expire(signum: int, frame: FrameType | None) -> None:
-        raise _Expired(f"{what} ran past {seconds:g} s of wall time; it was at {_where(frame)}")
+        message = f"{what} ran past {seconds:g} s of wall time; it was at {_where(frame)}"
+        raise _Expired(message, _blames_stageflow(frame))
 
     with _alarm(expire, seconds):
         yield
@@ -133,7 +184,8 @@ def _alarm(handler: Callable[[int, FrameType | None], None], first: float) -> It
         yield
     except _Expired as exc:
         _seen_stuck = True
-        raise StageflowStuckError(str(exc)) from None
+        message, in_stageflow = exc.args
+        raise StageflowStuckError(message, in_stageflow) from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -151,8 +203,9 @@ def stall_watchdog(stall_seconds: float, what: str, progress: Callable[[], int])
     """Run the block until it goes ``stall_seconds`` without progress, then raise
     StageflowStuckError naming the file, line and function it was stuck in.
 
-    Progress is ``progress()`` changing (the examples a check has finished) or the running
-    deterministic loop taking a step. For example::
+    Progress is ``progress()`` changing (the examples a check has finished), the running
+    deterministic loop taking a step, or Hypothesis's own code running (shrinking). The error
+    says whether Stageflow or the suite was stuck (``in_stageflow``). For example::
 
         with stall_watchdog(STALL_SECONDS, "check graphs.run_dag", example_count):
             check.run()
@@ -170,14 +223,15 @@ def stall_watchdog(stall_seconds: float, what: str, progress: Callable[[], int])
     def look(signum: int, frame: FrameType | None) -> None:
         nonlocal last, last_change, expired
         now = (progress(), _loop_steps())
-        if now != last and not expired:
+        if (now != last or _in_hypothesis(frame)) and not expired:
             last, last_change = now, time.monotonic()
         elif expired or time.monotonic() - last_change >= stall_seconds:
             expired = True  # raised again every second, in case something swallowed it
-            raise _Expired(
+            message = (
                 f"{what} made no progress for {stall_seconds:g} s (no example finished, no "
                 f"scheduler step): a spin or a hang; it was at {_where(frame)}"
             )
+            raise _Expired(message, _blames_stageflow(frame))
 
     with _alarm(look, _REPEAT_SECONDS):
         yield

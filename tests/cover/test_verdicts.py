@@ -192,3 +192,19 @@ def test_a_harness_error_wrapped_by_another_exception_is_still_error() -> None:
     assert verdict.status == "ERROR" and "UnsupportedFeature" in verdict.reason
     forget_harness_errors()  # a new example: the first one's refusal is not this one's
     assert "UnsupportedFeature" not in classify(wrapped(ValueError("x"))).reason
+
+
+def test_a_hang_in_the_suites_own_code_is_error_not_new(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The innermost frame that is not a library's is the suite's own (here a stand-in for a
+    # model that spins, compiled under a models.* module name): our hang, never a finding.
+    monkeypatch.setattr(verify, "REPRODUCER_SECONDS", 0.3)
+    namespace: dict[str, object] = {"__name__": "models.spinning_model", "time": time}
+    exec("def spin(sf):\n    while True:\n        time.sleep(0.01)\n", namespace)
+    reproduce = namespace["spin"]
+    assert callable(reproduce)
+
+    finding = registry.Finding("SF-T-04", "t", ("1.2.0",), "c", "p", "o", reproduce)
+    row = verify.run_finding(finding, stageflow_module())
+    assert row.status == "ERROR" and "suite's own code was stuck" in row.detail
