@@ -45,7 +45,7 @@ from hypothesis.stateful import (
 from core.run.checks import Check, count_example, reproducing_ids
 from core.sched.choosers import Chooser, HypothesisChooser
 from core.sched.scheduler import run
-from core.sut.interceptors import StackHarness, virtual_clocks
+from core.sut.interceptors import StackHarness, pipeline_runs, virtual_clocks
 from models.interceptor_runs import (
     Graph,
     RunObservation,
@@ -122,6 +122,8 @@ class InterceptorStackComparison(RuleBasedStateMachine):
         self.epoch += expected.end
         self._agree([label], [expected], values)
 
+    # Pipeline.run(ctx, interceptors=...) came with 1.0.0; 0.9.6 builds only.
+    @precondition(lambda self: pipeline_runs())
     @rule(data=st.data(), values=run_data())
     def run_through_pipeline(self, data: st.DataObject, values: RunData) -> None:
         """Pipeline.run builds per call: with the stack left out (or, under SF-RUN-09, empty)

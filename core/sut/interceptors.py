@@ -36,7 +36,7 @@ from typing import Any
 
 from core.sched.loop import DeterministicLoop
 from core.sut import HarnessError
-from core.sut.graphs import quiet, sf
+from core.sut.graphs import quiet, root_context, sf
 from core.sut.interceptor_stacks import (
     HookLog,
     Sink,
@@ -147,6 +147,11 @@ def virtual_clocks(harness: StackHarness, seed: int = 0) -> Iterator[None]:
         retry_module.random = global_random
 
 
+def pipeline_runs() -> bool:
+    """Whether ``Pipeline.run(ctx, interceptors=...)`` exists (a probe: 0.9.6 only builds)."""
+    return hasattr(sf.Pipeline, "run")
+
+
 class StackHarness:
     """One built graph of recording stages, run under labels; keeps what each run did."""
 
@@ -223,7 +228,7 @@ class StackHarness:
         if data.abort:
             values["_abort"] = True
         sink = self.sinks[label] = Sink(lenient=data.sink == "lenient")
-        return sf.PipelineContext.create(input_text=label, data=values, event_sink=sink)
+        return root_context(label, values, event_sink=sink)
 
     async def run(self, label: str, data: RunData, *, via_pipeline: bool = False) -> None:
         """One run; ``via_pipeline``: ``Pipeline.run(ctx, interceptors=...)`` instead of the
@@ -305,4 +310,4 @@ class StackHarness:
         unbind_locks(self.built._interceptors)
 
 
-__all__ = ["StackHarness", "virtual_clocks"]
+__all__ = ["StackHarness", "pipeline_runs", "virtual_clocks"]
