@@ -97,6 +97,7 @@ def observe(done: list[StageRun], epoch: float) -> RunObservation:
     last = done[-1]
     outcome = STOPS.get(last.status, "ok")
     stages = []
+    noted: dict[int, float] = {}  # each probe's observation in this run's context
     for run in done:
         status = run.status if outcome == "ok" or run is last else "done"
         status = STOPS.get(status, status)
@@ -106,12 +107,33 @@ def observe(done: list[StageRun], epoch: float) -> RunObservation:
                 status,
                 run.data if outcome == "ok" else None,
                 tuple((k, t7(s - epoch), t7(e - epoch), how) for k, s, e, how in run.attempts),
-                tuple((h, p, t7(w - epoch), st) for h, p, w, st in run.hooks),
+                _with_observations(run.hooks, epoch, noted),
                 tuple(run.events),
             )
         )
     end = HANG if outcome == "hung" else last.end - epoch
     return RunObservation(outcome, None if outcome == "ok" else last.stage, tuple(stages), t7(end))
+
+
+def _with_observations(
+    hooks: list[Hook], epoch: float, noted: dict[int, float]
+) -> tuple[Hook, ...]:
+    """The hooks, each probe's ``after`` followed by what it reads back with
+    ``get_observation``: the instant its ``before`` added with ``add_observation`` (the
+    pattern of docs/guides/interceptors.md:257-270), the latest in this run's context. The
+    namespace is the interceptor's, not the stage's, so an ``after`` whose ``before`` never
+    ran (a short-circuited stage) reads an earlier stage's note, or None (1.2.0's
+    ``InterceptorContext``; no document scopes observations to a stage)."""
+    out: list[Hook] = []
+    for hook, prio, when, status in hooks:
+        at = t7(when - epoch)
+        out.append((hook, prio, at, status))
+        if hook == "before":
+            noted[prio] = at
+        elif hook == "after":
+            seen = noted.get(prio)
+            out.append(("observed", prio, at, None if seen is None else repr(seen)))
+    return tuple(out)
 
 
 def duplicates_predictable(graph: Graph, data: RunData, state: StackState, epoch: float,

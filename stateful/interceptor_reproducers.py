@@ -91,9 +91,7 @@ def exhausted_event_has_no_total_time(sf: ModuleType) -> bool:
     async def main() -> bool:
         sink = _Sink(lenient=True)  # takes the positional call RetryInterceptor makes
         graph = sf.Pipeline().with_stage("call", down, sf.StageKind.WORK)
-        await _run(
-            graph.build(interceptors=[_retry(1)]), _context(sf, event_sink=sink)
-        )
+        await _run(graph.build(interceptors=[_retry(1)]), _context(sf, event_sink=sink))
         exhausted = [d for t, d in sink.events if t == "stage.retry_exhausted"]
         return len(exhausted) == 1 and "total_time_ms" not in exhausted[0]
 

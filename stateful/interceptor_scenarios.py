@@ -22,6 +22,7 @@ A = 1 + fine(0)
 B = 1 + fine(1)
 OMITTED = Stack("omitted", frozenset())
 PROBES = (3, 12, 30)
+PROBE_SET = frozenset(PROBES)
 K1, LENIENT = RunData(key="k1"), RunData(sink="lenient")
 SPELLED = frozenset({"max_attempts", "base_delay_ms", "jitter_strategy"})
 RETRY3 = Retry(3, 100, jitter="none")
@@ -73,6 +74,12 @@ SCENARIOS: list[tuple[str, Graph, list[RunData]]] = [
         [RunData(timeout_ms=1500)],
     ),
     ("an empty list (SF-RUN-09)", _one("ok", Stack("empty", frozenset())), [K1] * 2),
+    (
+        "probes raising from every hook, on_error included, around a raising stage: isolated",
+        _one("raise", Stack("custom", frozenset({"breaker"}), None, PROBES, raising=PROBE_SET)),
+        [RunData(), RunData(child=True)],
+    ),
+    ("a child run through the default stack", _one("ok"), [RunData(key="k1", child=True)] * 2),
 ]
 
 

@@ -69,9 +69,12 @@ LATER_MODULES = (
     "pipeline/results.py",
     "events/sink.py",
 )
+# Issue 16's files, scored on their own (a subset of the later modules).
+INTERCEPTOR_MODULES = ("pipeline/interceptors.py", "pipeline/retry.py", "pipeline/idempotency.py")
 MODULE_GROUPS = {
     "modelled": MODELLED_MODULES,
     "later": LATER_MODULES,
+    "interceptors": INTERCEPTOR_MODULES,
     "all": MODELLED_MODULES + LATER_MODULES,
 }
 
@@ -109,6 +112,19 @@ CHECKS_BY_FILE: dict[str, tuple[str, ...]] = {
         "values.pipeline_context_*",
         "context.fork_tree",
         "finding.SF-VAL-11",
+    ),
+    # Every check that runs a stage through an interceptor stack: the stack machine, the
+    # graph and lifecycle machines (default stacks, Pipeline.run) and their findings.
+    **dict.fromkeys(
+        INTERCEPTOR_MODULES,
+        (
+            "interceptors.*",
+            "graphs.*",
+            "lifecycle.*",
+            "finding.SF-INT-*",
+            "finding.SF-RUN-*",
+            "finding.SF-LIFE-*",
+        ),
     ),
     "pipeline/subpipeline.py": (
         "subpipelines.*",

@@ -31,6 +31,7 @@ import contextvars
 import datetime as _dt
 import random
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -45,6 +46,7 @@ from core.sut.interceptor_stacks import (
     store_view,
     unbind_locks,
 )
+from models.interceptor_config import CHILD_RUN, IDS, MODE, TOPOLOGY
 from models.interceptor_runs import HANG, Graph, RunObservation, StageSeen, run_random
 from models.interceptor_stack import EXHAUSTED, SCHEDULED, SLOW, RunData, StageSpec, t7
 
@@ -228,7 +230,16 @@ class StackHarness:
         if data.abort:
             values["_abort"] = True
         sink = self.sinks[label] = Sink(lenient=data.sink == "lenient")
-        return root_context(label, values, event_sink=sink)
+        ids = {field: uuid.UUID(int=n) for field, n in IDS.items()}
+        where = {"event_sink": sink, "topology": TOPOLOGY, "execution_mode": MODE, **ids}
+        if not data.child:
+            return root_context(label, values, **where)
+        # A child run, as a subpipeline gets one: forked from a root, with data of its own.
+        child = root_context(label, {}, **where).fork(
+            uuid.UUID(int=CHILD_RUN), "spawner", uuid.UUID(int=CHILD_RUN + 1)
+        )
+        child.data.update(values)
+        return child
 
     async def run(self, label: str, data: RunData, *, via_pipeline: bool = False) -> None:
         """One run; ``via_pipeline``: ``Pipeline.run(ctx, interceptors=...)`` instead of the
