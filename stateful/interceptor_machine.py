@@ -49,6 +49,7 @@ from core.sut.interceptors import StackHarness, pipeline_runs, virtual_clocks
 from models.interceptor_runs import (
     Graph,
     RunObservation,
+    owner_orders,
     pair_predictable,
     predict_pair,
     predict_run,
@@ -141,15 +142,26 @@ class InterceptorStackComparison(RuleBasedStateMachine):
     def run_two_at_once(self, data: st.DataObject, values: RunData, other: RunData | None) -> None:
         """Two runs started together: duplicates (``other`` None: the same data) or two
         different requests; only where the schedule cannot change the outcome."""
+        self.run_pair(HypothesisChooser(data), values, values if other is None else other)
+
+    def run_pair(self, chooser: Chooser, values: RunData, second_data: RunData) -> None:
+        """Two runs at once, scheduled by ``chooser``; a schedule whose outcome the model
+        cannot tell in advance is not played. Duplicates with a key: either may own the lock
+        (and draw the retry jitter), so the model predicts both and the real pair must be one."""
         h, dev = self._h(), self.deviations
-        second_data = values if other is None else other
         if not pair_predictable(h.graph, values, second_data, self.state, self.epoch, dev):
             return
         first, second = self._labels(2)
         pair_of_runs = (lambda: h.run(first, values), lambda: h.run(second, second_data))
-        seed = self._play(HypothesisChooser(data), *pair_of_runs)
+        seed = self._play(chooser, *pair_of_runs)
         rngs = (run_random(seed, first), run_random(seed, second))
-        pair = predict_pair(h.graph, values, second_data, self.state, self.epoch, dev, rngs)
+        seen = sorted(repr(h.observe(label)) for label in (first, second))
+        for order in owner_orders(values, second_data, rngs):
+            state = self.state.fork()
+            pair = predict_pair(h.graph, values, second_data, state, self.epoch, dev, order)
+            if sorted(map(repr, pair)) == seen:
+                break
+        self.state = state
         self.epoch += max(p.end for p in pair)
         self._agree([first, second], list(pair), values)
 

@@ -135,6 +135,31 @@ def _counting_run(sf: ModuleType, kind: Any, output: Any, runs: int, **data: Any
     return [*asyncio.run(main()), len(calls)]
 
 
+def failed_status_retry_never_runs(sf: ModuleType) -> bool:
+    from stageflow.pipeline.retry import JitterStrategy, RetryInterceptor
+
+    calls = []
+
+    async def flaky(ctx: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            return sf.StageOutput.fail(error="upstream said 503")
+        return sf.StageOutput.ok()
+
+    async def main() -> bool:
+        retry = RetryInterceptor(
+            max_attempts=3,
+            base_delay_ms=0,
+            jitter_strategy=JitterStrategy.NONE,
+            retry_on_status=("failed",),  # "StageResult status values that trigger retry"
+        )
+        graph = sf.Pipeline().with_stage("call", flaky, sf.StageKind.WORK)
+        outcome = await _run(graph.build(interceptors=[retry]), _context(sf))
+        return isinstance(outcome, Exception) and len(calls) == 1
+
+    return asyncio.run(main())
+
+
 def transform_stage_is_deduplicated(sf: ModuleType) -> bool:
     out = sf.StageOutput.ok(text="fresh")
     *_, calls = _counting_run(sf, sf.StageKind.TRANSFORM, out, 2, idempotency_key="k")
