@@ -26,7 +26,11 @@ PROBE_SET = frozenset(PROBES)
 K1, LENIENT = RunData(key="k1"), RunData(sink="lenient")
 SPELLED = frozenset({"max_attempts", "base_delay_ms", "jitter_strategy"})
 RETRY3 = Retry(3, 100, jitter="none")
+# Every argument given: the stack builds what the model reads (an argument left out is the
+# default, whatever Retry says).
+ALL_SPELLED = SPELLED | {"backoff_strategy"}
 JITTERY = Retry(3, 100, "linear", "decorrelated")
+EQUAL = Retry(3, 100, "constant", "equal")
 FULL = Retry(2, 100, jitter="full")
 
 
@@ -85,7 +89,12 @@ SCENARIOS: list[tuple[str, Graph, Runs]] = [
     ("a child run through the default stack", _one("ok"), [RunData(key="k1", child=True)] * 2),
     (
         "linear back-off with decorrelated jitter (each delay drawn from the previous one)",
-        _one("transient", Stack("custom", frozenset({"retry"}), JITTERY, (), SPELLED), n=2),
+        _one("transient", Stack("custom", frozenset({"retry"}), JITTERY, (), ALL_SPELLED), n=2),
+        [LENIENT],
+    ),
+    (
+        "constant back-off with equal jitter (half fixed, half drawn)",
+        _one("transient", Stack("custom", frozenset({"retry"}), EQUAL, (), ALL_SPELLED), n=2),
         [LENIENT],
     ),
     (
