@@ -104,8 +104,8 @@ $(BENCH_STAMP): requirements.lock
 
 # Every planted bug of tests/quality/mutants.py against verify (and the CORE-003-style
 # baseline), JOBS at a time; prints the table and `killed K/N`. Then MUTATION_SAMPLE cosmic-ray
-# mutants of MUTATION_MODULES (modelled | later | all), drawn with MUTATION_SEED, each scored by
-# verify; `all` scores every one (nightly). Both halves write reports/mutation.json;
+# mutants of MUTATION_MODULES (modelled | later | interceptors | all), drawn with MUTATION_SEED,
+# each scored by verify; `all` scores every one (nightly). Both halves write reports/mutation.json;
 # MUTATION_CATALOG=0 skips the catalog, MUTATION_SAMPLE=0 the generated mutants.
 # The default sample fits 30 minutes on 2 cores (README: seconds per mutant as measured).
 MUTATION_SAMPLE ?= 120

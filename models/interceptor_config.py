@@ -110,6 +110,34 @@ class RunData:
     timeout_ms: int | None = None
     sink: str = "protocol"  # protocol (keyword-only try_emit) | lenient (takes any arguments)
     abort: bool = False  # the stack's gate (if any) raises CriticalInterceptorError
+    child: bool = False  # the run's context is a child (fork of a root): is_child_run
+
+
+# The ids every run's context carries (a child's own run id is CHILD_RUN). UUIDs as text, as
+# InterceptorContext hands them out; a child inherits the rest ("Inherits auth context
+# (user_id, org_id, session_id)", PipelineContext.fork).
+IDS = {"request_id": 1, "session_id": 2, "user_id": 3, "org_id": 4, "pipeline_run_id": 5}
+CHILD_RUN = 6
+TOPOLOGY, MODE = "verify-topology", "practice"
+
+
+def uuid_text(n: int) -> str:
+    return f"00000000-0000-0000-0000-{n:012x}"
+
+
+def view_of(probe: int, data: RunData) -> str:
+    """What a probe reads through ``InterceptorContext(ctx, _interceptor_name=name)`` in its
+    ``before``: its name, the run's ids, topology and execution mode ("Read-only view of
+    PipelineContext for interceptors", docs/api/interceptors.md:110-124), and the keys of
+    ``data`` not starting with ``_`` ("Read-only copy of context data"): what the run put
+    there. Each probe also writes into its copy; a view that handed out the live dict would
+    show that key to the next probe."""
+    run = CHILD_RUN if data.child else IDS["pipeline_run_id"]
+    ids = [uuid_text(run)] + [uuid_text(IDS[f]) for f in ("request_id", "session_id")]
+    ids += [uuid_text(IDS[f]) for f in ("user_id", "org_id")]
+    keys = ["idempotency_key"] if data.key else []
+    keys += ["idempotency_params"] if data.params else []
+    return "|".join([f"probe{probe}", *ids, TOPOLOGY, MODE, ",".join(keys)])
 
 
 Hook = tuple[str, int, float, str | None]  # hook, probe priority, when, result status

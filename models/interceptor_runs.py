@@ -97,6 +97,7 @@ def observe(done: list[StageRun], epoch: float) -> RunObservation:
     last = done[-1]
     outcome = STOPS.get(last.status, "ok")
     stages = []
+    noted: dict[int, float] = {}  # each probe's observation in this run's context
     for run in done:
         status = run.status if outcome == "ok" or run is last else "done"
         status = STOPS.get(status, status)
@@ -106,12 +107,33 @@ def observe(done: list[StageRun], epoch: float) -> RunObservation:
                 status,
                 run.data if outcome == "ok" else None,
                 tuple((k, t7(s - epoch), t7(e - epoch), how) for k, s, e, how in run.attempts),
-                tuple((h, p, t7(w - epoch), st) for h, p, w, st in run.hooks),
+                _with_observations(run.hooks, epoch, noted),
                 tuple(run.events),
             )
         )
     end = HANG if outcome == "hung" else last.end - epoch
     return RunObservation(outcome, None if outcome == "ok" else last.stage, tuple(stages), t7(end))
+
+
+def _with_observations(
+    hooks: list[Hook], epoch: float, noted: dict[int, float]
+) -> tuple[Hook, ...]:
+    """The hooks, each probe's ``after`` followed by what it reads back with
+    ``get_observation``: the instant its ``before`` added with ``add_observation`` (the
+    pattern of docs/guides/interceptors.md:257-270), the latest in this run's context. The
+    namespace is the interceptor's, not the stage's, so an ``after`` whose ``before`` never
+    ran (a short-circuited stage) reads an earlier stage's note, or None (1.2.0's
+    ``InterceptorContext``; no document scopes observations to a stage)."""
+    out: list[Hook] = []
+    for hook, prio, when, status in hooks:
+        at = t7(when - epoch)
+        out.append((hook, prio, at, status))
+        if hook == "before":
+            noted[prio] = at
+        elif hook == "after":
+            seen = noted.get(prio)
+            out.append(("observed", prio, at, None if seen is None else repr(seen)))
+    return tuple(out)
 
 
 def duplicates_predictable(graph: Graph, data: RunData, state: StackState, epoch: float,
@@ -128,11 +150,11 @@ def duplicates_predictable(graph: Graph, data: RunData, state: StackState, epoch
     retry = graph.stack.retry
     if not state.quiet():
         return False
-    if retry is not None and retry.jitter != "none":
-        # Two runs race for the jitter's state: decorrelated jitter keeps the previous delay
-        # per stage name on the retrier the runs share (RetryInterceptor._previous_delays),
-        # and with a key, which run owns it (and so whose draws the result carries) is the
-        # schedule's choice.
+    if retry is not None and retry.jitter == "decorrelated" and data.key is None:
+        # Both runs execute and race for the jitter's state: decorrelated jitter keeps the
+        # previous delay per stage name on the retrier they share (_previous_delays). With a
+        # key only the lock's owner executes; which run that is (and so whose draws the
+        # result carries) is the schedule's choice, which predict_duplicates leaves open.
         return False
     alone = predict_run(graph, data, state.fork(), epoch, dev)
     if alone.outcome != "ok":
@@ -146,13 +168,13 @@ def pair_predictable(graph: Graph, a: RunData, b: RunData, state: StackState, ep
                      dev: frozenset[str]) -> bool:  # fmt: skip
     """Whether two runs at once, with data ``a`` and ``b``, have one outcome whatever the
     schedule: duplicates as :func:`duplicates_predictable` says; otherwise runs that share
-    nothing the schedule could order (no common key, no random jitter, a quiet breaker) and
+    nothing the schedule could order (no common key, no decorrelated jitter, a quiet breaker) and
     succeed alone (a failing run would stop the other through the shared token: SF-RUN-05)."""
     if a == b:
         return duplicates_predictable(graph, a, state, epoch, dev)
     retry = graph.stack.retry
-    if not state.quiet() or (retry is not None and retry.jitter != "none"):
-        return False
+    if not state.quiet() or (retry is not None and retry.jitter == "decorrelated"):
+        return False  # each run draws from its own generator; decorrelated shares a delay
     if a.key is not None and a.key == b.key:
         return False
     alone = [predict_run(graph, d, state.fork(), epoch, dev).outcome for d in (a, b)]
@@ -177,7 +199,9 @@ def predict_duplicates(
     rngs: tuple[random.Random, random.Random],
 ) -> tuple[RunObservation, RunObservation]:  # fmt: skip
     """Two runs of ``graph`` with ``data`` started together (see
-    :func:`duplicates_predictable`): the lock owner's run, then the other's."""
+    :func:`duplicates_predictable`): the lock owner's run, then the other's. The owner draws
+    its jitter from ``rngs[0]``: with a key, which run owns the lock is the schedule's choice,
+    so the caller asks for both orders and accepts either (:func:`owner_orders`)."""
     spec = graph.stages[0]
     if data.key is None:  # nothing couples them: two runs as alone, one after the other
         return (
@@ -187,3 +211,14 @@ def predict_duplicates(
     owner = execute(spec, graph.stack, data, state, epoch, dev, rngs[0])
     waiter = execute(spec, graph.stack, data, state, epoch, dev, rngs[1], acquired=owner.end)
     return observe([owner], epoch), observe([waiter], epoch)
+
+
+def owner_orders(
+    a: RunData, b: RunData, rngs: tuple[random.Random, random.Random]
+) -> list[tuple[random.Random, random.Random]]:
+    """The generators of two runs at once in every order the schedule may give them: both
+    orders for duplicates with a key (either may own the lock and draw the jitter), else the
+    runs' own."""
+    if a == b and a.key is not None:
+        return [rngs, (rngs[1], rngs[0])]
+    return [rngs]

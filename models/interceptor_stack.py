@@ -59,6 +59,7 @@ from models.interceptor_config import (
     StageRun,
     StageSpec,
     t7,
+    view_of,
 )
 
 __all__ = [
@@ -101,6 +102,7 @@ def execute(
     for prio, name in layers:
         if name == "probe":
             run.hooks.append(("before", prio, now, None))
+            run.hooks.append(("view", prio, now, view_of(prio, data)))
             if prio == stack.gate and data.abort:
                 run.status = "aborted"
                 if owner and S.LOCK_LEAKS_ON_ABORT in dev:

@@ -21,9 +21,10 @@ CHECK = "interceptors.stack"
 # SF-RUN-11 is the breaker's double count this machine first registered as SF-INT-01: one root
 # cause (on_error and after() both count a raise), so one finding; the id SF-INT-01 is retired.
 SAME_STACK = ("SF-RUN-01", "SF-RUN-02", "SF-RUN-03", "SF-RUN-08", "SF-RUN-09", "SF-RUN-11")
-# Measured on 2026-12-02 (verify, ci): each reproduces on these; 0.9.x is N/A (its graphs run
-# on a StageContext, not adapted), and releases before 0.9.0 have no RetryInterceptor.
-MEASURED = releases("1.0.0")
+# Measured on 2026-12-02 (verify, ci): each reproduces on these. 0.9.6 is the first release
+# whose built graph takes interceptors (it has no PipelineContext.create: the context is
+# spelled out, see graph_findings._context); before it they are N/A.
+MEASURED = releases("0.9.6")
 
 
 def _finding(
@@ -290,11 +291,40 @@ FINDINGS = [
         fix="IdempotencyInterceptor.after (stageflow/pipeline/idempotency.py): do not store "
         "a replayed result again (or store the unwrapped original).",
     ),
+    _finding(
+        "SF-INT-12",
+        "RetryInterceptor(retry_on_status=...) announces a retry, waits, and never retries",
+        "RetryInterceptor: 'Interceptor that automatically retries failed stages'; "
+        "'retry_on_status: StageResult status values that trigger retry'.",
+        "after() sees a listed status and calls _handle_retry, which emits "
+        "stage.retry_scheduled, sleeps the back-off and counts the attempt, and returns RETRY; "
+        "after() drops the answer and run_with_interceptors never re-runs a stage from its "
+        "after phase: the stage ran once and the run fails (with retry_on_status=('failed',): "
+        "one call, UnifiedStageExecutionError). Distinct from SF-RUN-02, whose fix (report "
+        "RETRY as 'retry') would land here. Reproducer only: the machine draws no "
+        "retry_on_status.",
+        r.failed_status_retry_never_runs,
+        basis=documented(
+            (
+                "retry_on_status: StageResult status values that trigger retry",
+                "stageflow/pipeline/retry.py:91",
+            ),
+        ),
+        severity=Severity(
+            "medium",
+            "wrong behaviour of a documented setting: the stage is not retried, yet "
+            "monitoring is told a retry was scheduled and the run waits for it",
+        ),
+        fix="RetryInterceptor.after / run_with_interceptors (stageflow/pipeline/retry.py:117, "
+        "pipeline/interceptors.py:540): re-run the stage when an after hook asks for a retry "
+        "(as the error phase does for on_error's RETRY), or decide status retries before the "
+        "after phase.",
+    ),
 ]
 
 
 # Reported by their reproducer alone: the machine draws nothing they are about.
-REPRODUCER_ONLY = ("SF-INT-11",)
+REPRODUCER_ONLY = ("SF-INT-11", "SF-INT-12")
 
 
 def adopted_findings() -> list[Finding]:

@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
+from stateful.graph_findings import _context
 
 
 def needs_stack(sf: ModuleType) -> str | None:
@@ -24,10 +25,11 @@ def needs_stack(sf: ModuleType) -> str | None:
     for module in ("stageflow.pipeline.retry", "stageflow.pipeline.idempotency"):
         if importlib.util.find_spec(module) is None:
             return f"this stageflow has no {module}"
-    if not hasattr(sf.PipelineContext, "create"):
-        # 0.9.x: graphs run on a StageContext; neither the adapter nor these reproducers
-        # build that root yet, so the stack there is not verified (not: not present).
-        return "no PipelineContext.create: runs rooted in a StageContext are not adapted yet"
+    if not hasattr(sf.PipelineContext, "derive_root_stage_context"):
+        # Before 0.9.5 a built graph runs on a root StageContext, whose data no interceptor
+        # reads; from 0.9.5 it runs on a PipelineContext (0.9.x without create(): _context
+        # spells out what create() builds). No release has interceptors and not this.
+        return "a built graph runs on a StageContext here: no context data for interceptors"
     return None
 
 
@@ -75,7 +77,7 @@ def retry_events_never_reach_the_sink(sf: ModuleType) -> bool:
         sink = _Sink()
         graph = sf.Pipeline().with_stage("call", flaky, sf.StageKind.WORK)
         built = graph.build(interceptors=[_retry(3)])
-        await _run(built, sf.PipelineContext.create(event_sink=sink))
+        await _run(built, _context(sf, event_sink=sink))
         scheduled = [t for t, _ in sink.events if t == "stage.retry_scheduled"]
         return len(calls) == 2 and not scheduled
 
@@ -89,9 +91,7 @@ def exhausted_event_has_no_total_time(sf: ModuleType) -> bool:
     async def main() -> bool:
         sink = _Sink(lenient=True)  # takes the positional call RetryInterceptor makes
         graph = sf.Pipeline().with_stage("call", down, sf.StageKind.WORK)
-        await _run(
-            graph.build(interceptors=[_retry(1)]), sf.PipelineContext.create(event_sink=sink)
-        )
+        await _run(graph.build(interceptors=[_retry(1)]), _context(sf, event_sink=sink))
         exhausted = [d for t, d in sink.events if t == "stage.retry_exhausted"]
         return len(exhausted) == 1 and "total_time_ms" not in exhausted[0]
 
@@ -115,7 +115,7 @@ def retried_attempt_has_no_timeout(sf: ModuleType) -> bool:
     async def main() -> bool:
         graph = sf.Pipeline().with_stage("call", flaky, sf.StageKind.WORK)
         built = graph.build(interceptors=[TimeoutInterceptor(), _retry(3)])
-        outcome = await _run(built, sf.PipelineContext.create(data={"_timeout_ms": 20}))
+        outcome = await _run(built, _context(sf, data={"_timeout_ms": 20}))
         return not isinstance(outcome, Exception) and len(calls) == 2
 
     return asyncio.run(main())
@@ -130,9 +130,34 @@ def _counting_run(sf: ModuleType, kind: Any, output: Any, runs: int, **data: Any
 
     async def main() -> list[Any]:
         graph = sf.Pipeline().with_stage("s", stage, kind).build()
-        return [await _run(graph, sf.PipelineContext.create(data=data)) for _ in range(runs)]
+        return [await _run(graph, _context(sf, data=data)) for _ in range(runs)]
 
     return [*asyncio.run(main()), len(calls)]
+
+
+def failed_status_retry_never_runs(sf: ModuleType) -> bool:
+    from stageflow.pipeline.retry import JitterStrategy, RetryInterceptor
+
+    calls = []
+
+    async def flaky(ctx: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            return sf.StageOutput.fail(error="upstream said 503")
+        return sf.StageOutput.ok()
+
+    async def main() -> bool:
+        retry = RetryInterceptor(
+            max_attempts=3,
+            base_delay_ms=0,
+            jitter_strategy=JitterStrategy.NONE,
+            retry_on_status=("failed",),  # "StageResult status values that trigger retry"
+        )
+        graph = sf.Pipeline().with_stage("call", flaky, sf.StageKind.WORK)
+        outcome = await _run(graph.build(interceptors=[retry]), _context(sf))
+        return isinstance(outcome, Exception) and len(calls) == 1
+
+    return asyncio.run(main())
 
 
 def transform_stage_is_deduplicated(sf: ModuleType) -> bool:
@@ -155,7 +180,7 @@ def later_stage_replays_earlier_stage(sf: ModuleType) -> bool:
             .with_stage("email", email, sf.StageKind.WORK, dependencies=("charge",))
             .build()
         )
-        return await _run(graph, sf.PipelineContext.create(data={"idempotency_key": "order-1"}))
+        return await _run(graph, _context(sf, data={"idempotency_key": "order-1"}))
 
     results = asyncio.run(main())
     reported: dict[str, Any] = dict(results["email"].data)
@@ -185,9 +210,9 @@ def cancelled_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
     async def main() -> bool:
         graph = sf.Pipeline().with_stage("pay", work, sf.StageKind.WORK).build()
         ctx = {"idempotency_key": "order-1"}
-        first = asyncio.ensure_future(graph.run(sf.PipelineContext.create(data=ctx)))
+        first = asyncio.ensure_future(graph.run(_context(sf, data=ctx)))
         await asyncio.gather(first, return_exceptions=True)
-        second = asyncio.ensure_future(graph.run(sf.PipelineContext.create(data=ctx)))
+        second = asyncio.ensure_future(graph.run(_context(sf, data=ctx)))
         for _ in range(1000):
             await asyncio.sleep(0)
         hangs = not second.done() and len(started) == 1
@@ -232,8 +257,8 @@ def aborted_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
         stack = [*get_default_interceptors(), QuotaGate()]
         graph = sf.Pipeline().with_stage("pay", work, sf.StageKind.WORK).build(interceptors=stack)
         refused = {"idempotency_key": "order-1", "over_quota": True}
-        await _run(graph, sf.PipelineContext.create(data=refused))
-        again = sf.PipelineContext.create(data={"idempotency_key": "order-1"})
+        await _run(graph, _context(sf, data=refused))
+        again = _context(sf, data={"idempotency_key": "order-1"})
         second = asyncio.ensure_future(graph.run(again))
         for _ in range(1000):
             await asyncio.sleep(0)
@@ -248,7 +273,7 @@ def aborted_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
 def observation_is_invisible_to_other_interceptors(sf: ModuleType) -> bool:
     from stageflow.pipeline.interceptors import InterceptorContext
 
-    ctx = sf.PipelineContext.create()
+    ctx = _context(sf)
     InterceptorContext(ctx, _interceptor_name="timing").add_observation("start_time", 1.5)
     seen_by_metrics = InterceptorContext(ctx, _interceptor_name="metrics")
     return seen_by_metrics.get_observation("start_time") is None

@@ -22,17 +22,25 @@ A = 1 + fine(0)
 B = 1 + fine(1)
 OMITTED = Stack("omitted", frozenset())
 PROBES = (3, 12, 30)
+PROBE_SET = frozenset(PROBES)
 K1, LENIENT = RunData(key="k1"), RunData(sink="lenient")
 SPELLED = frozenset({"max_attempts", "base_delay_ms", "jitter_strategy"})
 RETRY3 = Retry(3, 100, jitter="none")
+# Every argument given: the stack builds what the model reads (an argument left out is the
+# default, whatever Retry says).
+ALL_SPELLED = SPELLED | {"backoff_strategy"}
+JITTERY = Retry(3, 100, "linear", "decorrelated")
+EQUAL = Retry(3, 100, "constant", "equal")
+FULL = Retry(2, 100, jitter="full")
 
 
 def _one(behaviour: str, stack: Stack = OMITTED, kind: str = "work", n: int = 0) -> Graph:
     return Graph((StageSpec("a", kind, behaviour, A, n),), stack)
 
 
-# (what it is for, graph, the data of each run, one run after the other)
-SCENARIOS: list[tuple[str, Graph, list[RunData]]] = [
+# (what it is for, graph, the data of each run, one run after the other; a pair: two at once)
+Runs = list[RunData | tuple[RunData, RunData]]
+SCENARIOS: list[tuple[str, Graph, Runs]] = [
     ("breaker threshold and short-circuit (SF-RUN-11, SF-RUN-08)", _one("raise"), [RunData()] * 5),
     ("replays on the 1st, 2nd, 3rd repeat (SF-INT-09)", _one("ok"), [K1] * 4),
     ("which stages are deduplicated (SF-INT-05)", _one("ok", kind="transform"), [K1] * 2),
@@ -73,6 +81,31 @@ SCENARIOS: list[tuple[str, Graph, list[RunData]]] = [
         [RunData(timeout_ms=1500)],
     ),
     ("an empty list (SF-RUN-09)", _one("ok", Stack("empty", frozenset())), [K1] * 2),
+    (
+        "probes raising from every hook, on_error included, around a raising stage: isolated",
+        _one("raise", Stack("custom", frozenset({"breaker"}), None, PROBES, raising=PROBE_SET)),
+        [RunData(), RunData(child=True)],
+    ),
+    ("a child run through the default stack", _one("ok"), [RunData(key="k1", child=True)] * 2),
+    (
+        "linear back-off with decorrelated jitter (each delay drawn from the previous one)",
+        _one("transient", Stack("custom", frozenset({"retry"}), JITTERY, (), ALL_SPELLED), n=2),
+        [LENIENT],
+    ),
+    (
+        "constant back-off with equal jitter (half fixed, half drawn)",
+        _one("transient", Stack("custom", frozenset({"retry"}), EQUAL, (), ALL_SPELLED), n=2),
+        [LENIENT],
+    ),
+    (
+        "concurrent duplicates with one key and jittered retries: one executes, one replays",
+        _one(
+            "transient",
+            Stack("defaults", frozenset({"idempotency", "retry"}), FULL, (), SPELLED),
+            n=1,
+        ),
+        [(K1, K1), K1],
+    ),
 ]
 
 
@@ -83,7 +116,10 @@ def play_scenarios(machine: type[Any]) -> None:
         m.sut = StackHarness(graph)
         try:
             for values in runs:
-                m.run_once(ReplayChooser([]), values)
+                if isinstance(values, tuple):
+                    m.run_pair(ReplayChooser([]), *values)
+                else:
+                    m.run_once(ReplayChooser([]), values)
                 m.breaker_state_agrees()
                 m.idempotency_store_agrees()
         except AssertionError as exc:

@@ -154,4 +154,5 @@ def run_data() -> st.SearchStrategy[RunData]:
         timeout_ms=st.sampled_from([None, 1500, 2500, 0]),
         sink=st.sampled_from(["lenient", "protocol"]),
         abort=st.booleans(),
+        child=st.booleans(),
     )

@@ -270,7 +270,8 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     # The generated half (core/run/generated_mutation.py); bad values exit 2 in main, one line.
     parser.add_argument("--sample", default="0", help="generated mutants to score: N or 'all'")
     parser.add_argument("--seed", default="15", help="seed of the generated sample")
-    parser.add_argument("--modules", default="modelled", help="modelled | later | all")
+    groups = "modelled | later | interceptors | all"
+    parser.add_argument("--modules", default="modelled", help=groups)
     parser.add_argument("--generated", action="append", default=[], help="generated mutant id")
     parser.add_argument("--no-catalog", action="store_true", help="skip the hand-written catalog")
     return parser.parse_args(argv)

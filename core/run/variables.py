@@ -127,7 +127,7 @@ RULES: dict[str, Rule] = {
     "VERIFY_SEED": _whole("VERIFY_SEED", low=0, example="1234"),
     "MUTATION_SAMPLE": _choice("MUTATION_SAMPLE", "all", whole_low=0),
     "MUTATION_SEED": _whole("MUTATION_SEED", low=0, example="15"),
-    "MUTATION_MODULES": _choice("MUTATION_MODULES", "modelled", "later", "all"),
+    "MUTATION_MODULES": _choice("MUTATION_MODULES", "modelled", "later", "interceptors", "all"),
     "MUTATION_CATALOG": _choice("MUTATION_CATALOG", "0", "1"),
     "OBSERVE": _choice("OBSERVE", "0", "1"),
 }

@@ -128,24 +128,26 @@ def new_pipeline(name: str) -> Any:
     return sf.Pipeline(name=name) if features().named else sf.Pipeline()
 
 
-def root_context(input_text: str, data: dict[str, Any] | None = None) -> Any:
-    """The context one run of a built graph is given, carrying ``input_text`` (and ``data``).
+def root_context(input_text: str, data: dict[str, Any] | None = None, **fields: Any) -> Any:
+    """The context one run of a built graph is given, carrying ``input_text`` (and ``data``,
+    and any other ``PipelineContext.create`` keyword in ``fields``, such as ``event_sink``).
 
     0.5.1 has no ``PipelineContext.create`` and its graph runs on a root ``StageContext``, built
     as its ``PipelineRunner.run`` builds one; nothing in a 0.5.1 graph reads ``data`` (only a
     ``TimeoutInterceptor`` would), so the machine never sets it there.
     """
     if features().create:
-        return sf.PipelineContext.create(input_text=input_text, data=data or {})
+        return sf.PipelineContext.create(input_text=input_text, data=data or {}, **fields)
     if features().pipeline_root:
         # 0.9.5 and 0.9.6: what 1.2.0's create() builds, spelled out (every id field is
-        # required there, and create() leaves each None).
+        # required there, and create() leaves each None unless given).
         ids = ("pipeline_run_id", "request_id", "session_id", "user_id", "org_id")
         unset: dict[str, Any] = dict.fromkeys((*ids, "interaction_id"))
-        return sf.PipelineContext(**unset, input_text=input_text, data=dict(data or {}))
-    if data:
+        given = {**unset, **fields}
+        return sf.PipelineContext(**given, input_text=input_text, data=dict(data or {}))
+    if data or fields:
         raise UnsupportedFeature(
-            f"this stageflow's graphs run on a StageContext, which holds no {data}"
+            f"this stageflow's graphs run on a StageContext, which holds no {data or fields}"
         )
     snapshot = sf.context.ContextSnapshot(input_text=input_text)
     root = "__pipeline_root__"

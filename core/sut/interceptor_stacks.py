@@ -2,8 +2,10 @@
 parts (probe interceptors, event sinks) and the views of the state a stack keeps.
 
 A probe records every hook it gets with the run's label, the stage, its priority, the virtual
-time and (``after``) the result's status; its ``on_error`` answers FAIL, as
-``BaseInterceptor.on_error`` does, so probes watch without steering. A :class:`Sink` is an
+time and (``after``) the result's status; it reads the run through an ``InterceptorContext``
+(its view in ``before``, an observation added in ``before`` and read back in ``after``, as the
+guide's example does), and leaves every answer to ``BaseInterceptor``'s own hooks (``None``
+to continue, ``on_error`` FAIL), so probes watch without steering. A :class:`Sink` is an
 EventSink: ``protocol`` takes ``try_emit(*, type, data)`` only, as ``stageflow.events.EventSink``
 declares it; ``lenient`` takes positional arguments as well.
 """
@@ -35,20 +37,38 @@ class Probe(_interceptors.BaseInterceptor):  # type: ignore[misc,name-defined]
         if self.raising:
             raise RuntimeError(f"{self.name}.{hook} is broken")
 
-    async def before(self, stage_name: str, ctx: Any) -> None:
+    def _view(self, ctx: Any) -> Any:
+        return _interceptors.InterceptorContext(ctx, _interceptor_name=self.name)
+
+    async def before(self, stage_name: str, ctx: Any) -> Any:
         self._note("before", stage_name, ctx)
+        view = self._view(ctx)
+        self._note("view", stage_name, ctx, _summary(view))
+        view.data["scribble"] = self.name  # into the view's copy: no later view may see it
+        view.add_observation("start", asyncio.get_running_loop().time())
         if self.gate and ctx.data.get("_abort"):
             raise _interceptors.CriticalInterceptorError("the gate is closed", self.name)
         self._fail("before")
+        return await super().before(stage_name, ctx)  # "None to continue" (BaseInterceptor)
 
     async def after(self, stage_name: str, result: Any, ctx: Any) -> None:
         self._note("after", stage_name, ctx, str(result.status))
+        seen = self._view(ctx).get_observation("start")
+        self._note("observed", stage_name, ctx, None if seen is None else repr(round(seen, 7)))
         self._fail("after")
+        await super().after(stage_name, result, ctx)
 
     async def on_error(self, stage_name: str, error: Exception, ctx: Any) -> Any:
         self._note("on_error", stage_name, ctx)
         self._fail("on_error")
-        return _interceptors.ErrorAction.FAIL
+        return await super().on_error(stage_name, error, ctx)  # FAIL: watch, do not steer
+
+
+def _summary(view: Any) -> str:
+    """A probe's view as ``models.interceptor_config.view_of`` spells it."""
+    ids = (view.pipeline_run_id, view.request_id, view.session_id, view.user_id, view.org_id)
+    keys = ",".join(sorted(k for k in view.data if not k.startswith("_")))
+    return "|".join([view.name, *map(str, ids), view.topology, view.execution_mode, keys])
 
 
 class Sink:

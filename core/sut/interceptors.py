@@ -31,12 +31,13 @@ import contextvars
 import datetime as _dt
 import random
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from core.sched.loop import DeterministicLoop
 from core.sut import HarnessError
-from core.sut.graphs import quiet, sf
+from core.sut.graphs import quiet, root_context, sf
 from core.sut.interceptor_stacks import (
     HookLog,
     Sink,
@@ -45,6 +46,7 @@ from core.sut.interceptor_stacks import (
     store_view,
     unbind_locks,
 )
+from models.interceptor_config import CHILD_RUN, IDS, MODE, TOPOLOGY
 from models.interceptor_runs import HANG, Graph, RunObservation, StageSeen, run_random
 from models.interceptor_stack import EXHAUSTED, SCHEDULED, SLOW, RunData, StageSpec, t7
 
@@ -147,6 +149,11 @@ def virtual_clocks(harness: StackHarness, seed: int = 0) -> Iterator[None]:
         retry_module.random = global_random
 
 
+def pipeline_runs() -> bool:
+    """Whether ``Pipeline.run(ctx, interceptors=...)`` exists (a probe: 0.9.6 only builds)."""
+    return hasattr(sf.Pipeline, "run")
+
+
 class StackHarness:
     """One built graph of recording stages, run under labels; keeps what each run did."""
 
@@ -223,7 +230,16 @@ class StackHarness:
         if data.abort:
             values["_abort"] = True
         sink = self.sinks[label] = Sink(lenient=data.sink == "lenient")
-        return sf.PipelineContext.create(input_text=label, data=values, event_sink=sink)
+        ids = {field: uuid.UUID(int=n) for field, n in IDS.items()}
+        where = {"event_sink": sink, "topology": TOPOLOGY, "execution_mode": MODE, **ids}
+        if not data.child:
+            return root_context(label, values, **where)
+        # A child run, as a subpipeline gets one: forked from a root, with data of its own.
+        child = root_context(label, {}, **where).fork(
+            uuid.UUID(int=CHILD_RUN), "spawner", uuid.UUID(int=CHILD_RUN + 1)
+        )
+        child.data.update(values)
+        return child
 
     async def run(self, label: str, data: RunData, *, via_pipeline: bool = False) -> None:
         """One run; ``via_pipeline``: ``Pipeline.run(ctx, interceptors=...)`` instead of the
@@ -305,4 +321,4 @@ class StackHarness:
         unbind_locks(self.built._interceptors)
 
 
-__all__ = ["StackHarness", "virtual_clocks"]
+__all__ = ["StackHarness", "pipeline_runs", "virtual_clocks"]

@@ -36,7 +36,7 @@ CASES = [
     ("mutation", "MUTATION_SAMPLE", "abc", "whole number of at least 0 or all"),
     ("mutation", "MUTATION_SAMPLE", "-1", "whole number"),
     ("mutation", "MUTATION_SEED", "x", "whole number"),
-    ("mutation", "MUTATION_MODULES", "everything", "modelled, later, all"),
+    ("mutation", "MUTATION_MODULES", "everything", "modelled, later, interceptors, all"),
     ("mutation", "MUTATION_CATALOG", "no", "0, 1"),
     ("verify", "OBSERVE", "yes", "0, 1"),
     ("verify", "STAGEFLOW", "latest", "is not a version number"),

@@ -90,3 +90,29 @@ def test_a_stage_context_without_cancellation_or_context_ports_reads_absent() ->
         "raise_if_cancelled": ABSENT,
     }
     assert view["ports_db_is_the_contexts"] == ABSENT and view["declared_deps"] == ["a"]
+
+
+def test_a_pipeline_context_without_create_carries_the_runs_event_sink(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The interceptor harness hands each run its own sink; 0.9.6 must get it too.
+    monkeypatch.setattr(sut_graphs, "features", lambda: SHAPES["0.9.6"])
+    sink = object()
+    ctx = root_context("r1", {"idempotency_key": "k"}, event_sink=sink)
+    assert (ctx.event_sink, ctx.data) == (sink, {"idempotency_key": "k"})
+
+
+def test_interceptor_checks_apply_where_a_built_graph_runs_on_a_pipeline_context() -> None:
+    from types import SimpleNamespace
+
+    from stateful.interceptor_reproducers import needs_stack
+
+    def build(interceptors: object = None) -> None: ...
+
+    class Root:  # 0.9.5/0.9.6: a PipelineContext root, no create()
+        def derive_root_stage_context(self) -> None: ...
+
+    shape_096 = SimpleNamespace(Pipeline=SimpleNamespace(build=build), PipelineContext=Root)
+    shape_094 = SimpleNamespace(Pipeline=SimpleNamespace(build=build), PipelineContext=object)
+    assert needs_stack(shape_096) is None  # type: ignore[arg-type]
+    assert "StageContext" in (needs_stack(shape_094) or "")  # type: ignore[arg-type]

@@ -51,11 +51,13 @@ def test_ids_are_unique_stable_and_name_file_line_operator_occurrence(
 def test_every_mapped_glob_matches_a_check_and_every_module_is_mapped() -> None:
     names = [c.name for c in registry.discover_checks()]
     names += [f"finding.{f.id}" for f in registry.discover_findings()]
+    # The later modules run every check on purpose, but issue 16's files, scored on their own.
+    mapped = set(MODULE_GROUPS["modelled"]) | set(MODULE_GROUPS["interceptors"])
     for file, globs in mutant_generation.CHECKS_BY_FILE.items():
-        assert file in MODULE_GROUPS["modelled"]
+        assert file in mapped
         for glob in globs:
             assert fnmatch.filter(names, glob), f"{file}: {glob!r} matches no verify row"
-    assert set(MODULE_GROUPS["modelled"]) <= set(mutant_generation.CHECKS_BY_FILE)
+    assert mapped <= set(mutant_generation.CHECKS_BY_FILE)
 
 
 def test_a_seed_gives_the_same_sample_and_another_seed_another(

@@ -60,7 +60,7 @@ def test_a_raised_failure_counts_twice_under_sf_int_01() -> None:
 def test_before_hooks_ascend_after_hooks_descend_and_on_error_stops_at_the_retrier() -> None:
     stack = Stack("custom", frozenset({"retry"}), Retry(2, 100, jitter="none"), probes=(3, 30))
     seen = predict_run(one("transient", stack, n=1), RunData(), StackState(), 0.0, NONE)
-    hooks = [(h, p) for h, p, _, _ in seen.stages[0].hooks]
+    hooks = [(h, p) for h, p, _, _ in seen.stages[0].hooks if h not in ("view", "observed")]
     assert hooks == [("before", 3), ("before", 30), ("on_error", 30), ("after", 30), ("after", 3)]
 
 
@@ -115,7 +115,7 @@ def test_interceptor_finding_reproduces_where_declared(finding: Finding) -> None
 def test_a_raising_interceptor_is_isolated_and_a_critical_one_aborts_the_stage() -> None:
     isolated = Stack("custom", frozenset({"breaker"}), None, (7, 30), raising=frozenset({7, 30}))
     seen = predict_run(one("ok", isolated), NO_DATA, StackState(), 0.0, NONE)
-    assert seen.outcome == "ok" and len(seen.stages[0].hooks) == 4
+    assert seen.outcome == "ok" and len(seen.stages[0].hooks) == 8  # 4 + 2 views + 2 reads
     gated = Stack("custom", frozenset({"idempotency"}), None, (7,), gate=7)
     abort, later = RunData(key="k", abort=True), RunData(key="k")
     for dev, second in ((NONE, "ok"), (frozenset({S.LOCK_LEAKS_ON_ABORT}), "hung")):
@@ -136,3 +136,19 @@ def test_decorrelated_jitter_remembers_the_last_delay_until_the_stage_succeeds()
     assert 100 <= first <= 300  # random(base, base * 3) with no earlier delay
     predict_run(one("transient", stack, n=1), NO_DATA, state, 9.0, NONE, rng)
     assert state.previous_delay == {}  # a success forgets it
+
+
+def test_a_probe_sees_the_runs_ids_and_reads_back_its_observation_in_after() -> None:
+    stack = Stack("custom", frozenset({"idempotency"}), None, probes=(7,))
+    graph = Graph((StageSpec("a", "work", "ok", 1.0), StageSpec("b", "work", "ok", 2.0)), stack)
+    one_entry_per_key = frozenset({S.KEY_PER_RUN})  # SF-INT-06: b replays a's entry
+    child = predict_run(graph, RunData(key="k", child=True), StackState(), 5.0, one_entry_per_key)
+    first, second = (stage.hooks for stage in child.stages)
+    assert [h for h, *_ in first] == ["before", "view", "after", "observed"]
+    view = first[1][3] or ""
+    assert view.startswith("probe7|00000000-0000-0000-0000-000000000006|")  # the child's id
+    assert view.endswith("|verify-topology|practice|idempotency_key")
+    assert first[3][3] == "0.0"  # what before noted at 0.0 in this run
+    # b replays a's entry: the probe (inside idempotency) never runs before, so after
+    # reads the note a's before left in the run's context.
+    assert [h for h, *_ in second] == ["after", "observed"] and second[1][3] == "0.0"

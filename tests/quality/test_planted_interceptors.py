@@ -193,3 +193,24 @@ def test_documented_key_scope_passes_once_sf_int_06_is_fixed(
 ) -> None:
     key_per_stage(monkeypatch)
     expect_pass(run_interceptor_machine)
+
+
+async def no_second_look(self: Any, stage_name: str, ctx: Any) -> Any:
+    key = self._key_extractor(ctx)
+    if not key:
+        return None
+    cached = await self._store.get(key)
+    if cached is not None:
+        return self._short_circuit(stage_name, key, cached, ctx)
+    lock = await self._get_or_create_lock(key)
+    await lock.acquire()
+    ctx.data[self._LOCK_HANDLE_KEY] = lock
+    ctx.data[self._LOCK_OWNER_KEY] = True  # the planted bug: no second look once locked
+    return None
+
+
+def test_a_concurrent_duplicate_executing_again_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # "concurrent duplicates return the previously computed StageResult": the run that waited
+    # on the key's lock must replay, whoever owned it and whatever jitter the owner drew.
+    monkeypatch.setattr(Idempotency, "before", no_second_look)
+    _caught_shrunk("differs from the model", "idempotency store")
