@@ -20,7 +20,9 @@ tie) and returns one status with ``{"v": value}``. Each rule quotes the promise 
   absent stage, ``require_ok`` raises RuntimeError naming the status "when [it did not
   finish] with OK status", ``ok`` is True only for OK, ``failed()`` lists FAIL stages. A run a
   stage cancels raises ``UnifiedPipelineCancelled`` whose ``results`` are the partial results
-  (docs/guides/pipelines.md:458-468); a failing or raising stage fails the run.
+  (docs/guides/pipelines.md:458-468); a failing or raising stage fails the run. Before 1.0.0
+  ``run`` "Returns: Dict mapping stage name to StageOutput" (0.8.0 pipeline/dag.py:409-410)
+  and the cancel's ``results`` is that dict: what it holds is compared, name by name.
 - Cleanup. ``UnifiedStageGraph.run``: "Uses structured cancellation to ensure proper resource
   cleanup when the pipeline is cancelled or encounters an error" and "Always run cleanup, even
   on success"; ``CleanupRegistry``: "executed in LIFO order". Every cleanup a started stage
@@ -33,7 +35,9 @@ tie) and returns one status with ``{"v": value}``. Each rule quotes the promise 
   ``.completed``, ``.failed``, ``.cancelled``; a SKIP output emits ``stage.{name}.skipped``
   (pipeline/dag.py, ``_run_stage``). They go to the context's sink, which is the global sink
   when the context names none (``event_sink`` defaults to ``get_event_sink()``), and carry the
-  run's ``pipeline_run_id`` and ``request_id``.
+  run's ``pipeline_run_id`` and ``request_id``. A root ``StageContext`` (the run's context
+  before 0.9.5) has an "optional event_sink" (0.8.0 core/stage_context.py:5) that defaults to
+  None: naming none, it sends nothing anywhere.
 
 Known findings that still reproduce are adopted by id (``deviations``) and switch one rule.
 """
@@ -127,6 +131,12 @@ def results_answers(present: dict[str, LifeStage], names: tuple[str, ...]) -> tu
     return (*answers, ("failed()", failed))
 
 
+def dict_answers(present: dict[str, LifeStage], names: tuple[str, ...]) -> tuple[Any, ...]:
+    """What the dict a run returns before 1.0.0 holds for every name, and its keys."""
+    held = tuple((n, output_of(present[n]) if n in present else None) for n in (*names, ABSENT))
+    return (*held, ("keys", tuple(sorted(present))))
+
+
 def terminal(stage: LifeStage, deviations: frozenset[str]) -> bool:
     """Does this stage's end end the run? Unretried, RETRY is a failure (models.graph_run)."""
     if stage.status == "retry":
@@ -188,7 +198,11 @@ def predict(
     how: str = "cancel",
     run_ids: tuple[str, str] = ("", ""),
     cleanups_registered: bool = True,
+    results_api: bool = True,
+    global_sink_default: bool = True,
 ) -> LifeObservation:
+    """``results_api``: run() returns PipelineResults (else a dict, before 1.0.0);
+    ``global_sink_default``: a context naming no sink uses the global one (else none)."""
     starts, natural = schedule(graph, deviations)
     ends = {n: t + graph.stage(n).work for n, t in starts.items()}
     outside = cancel_at is not None and cancel_at < natural
@@ -225,7 +239,9 @@ def predict(
     done = {s.name: s for s in graph.stages if s.name in ends and ends[s.name] <= stopped}
     names = tuple(s.name for s in graph.stages)
     # A failed run raises; a run a stage cancelled hands its partial results in the exception.
-    results = results_answers(done, names) if outcome in ("ok", "cancelled") else None
+    answers = results_answers if results_api else dict_answers
+    results = answers(done, names) if outcome in ("ok", "cancelled") else None
+    silent = not graph.named_sink and not global_sink_default
     return LifeObservation(
         outcome,
         who,
@@ -235,7 +251,7 @@ def predict(
         reads,
         results,
         tuple(cleanups),
-        events(graph, started, ends, stopped, outcome, deviations, run_ids),
+        () if silent else events(graph, started, ends, stopped, outcome, deviations, run_ids),
     )
 
 

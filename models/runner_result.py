@@ -57,17 +57,21 @@ def predict_result(graph: LifeGraph, deviations: frozenset[str]) -> RunnerResult
 
 
 def predict_sequence(
-    graph: LifeGraph, kinds: tuple[str, ...], deviations: frozenset[str]
+    graph: LifeGraph,
+    kinds: tuple[str, ...],
+    deviations: frozenset[str],
+    global_sink_default: bool = True,
 ) -> tuple[tuple[RunnerResult, ...], bool]:
     """The RunResults of the runner runs among ``kinds`` (``runner``, ``runner_pipeline`` or
-    ``plain``), as they
-    read after the whole sequence, and whether the caller's global sink is still its own."""
+    ``plain``), as they read after the whole sequence, and whether the caller's global sink is
+    still its own. ``global_sink_default``: a plain run's context, naming no sink, sends its
+    events to the global one (a PipelineContext; before 0.9.5 a root StageContext sends none)."""
     results: list[RunnerResult] = []
     leaks = RUNNER_KEEPS_GLOBAL_SINK in deviations
     for kind in kinds:
         if kind.startswith("runner"):
             results.append(predict_result(graph, deviations))
-        elif leaks and results:
+        elif leaks and results and global_sink_default:
             # A plain run's context takes the global sink: the last runner's capture.
             last = results[-1]
             extra = own_events(graph, deviations)

@@ -31,9 +31,9 @@ def _finding(
     id: str, title: str, promise: str, observed: str, reproduce: Any, **strength: Any
 ) -> Finding:
     """A finding of this check; ``strength`` holds its basis, severity and fix."""
-    return Finding(
-        id, title, MEASURED, CHECK, promise, observed, reproduce, r.needs_stack, **strength
-    )
+    versions = strength.pop("versions", MEASURED)
+    applies = strength.pop("applies", r.needs_stack)
+    return Finding(id, title, versions, CHECK, promise, observed, reproduce, applies, **strength)
 
 
 FINDINGS = [
@@ -250,6 +250,10 @@ FINDINGS = [
         "added gets None. Reproducer only: the machine draws no interceptors that share "
         "observations.",
         r.observation_is_invisible_to_other_interceptors,
+        # The API exists on every release (the legacy StageGraph runs interceptors on it):
+        # measured on 0.5.1 and 0.8.0 too, so it is KNOWN there, not N/A.
+        versions=("0.5.1", "0.8.0", *MEASURED),
+        applies=r.has_observations,
         basis=documented(
             (
                 "Interceptors can add observations for other interceptors.",

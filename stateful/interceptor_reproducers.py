@@ -270,10 +270,24 @@ def aborted_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
     return asyncio.run(main())
 
 
+def has_observations(sf: ModuleType) -> str | None:
+    # Every release from 0.5.0 has InterceptorContext: the legacy StageGraph's default
+    # interceptors run on it (run_with_interceptors), also where built graphs run none.
+    from stageflow.pipeline import interceptors
+
+    if not hasattr(getattr(interceptors, "InterceptorContext", None), "get_observation"):
+        return "this stageflow's InterceptorContext has no add_observation/get_observation"
+    return None
+
+
 def observation_is_invisible_to_other_interceptors(sf: ModuleType) -> bool:
     from stageflow.pipeline.interceptors import InterceptorContext
 
-    ctx = _context(sf)
+    if hasattr(sf.PipelineContext, "create"):
+        ctx = sf.PipelineContext.create()
+    else:  # before 1.0.0 every id field is required (None is allowed)
+        ids = ("pipeline_run_id", "request_id", "session_id", "user_id", "org_id")
+        ctx = sf.PipelineContext(**dict.fromkeys((*ids, "interaction_id")))
     InterceptorContext(ctx, _interceptor_name="timing").add_observation("start_time", 1.5)
     seen_by_metrics = InterceptorContext(ctx, _interceptor_name="metrics")
     return seen_by_metrics.get_observation("start_time") is None

@@ -32,8 +32,10 @@ KNOWN_ELSEWHERE = [f for f in GRAPH_FINDINGS if f.id == "SF-RUN-02"]
 
 
 def applies(sf: ModuleType) -> str | None:
-    if not hasattr(sf.PipelineContext, "create"):
-        return "this stageflow runs graphs on a StageContext (no PipelineContext.create)"
+    # Every release from 0.5.0 builds a UnifiedStageGraph that takes cleanups; the harness
+    # bridges the rest (core.sut.lifecycle.LifeFeatures).
+    if not hasattr(sf.pipeline.dag.UnifiedStageGraph, "register_cleanup"):
+        return "this stageflow's built graph takes no cleanups (no register_cleanup)"
     return None
 
 

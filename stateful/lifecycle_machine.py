@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -40,7 +41,7 @@ from hypothesis.stateful import (
 from core.run.checks import Check, count_example, reproducing_ids
 from core.sched.choosers import HypothesisChooser
 from core.sched.scheduler import run
-from core.sut.lifecycle import LifecycleHarness, quiet
+from core.sut.lifecycle import LifecycleHarness, life_features, quiet
 from models.run_lifecycle import ABSENT, STATUSES, LifeGraph, LifeObservation, LifeStage, predict
 from stateful.graph_machine import fine
 from stateful.lifecycle_findings import CHECK, FINDINGS, KNOWN_ELSEWHERE, applies
@@ -115,8 +116,16 @@ class RunLifecycleComparison(RuleBasedStateMachine):
 
         with quiet():
             run(main, HypothesisChooser(data), max_steps=MAX_STEPS)
+        features = life_features()
         expected = predict(
-            h.graph, self.deviations, cancel_at, how, h.ids, cleanups_registered=entry == "build"
+            h.graph,
+            self.deviations,
+            cancel_at,
+            how,
+            h.ids,
+            cleanups_registered=entry == "build",
+            results_api=features.results_api,
+            global_sink_default=features.global_sink_default,
         )
         self._agree(h.observe(), expected)
 
@@ -124,6 +133,7 @@ class RunLifecycleComparison(RuleBasedStateMachine):
     def run_to_the_end(self, data: st.DataObject) -> None:
         self._play(data, None, "cancel")
 
+    @precondition(lambda self: life_features().pipeline_entries)  # from 1.0.0
     @rule(data=st.data(), entry=st.sampled_from(["run", "invoke"]))
     def run_through_the_pipeline(self, data: st.DataObject, entry: str) -> None:
         # Pipeline.run "preserves the same execution behavior as build().run(...)"; invoke is

@@ -12,6 +12,13 @@ Clocks and ids: everything is timed by the loop's virtual clock. Stageflow's own
 left out of the comparison; the run's ``pipeline_run_id`` and ``request_id`` are counted UUIDs
 (``UUID(int=n)``), never ``uuid4``, so the ids events carry are a function of the run.
 
+Releases differ (:class:`LifeFeatures`, probed, never read from the version number). Before
+1.0.0 a built graph's ``run`` returns a plain ``dict`` of StageOutputs (no ``PipelineResults``),
+``Pipeline`` has no ``run``/``invoke`` and ``PipelineContext`` no ``create``: 0.9.5 and 0.9.6 run
+on a ``PipelineContext`` built field by field, earlier releases on the root ``StageContext`` their
+own ``PipelineRunner.run`` builds (snapshot with a ``RunIdentity``, empty inputs, a timer),
+whose ``event_sink`` is optional and defaults to none, not to the global sink.
+
 For example::
 
     harness = LifecycleHarness(graph)
@@ -23,11 +30,15 @@ For example::
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib.util
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from core.sut import stageflow_module
+from core.sut.graphs import new_pipeline
 from core.sut.graphs import quiet as quiet
 from models.graph_run import t7
 from models.run_lifecycle import ABSENT, CLEANUP_WORK, LifeGraph, LifeObservation, LifeStage, typed
@@ -43,6 +54,66 @@ def output_seen(out: Any) -> Any:
         return None
     items = tuple(sorted((k, typed(v)) for k, v in out.data.items()))
     return (str(out.status.value), items, out.error)
+
+
+@dataclass(frozen=True)
+class LifeFeatures:
+    """What this release offers among the things the lifecycle model talks about."""
+
+    results_api: bool  # run() returns PipelineResults (require, require_ok, ...); else a dict
+    pipeline_entries: bool  # Pipeline.run and Pipeline.invoke
+    root: str  # the run's context: "create" (PipelineContext.create), "pipeline" (built
+    # field by field, 0.9.5-0.9.6) or "stage" (a root StageContext, before 0.9.5)
+
+    @property
+    def global_sink_default(self) -> bool:
+        """Whether a context naming no sink sends events to the global one: PipelineContext's
+        ``event_sink`` defaults to ``get_event_sink()``; a StageContext's to None."""
+        return self.root != "stage"
+
+
+def life_features() -> LifeFeatures:
+    return _life_features(sf.Pipeline, sf.PipelineContext)
+
+
+# Keyed on the classes: a planted bug that swaps either is a different SUT.
+@functools.lru_cache(maxsize=16)
+def _life_features(pipeline: type, context: type) -> LifeFeatures:
+    root = "stage"
+    if hasattr(context, "create"):
+        root = "create"
+    elif hasattr(context, "derive_root_stage_context"):
+        root = "pipeline"
+    return LifeFeatures(
+        results_api=importlib.util.find_spec("stageflow.pipeline.results") is not None,
+        pipeline_entries=hasattr(pipeline, "run") and hasattr(pipeline, "invoke"),
+        root=root,
+    )
+
+
+def run_context(run_id: uuid.UUID, request_id: uuid.UUID, sink: Any | None) -> Any:
+    """The context one run is given: the run's ids, ``input_text``, and ``sink`` if not None
+    (else the context's own default)."""
+    named = {"event_sink": sink} if sink is not None else {}
+    root = life_features().root
+    if root == "create":
+        return sf.PipelineContext.create(
+            pipeline_run_id=run_id, request_id=request_id, input_text="lifecycle", **named
+        )
+    if root == "pipeline":
+        unset: dict[str, Any] = dict.fromkeys(("session_id", "user_id", "org_id", "interaction_id"))
+        return sf.PipelineContext(
+            pipeline_run_id=run_id, request_id=request_id, input_text="lifecycle", **unset, **named
+        )
+    from stageflow.context.identity import RunIdentity
+
+    identity = RunIdentity(pipeline_run_id=run_id, request_id=request_id)
+    snapshot = sf.context.ContextSnapshot(run_id=identity, input_text="lifecycle")
+    name = "__pipeline_root__"  # as the release's own PipelineRunner.run names its root
+    inputs = sf.create_stage_inputs(snapshot, prior_outputs={}, declared_deps=(), stage_name=name)
+    return sf.StageContext(
+        snapshot=snapshot, inputs=inputs, stage_name=name, timer=sf.PipelineTimer(), **named
+    )
 
 
 class _Sink:
@@ -83,7 +154,7 @@ class LifecycleHarness:
         self.outcome: tuple[str, str | None, Any, float] = ("never ran", None, None, 0.0)
 
     def _pipeline(self) -> Any:
-        pipeline = sf.Pipeline(name="lifecycle")
+        pipeline = new_pipeline("lifecycle")  # 0.5.x: Pipeline() takes no name
         for stage in self.graph.stages:
             pipeline = pipeline.with_stage(
                 stage.name, self._runner(stage), sf.StageKind.TRANSFORM, stage.deps
@@ -129,10 +200,8 @@ class LifecycleHarness:
         run_id, request_id = uuid.UUID(int=number), uuid.UUID(int=10_000 + number)
         self.ids = (str(run_id), str(request_id))
         sf.set_event_sink(_Sink("global", self.events))  # this task's context only
-        named = {"event_sink": _Sink("ctx", self.events)} if self.graph.named_sink else {}
-        ctx = sf.PipelineContext.create(
-            pipeline_run_id=run_id, request_id=request_id, input_text="lifecycle", **named
-        )
+        named = _Sink("ctx", self.events) if self.graph.named_sink else None
+        ctx = run_context(run_id, request_id, named)
 
         def go() -> Any:
             if entry == "build":
@@ -161,8 +230,13 @@ class LifecycleHarness:
         self.outcome = (outcome, who, results, t7(loop.time()))
 
     def answers(self, res: Any) -> tuple[Any, ...]:
-        """What the PipelineResults answers, accessor by accessor, for every stage name."""
+        """What the PipelineResults answers, accessor by accessor, for every stage name (before
+        1.0.0: what the returned dict holds for every name, and its keys)."""
         out: list[Any] = []
+        if not life_features().results_api:
+            names = (*(s.name for s in self.graph.stages), ABSENT)
+            held = tuple((n, output_seen(res.get(n))) for n in names)
+            return (*held, ("keys", tuple(sorted(res))))
         for name in (*(s.name for s in self.graph.stages), ABSENT):
             out.append(
                 (

@@ -11,6 +11,12 @@ the global one serves); the caller sets its own global sink first. ``RunResult``
 read the wall clock (``duration_ms``, event timestamps) are left out; events are compared by
 type. The runner is built quiet (``verbose=False``): it would print every event.
 
+Releases differ, and the differences are probed: ``run(pipeline_ctx=)`` appears in 0.9.6
+(before, the runner is given ``input_text`` and builds its own root), ``build(interceptors=)``
+in 0.9.6 (before, a built graph runs no interceptors: nothing to choose), and a plain run's
+context is the one :func:`core.sut.graphs.root_context` builds for the release, which before
+0.9.5 is a root ``StageContext`` naming no sink (its events go nowhere: ``LifeFeatures``).
+
 For example::
 
     results, kept, mine = run(lambda: run_sequence(graph, ("runner", "plain")), chooser).value
@@ -20,9 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 from typing import Any
 
 from core.sut import stageflow_module
+from core.sut.graphs import features, new_pipeline, root_context
 from core.sut.lifecycle import behave
 from models.run_lifecycle import LifeGraph, LifeStage, typed
 from models.runner_result import RunnerResult
@@ -51,7 +59,7 @@ def _pipeline(graph: LifeGraph) -> Any:
 
         return run_stage
 
-    pipeline = sf.Pipeline(name="runner")
+    pipeline = new_pipeline("runner")
     for stage in graph.stages:
         pipeline = pipeline.with_stage(
             stage.name, runner(stage), sf.StageKind.TRANSFORM, stage.deps
@@ -88,13 +96,16 @@ async def run_sequence(
     from stageflow.pipeline.interceptors import LoggingInterceptor
 
     pipeline = _pipeline(graph)
-    built = pipeline.build(interceptors=[LoggingInterceptor()])
+    stack = {"interceptors": [LoggingInterceptor()]} if features().interceptors else {}
+    built = pipeline.build(**stack)
     runner = PipelineRunner(verbose=False, colorize=False, capture_events=True)
+    takes_context = "pipeline_ctx" in inspect.signature(runner.run).parameters
     results = []
     for kind in kinds:
-        ctx = sf.PipelineContext.create(input_text=kind)
+        ctx = root_context(kind)
         if kind == "runner":
-            results.append(await runner.run(built, pipeline_ctx=ctx))
+            given = {"pipeline_ctx": ctx} if takes_context else {"input_text": kind}
+            results.append(await runner.run(built, **given))
             continue
         if kind == "runner_pipeline":  # the runner builds it (default interceptors, fresh)
             results.append(await runner.run(pipeline, input_text=kind))

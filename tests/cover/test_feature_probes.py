@@ -116,3 +116,23 @@ def test_interceptor_checks_apply_where_a_built_graph_runs_on_a_pipeline_context
     shape_094 = SimpleNamespace(Pipeline=SimpleNamespace(build=build), PipelineContext=object)
     assert needs_stack(shape_096) is None  # type: ignore[arg-type]
     assert "StageContext" in (needs_stack(shape_094) or "")  # type: ignore[arg-type]
+
+
+def test_the_installed_release_runs_the_lifecycle_through_its_newest_api() -> None:
+    from core.sut.lifecycle import LifeFeatures, life_features
+
+    assert life_features() == LifeFeatures(results_api=True, pipeline_entries=True, root="create")
+
+
+def test_plain_runs_on_a_root_stage_context_leak_nothing_into_a_runner_result() -> None:
+    # Before 0.9.5 a plain run's root StageContext names no sink: SF-LIFE-05's leaked global
+    # sink (the last runner's) receives nothing from it, so the RunResult keeps its own events.
+    from models.run_lifecycle import LIFECYCLE_EVENTS_MISSING, LifeGraph, LifeStage
+    from models.runner_result import RUNNER_KEEPS_GLOBAL_SINK, predict_sequence
+
+    graph = LifeGraph((LifeStage("a", (), "skip", 1.0, 0, ()),), named_sink=False)
+    leaking = frozenset({RUNNER_KEEPS_GLOBAL_SINK, LIFECYCLE_EVENTS_MISSING})
+    new, _ = predict_sequence(graph, ("runner", "plain"), leaking)
+    old, kept = predict_sequence(graph, ("runner", "plain"), leaking, global_sink_default=False)
+    assert new[0].events == ("stage.a.skipped", "stage.a.skipped")
+    assert old[0].events == ("stage.a.skipped",) and not kept
