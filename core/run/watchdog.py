@@ -80,7 +80,7 @@ _SUITE_PACKAGES = ("core", "models", "stateful", "properties")
 
 
 def _owner(frame: FrameType) -> str:
-    """"stageflow", "suite", "hypothesis" or "other" (the standard library, pytest...)."""
+    """ "stageflow", "suite", "hypothesis" or "other" (the standard library, pytest...)."""
     module = str(frame.f_globals.get("__name__", ""))
     top = module.split(".")
     if top[0] == "stageflow" or "tests" in top[:2]:
