@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from core.run.matrix import pinned_version
+
 ROOT = Path(__file__).resolve().parents[2]
 TAG_ENV = "STAGEFLOW_VERIFY_SIGNAL_TEST"
 
@@ -33,6 +35,11 @@ TARGETS = {
     "contracts": (["CONTRACTS_TOTAL=60"], ("crosshair", 1)),
     "reach": (["CHECKS=values.*"], ("core.run.reach", 1)),
     "mutation": (["MUTANTS=fork.inherit_shares_data", "MUTATION_SAMPLE=0"], ("core.run.verify", 1)),
+    # One release, the pinned one, so the test needs no release venv: matrix, then its verify.
+    "verify-all": (
+        [f"MATRIX_VERSIONS={pinned_version()}", "CHECKS=values.*"],
+        ("core.run.verify", 1),
+    ),
 }
 # Generous: Ctrl-C should end a target within 2 s; the shared machine can be ten times slower.
 EXIT_BOUND = 30.0
