@@ -24,6 +24,7 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from models.context_tree import LIVE_SNAPSHOT_CONTAINERS
 from stateful.context_views_machine import ContextViewsComparison, run_context_views
 from tests.quality.planting import expect_failure, expect_pass
 
@@ -155,6 +156,15 @@ def derive_for_stage_drops_declared_deps(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(PipelineContext, "derive_for_stage", derive_for_stage)
 
 
+def snapshot_shares_the_metadata_dict(mp: pytest.MonkeyPatch) -> None:
+    # Worse than SF-CTX-08 (which copies metadata one level): a top-level write shows too, and
+    # the adopted deviation must not excuse it.
+    def after(self: Any, snapshot: Any, args: Any, kwargs: Any) -> Any:
+        return dataclasses.replace(snapshot, metadata=self.metadata)
+
+    _wrap(mp, "to_snapshot", after)
+
+
 def ports_ignore_the_contexts_db(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(PipelineContext, "_effective_ports", lambda self: self.ports)
 
@@ -185,6 +195,7 @@ PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
     (stage_context_freezes_cancellation, "a StageContext"),
     (derive_for_stage_drops_declared_deps, "a StageContext"),
     (ports_ignore_the_contexts_db, "a StageContext"),
+    (snapshot_shares_the_metadata_dict, "a snapshot taken earlier"),
 ]  # fmt: skip
 
 
@@ -208,6 +219,7 @@ PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
         "stage_context_freezes_cancellation",
         "derive_for_stage_drops_declared_deps",
         "ports_ignore_the_contexts_db",
+        "snapshot_shares_the_metadata_dict",
     ],
 )
 def test_planted_view_bug_fails_the_fork_machine(
@@ -226,6 +238,26 @@ def test_planted_view_bug_fails_the_fork_machine(
         lambda: run_state_machine_as_test(ContextViewsComparison, settings=unshrunk)
     )
     assert symptom in str(caught.error), caught.report
+
+
+class WithoutSnapshotDeviation(ContextViewsComparison):
+    def adopted_deviations(self) -> frozenset[str]:
+        return super().adopted_deviations() - {LIVE_SNAPSHOT_CONTAINERS}
+
+
+def test_earlier_snapshot_rule_sees_sf_ctx_08_when_not_adopted() -> None:
+    # The rule behind SF-CTX-08 is live: without the deviation, pristine 1.2.0 fails it.
+    if LIVE_SNAPSHOT_CONTAINERS not in ContextViewsComparison().adopted_deviations():
+        pytest.skip("SF-CTX-08 does not reproduce on this stageflow")
+    unshrunk = settings(
+        settings.get_profile("ci"),
+        max_examples=300,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    )
+    caught = expect_failure(
+        lambda: run_state_machine_as_test(WithoutSnapshotDeviation, settings=unshrunk)
+    )
+    assert "a snapshot taken earlier" in str(caught.error), caught.report
 
 
 def test_pristine_views_machine_passes() -> None:
