@@ -71,11 +71,16 @@ def _version_kw(version: str | None) -> dict[str, Any]:
 
 
 def snapshot_takes_dict_extensions() -> bool:
-    try:
-        ContextSnapshot(extensions=cast(Any, {"probe": 1})).to_dict()
-    except AttributeError:  # 'dict' object has no attribute 'to_dict'
-        return False
-    return True
+    """Whether this version's snapshots take plain-dict extensions, read from a declaration.
+
+    It used to call ``ContextSnapshot(extensions={...}).to_dict()`` and read an AttributeError
+    as "no dict extensions here": a probe that runs the code under test, so a broken to_dict
+    (the generated mutant ``context_snapshot.py:198:AddNot:9``) turned the laws off instead of
+    failing them. The dict fallback of to_dict came with PipelineContext's ``extensions`` field
+    (0.9.5; read in the source of every release from 0.5.0 to 1.2.0), which to_snapshot hands
+    to the snapshot, so the field is the probe: a release that declares it promises the
+    round trip, and a to_dict that breaks on it fails the laws."""
+    return any(f.name == "extensions" for f in dataclasses.fields(PipelineContext))
 
 
 def context_has(*names: str) -> str | None:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from core.run.checks import Check
-from properties import snapshot_formats
+from core.sut.values import snapshot_takes_dict_extensions
+from properties import snapshot, snapshot_formats
 from tests.quality.planting import expect_failure, expect_pass
 
 ContextSnapshot = pytest.importorskip("stageflow.context").ContextSnapshot
@@ -87,3 +88,23 @@ def test_planted_from_dict_bug_fails_its_law(
 @pytest.mark.parametrize("check", [c.name for c in snapshot_formats.CHECKS])
 def test_pristine_stageflow_passes(check: str) -> None:
     expect_pass(_check(check).run)
+
+
+def test_a_to_dict_that_breaks_on_dict_extensions_fails_the_roundtrip_not_the_probe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The generated mutant context_snapshot.py:198:AddNot:9 (`if not hasattr(..., "to_dict")`):
+    # a dict's .to_dict() raises AttributeError. The feature probe must not read that as
+    # "this version has no dict extensions" and stop drawing them.
+    original = ContextSnapshot.to_dict
+
+    def to_dict(self: Any) -> Any:
+        if isinstance(self.extensions, dict):
+            raise AttributeError("'dict' object has no attribute 'to_dict'")
+        return original(self)
+
+    monkeypatch.setattr(ContextSnapshot, "to_dict", to_dict)
+    assert snapshot_takes_dict_extensions(), "the probe reads the planted bug as a feature gap"
+    roundtrip = next(c for c in snapshot.CHECKS if c.name == "values.context_snapshot_roundtrip")
+    caught = expect_failure(roundtrip.run)
+    assert isinstance(caught.error, AttributeError), caught.report
