@@ -389,6 +389,15 @@ class SubpipelineComparison(RuleBasedStateMachine):
         unregistered = [r for r, ok in obs["registered_at_start"].items() if not ok]
         assert not unregistered, f"runners of {unregistered} started before registration"
 
+    @precondition(lambda self: self.state is not None)
+    @invariant()
+    def durations_are_each_childs_execution_time(self) -> None:
+        # SubpipelineResult: "duration_ms: Execution time in milliseconds"
+        # (stageflow/pipeline/subpipeline.py:147; docs/advanced/subpipelines.md:731), and the
+        # completed/failed events carry the same duration (:498, :512).
+        problems = self._h().duration_problems()
+        assert not problems, "; ".join(problems)
+
 
 def comparison_for(deviations: frozenset[str]) -> type[SubpipelineComparison]:
     """A SubpipelineComparison whose model adopts ``deviations`` (finding ids)."""

@@ -138,6 +138,38 @@ def test_registration_after_the_runner_started_is_found(
 run_depth_limit = next(c.run for c in DEPTH_CHECKS if c.name == "subpipelines.depth_limit")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "symptom"),
+    [
+        # a successful child's duration in seconds, not milliseconds
+        (
+            "start_time) * 1000\n\n",
+            "start_time) / 1000\n\n",
+            "but its runner took",
+        ),
+        # a failed child's duration counted from the wrong origin
+        (
+            "start_time) * 1000\n        logger",
+            "start_time) * 1000 + 1000\n        logger",
+            "but its runner took",
+        ),
+        # the completed event carries another duration than the result
+        (
+            "pipeline_name, duration_ms)",
+            "pipeline_name, duration_ms + 1)",
+            "event says duration_ms",
+        ),
+    ],
+    ids=["ok_duration_in_seconds", "failed_duration_offset", "event_duration_differs"],
+)
+def test_a_wrong_duration_is_found(
+    monkeypatch: pytest.MonkeyPatch, old: str, new: str, symptom: str
+) -> None:
+    plant(monkeypatch, "spawn", [(old, new)])
+    caught = expect_failure(run_spawn_tree)
+    assert symptom in str(caught.error), caught.report
+
+
 def test_pristine_stageflow_passes_the_depth_limit_law() -> None:
     expect_pass(run_depth_limit)
 
