@@ -41,7 +41,7 @@ from stageflow.context import (
 )
 from stageflow.utils.frozen import FrozenDict, FrozenList
 
-from core.sut import HarnessError
+from core.sut import HarnessError, stageflow_module
 
 # --- frozen containers ---------------------------------------------------------------------
 
@@ -182,16 +182,23 @@ def output_entry(
     return OutputEntry(output=output, attempt=attempt, timestamp=timestamp, stage_name=stage_name)
 
 
-def subpipeline_result(
-    success: bool,
-    child_run_id: UUID,
-    data: dict[str, Any] | None = None,
-    error: str | None = None,
-    duration_ms: float = 0.0,
-) -> _SubpipelineResult:
-    return _SubpipelineResult(
-        success=success, child_run_id=child_run_id, data=data, error=error, duration_ms=duration_ms
-    )
+def subpipeline_result(success: bool, child_run_id: UUID, **optional: Any) -> _SubpipelineResult:
+    """A SubpipelineResult; ``optional`` (data, error, duration_ms) holds only what the caller
+    passes, so a law can leave an argument out and see its default."""
+    return _SubpipelineResult(success=success, child_run_id=child_run_id, **optional)
+
+
+SUBPIPELINE_EVENTS = (
+    "PipelineSpawnedChildEvent",
+    "PipelineChildCompletedEvent",
+    "PipelineChildFailedEvent",
+    "PipelineCanceledEvent",
+)
+
+
+def subpipeline_event(name: str, **fields: Any) -> Any:
+    """One of :data:`SUBPIPELINE_EVENTS`, built with exactly ``fields`` (defaults left out)."""
+    return getattr(stageflow_module().pipeline.subpipeline, name)(**fields)
 
 
 # --- ContextSnapshot and its parts -----------------------------------------------------------

@@ -189,3 +189,25 @@ def test_a_planted_depth_bug_breaks_the_depth_limit_law(
     plant(monkeypatch, "spawn", [edit])
     caught = expect_failure(run_depth_limit)
     assert "the depth limit allows" in str(caught.error), caught.report
+
+
+def test_a_changed_max_depth_default_breaks_the_depth_limit_law(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sub = stageflow_module().pipeline.subpipeline
+    init = sub.SubpipelineSpawner.__init__
+    # (child_tracker=None, emit_events=True, max_depth=5): the last default is max_depth's.
+    assert list(inspect.signature(init).parameters)[-1] == "max_depth", "signature changed"
+    monkeypatch.setattr(init, "__defaults__", (*init.__defaults__[:-1], 6))
+    caught = expect_failure(run_depth_limit)
+    assert "max_depth=None" in str(caught.error), caught.report
+
+
+def test_a_max_depth_that_is_no_property_breaks_the_depth_limit_law(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # cosmic-ray's RemoveDecorator on the property: spawner.max_depth is a bound method.
+    sub = stageflow_module().pipeline.subpipeline
+    monkeypatch.setattr(sub.SubpipelineSpawner, "max_depth", sub.SubpipelineSpawner.max_depth.fget)
+    caught = expect_failure(run_depth_limit)
+    assert ".max_depth is <bound method" in str(caught.error), caught.report
