@@ -244,9 +244,12 @@ class SubpipelineHarness:
             self.changed.clear()
             await self.changed.wait()
 
-    async def spawn(self, parent: str, child: str, inherit: bool = False) -> tuple[object, ...]:
-        """Spawn ``child`` from ``parent``'s context; ("spawned",) once its runner is parked,
-        ("refused", current_depth, max_depth) or ("raised", message) otherwise."""
+    async def spawn(
+        self, parent: str, child: str, inherit: bool | None = False
+    ) -> tuple[object, ...]:
+        """Spawn ``child`` from ``parent``'s context (``inherit`` None: inherit_data left out);
+        ("spawned",) once its runner is parked, ("refused", current_depth, max_depth) or
+        ("raised", message) otherwise."""
         await self.begin_spawn(parent, child, inherit)
         await self.quiesce()
         return self.spawn_outcome(child)
@@ -254,7 +257,7 @@ class SubpipelineHarness:
     def spawn_outcome(self, child: str) -> tuple[object, ...]:
         return self.runs[child].spawn_result or ("spawned",)
 
-    async def begin_spawn(self, parent: str, child: str, inherit: bool = False) -> None:
+    async def begin_spawn(self, parent: str, child: str, inherit: bool | None = False) -> None:
         if inherit and not features().inherit_data:
             raise UnsupportedFeature(
                 "this stageflow's spawn() takes no inherit_data; draw spawns through "
@@ -267,11 +270,13 @@ class SubpipelineHarness:
         run.task.add_done_callback(self._signal)
         owner.children.append(run.task)
 
-    async def _spawn(self, run: _Run, inherit: bool) -> None:
+    async def _spawn(self, run: _Run, inherit: bool | None) -> None:
         if run.parent is None:
             raise HarnessError(f"{run.label} is spawned with no parent run")
         # 0.5.1's spawn has no inherit_data: asked for nothing there (begin_spawn refuses True).
-        extra = {"inherit_data": inherit} if features().inherit_data else {}
+        # None: the caller leaves it out, so spawn's own default applies.
+        given = inherit is not None and features().inherit_data
+        extra = {"inherit_data": inherit} if given else {}
         try:
             started = time.perf_counter()
             res = await self.spawner.spawn(

@@ -211,3 +211,19 @@ def test_a_max_depth_that_is_no_property_breaks_the_depth_limit_law(
     monkeypatch.setattr(sub.SubpipelineSpawner, "max_depth", sub.SubpipelineSpawner.max_depth.fget)
     caught = expect_failure(run_depth_limit)
     assert ".max_depth is <bound method" in str(caught.error), caught.report
+
+
+def test_a_spawn_that_inherits_by_default_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The machine leaves inherit_data out of some spawns: the default is part of the contract.
+    plant(
+        monkeypatch,
+        "spawn",
+        [
+            (
+                "inherit_data: bool | Iterable[str] = False,",
+                "inherit_data: bool | Iterable[str] = True,",
+            )
+        ],
+    )
+    caught = expect_failure(run_spawn_tree)
+    assert "ctx.data disagrees with the model" in str(caught.error), caught.report
