@@ -32,7 +32,9 @@ from stageflow.auth.tenant import TenantContext
 from stageflow.context import (
     ContextSnapshot,
     Conversation,
+    DocumentEnrichment,
     Enrichments,
+    MemoryEnrichment,
     Message,
     OutputEntry,
     ProfileEnrichment,
@@ -229,11 +231,27 @@ def enrichments(
     preferences: dict[str, Any],
     goals: list[str],
     web_results: list[dict[str, Any]],
+    with_profile: bool = True,
+    memory: tuple[list[str], list[str], str | None] | None = None,
+    documents: Sequence[tuple[str | None, str | None]] = (),
 ) -> Enrichments:
+    """Enrichments with a profile (unless ``with_profile`` is False), web results, and the
+    memory (recent topics, key facts, summary) and documents (id, type) given."""
     profile = ProfileEnrichment(
         user_id=user_id, display_name=display_name, preferences=preferences, goals=goals
     )
-    return Enrichments(profile=profile, web_results=web_results)
+    held = None
+    if memory is not None:
+        topics, facts, summary = memory
+        held = MemoryEnrichment(
+            recent_topics=topics, key_facts=facts, interaction_history_summary=summary
+        )
+    return Enrichments(
+        profile=profile if with_profile else None,
+        memory=held,
+        documents=[DocumentEnrichment(document_id=i, document_type=t) for i, t in documents],
+        web_results=web_results,
+    )
 
 
 def context_snapshot(**fields: Any) -> ContextSnapshot[Any]:

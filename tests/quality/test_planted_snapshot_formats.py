@@ -50,6 +50,15 @@ def legacy_interaction_id_dropped(data: dict[str, Any], kwargs: dict[str, Any]) 
         data["interaction_id"] = None
 
 
+def legacy_lone_documents_dropped(data: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    # The generated mutant context_snapshot.py:297:ReplaceOrWithAnd:2: `documents and
+    # web_results`, so documents (or web results) alone build no Enrichments.
+    nothing_else = not data.get("profile") and not data.get("memory")
+    both = data.get("documents") and data.get("web_results")
+    if "enrichments" not in data and nothing_else and not both:
+        data["documents"], data["web_results"] = [], []
+
+
 def missing_created_at_is_naive(data: dict[str, Any], kwargs: dict[str, Any]) -> None:
     data.setdefault("created_at", datetime(2026, 1, 1).isoformat())
 
@@ -69,6 +78,7 @@ def bundle_type_name_dropped(data: dict[str, Any], kwargs: dict[str, Any]) -> No
         (legacy_profile_ignored, "values.context_snapshot_legacy_dict", "legacy flat dict"),
         (legacy_interaction_id_dropped, "values.context_snapshot_legacy_dict", "legacy flat"),
         (missing_created_at_is_naive, "values.context_snapshot_legacy_dict", "not UTC"),
+        (legacy_lone_documents_dropped, "values.context_snapshot_legacy_dict", "legacy flat"),
         (registry_ignored, "values.context_snapshot_typed_extensions", "extension_types"),
         (bundle_type_name_dropped, "values.context_snapshot_typed_extensions", "!= s"),
     ],
