@@ -136,7 +136,7 @@ def expected_views(obs: Mapping[str, Plain], extras: Extras) -> dict[str, Plain]
         "to_dict": expected_to_dict(obs),
         "snapshot": expected_snapshot(obs, extras.created_at),
         "snapshot_property": True,  # ``snapshot``: "Compatibility accessor" for to_snapshot()
-        "now_is_utc": True,
+        "now_is_utc": True,  # on the context and on PipelineContext itself (a classmethod)
         "parent_data_absent_key": [None, "<default>"],
         "is_canceled": obs["canceled"],
         "raise_if_cancelled": cancellation,

@@ -106,7 +106,7 @@ def views(ctx: Any, hooks_log: list[tuple[int, Any]]) -> dict[str, Plain]:
         "snapshot_property": (
             ctx.snapshot == ctx.to_snapshot() if hasattr(type(ctx), "snapshot") else ABSENT
         ),
-        "now_is_utc": ctx.now().utcoffset() == timedelta(0) if hasattr(ctx, "now") else ABSENT,
+        "now_is_utc": now_is_utc(ctx) if hasattr(ctx, "now") else ABSENT,
         "parent_data_absent_key": [
             plain(ctx.get_parent_data("no such key")),
             plain(ctx.get_parent_data("no such key", sentinel)),
@@ -121,6 +121,15 @@ def views(ctx: Any, hooks_log: list[tuple[int, Any]]) -> dict[str, Plain]:
         "hooks": run_hooks(ctx, hooks_log),
         "stage_metadata": {s: plain(ctx.get_stage_metadata(s)) for s in STAGES},
     }
+
+
+def now_is_utc(ctx: Any) -> Plain:
+    """Whether ``now()``, called on the context and on its class (it is a classmethod:
+    ``PipelineContext.now()``), gives a UTC time; what a call raised, if it raised."""
+    try:
+        return all(f().utcoffset() == timedelta(0) for f in (ctx.now, type(ctx).now))
+    except TypeError as exc:  # e.g. now() no longer a classmethod: the class call lacks self
+        return f"TypeError: {exc}"
 
 
 def snapshot_fields(snapshot: Any) -> dict[str, Plain]:
