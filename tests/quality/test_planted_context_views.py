@@ -205,6 +205,18 @@ PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
 ]  # fmt: skip
 
 
+def run_unshrunk(machine: type[ContextViewsComparison]) -> None:
+    # A budget of the test's own, not settings.default: in make test, which examples a
+    # derandomized run draws depended on what earlier tests in the worker did, and the ci
+    # budget alone missed one planted bug in that order (found in isolation).
+    unshrunk = settings(
+        settings.get_profile("ci"),
+        max_examples=300,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    )
+    run_state_machine_as_test(machine, settings=unshrunk)
+
+
 @pytest.mark.parametrize(
     ("plant", "symptom"),
     PLANTED,
@@ -233,17 +245,7 @@ def test_planted_view_bug_fails_the_fork_machine(
     monkeypatch: pytest.MonkeyPatch, plant: Callable[[pytest.MonkeyPatch], None], symptom: str
 ) -> None:
     plant(monkeypatch)
-    # A budget of the test's own, not settings.default: in make test, which examples a
-    # derandomized run draws depended on what earlier tests in the worker did, and the ci
-    # budget alone missed one planted bug in that order (found in isolation).
-    unshrunk = settings(
-        settings.get_profile("ci"),
-        max_examples=300,
-        phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    )
-    caught = expect_failure(
-        lambda: run_state_machine_as_test(ContextViewsComparison, settings=unshrunk)
-    )
+    caught = expect_failure(lambda: run_unshrunk(ContextViewsComparison))
     assert symptom in str(caught.error), caught.report
 
 
@@ -256,14 +258,7 @@ def test_earlier_snapshot_rule_sees_sf_ctx_08_when_not_adopted() -> None:
     # The rule behind SF-CTX-08 is live: without the deviation, pristine 1.2.0 fails it.
     if LIVE_SNAPSHOT_CONTAINERS not in ContextViewsComparison().adopted_deviations():
         pytest.skip("SF-CTX-08 does not reproduce on this stageflow")
-    unshrunk = settings(
-        settings.get_profile("ci"),
-        max_examples=300,
-        phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    )
-    caught = expect_failure(
-        lambda: run_state_machine_as_test(WithoutSnapshotDeviation, settings=unshrunk)
-    )
+    caught = expect_failure(lambda: run_unshrunk(WithoutSnapshotDeviation))
     assert "a snapshot taken earlier" in str(caught.error), caught.report
 
 
