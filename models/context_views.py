@@ -172,6 +172,10 @@ def expected_stage_context(
         "raise_if_cancelled": (
             f"StageCancellationRequested: {message}" if obs["canceled"] else None
         ),
+        # derive_for_stage(..., strict=True) by default: "strict: If True, raises error for
+        # undeclared dependency access" (stageflow/stages/context.py:516); a stage that declared
+        # nothing may read anything (SF-LIFE-01's subject, checked by its own reproducer).
+        "undeclared_read": "UndeclaredDependencyError" if declared_deps else None,
     }
 
 

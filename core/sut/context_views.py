@@ -191,7 +191,21 @@ def stage_context_view(stage_ctx: Any, db: Any, context_has_ports: bool) -> dict
         "is_cancelled": cancellation("is_cancelled", lambda value: value),
         "cancellation_reason": cancellation("cancellation_reason", lambda value: value),
         "raise_if_cancelled": cancellation("raise_if_cancelled", cancellation_message),
+        # A read of a stage it did not declare: what has_output raised (its class), if anything.
+        "undeclared_read": (
+            _raised_class(lambda: inputs.has_output("undeclared_stage"))
+            if hasattr(inputs, "has_output")
+            else ABSENT
+        ),
     }
+
+
+def _raised_class(read: Callable[[], Any]) -> str | None:
+    try:
+        read()
+    except Exception as exc:
+        return type(exc).__name__
+    return None
 
 
 def holds_ports(ctx: Any) -> bool:

@@ -165,6 +165,17 @@ def snapshot_shares_the_metadata_dict(mp: pytest.MonkeyPatch) -> None:
     _wrap(mp, "to_snapshot", after)
 
 
+def derive_for_stage_not_strict_by_default(mp: pytest.MonkeyPatch) -> None:
+    # The generated mutant stages/context.py:501:ReplaceTrueWithFalse:4.
+    original = PipelineContext.derive_for_stage
+
+    def derive_for_stage(self: Any, *a: Any, **k: Any) -> Any:
+        k.setdefault("strict", False)
+        return original(self, *a, **k)
+
+    mp.setattr(PipelineContext, "derive_for_stage", derive_for_stage)
+
+
 def now_is_no_classmethod(mp: pytest.MonkeyPatch) -> None:
     # cosmic-ray's RemoveDecorator on now(): PipelineContext.now() lacks its first argument.
     mp.setattr(PipelineContext, "now", PipelineContext.now.__func__)
@@ -202,6 +213,7 @@ PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
     (ports_ignore_the_contexts_db, "a StageContext"),
     (snapshot_shares_the_metadata_dict, "a snapshot taken earlier"),
     (now_is_no_classmethod, "now_is_utc reads"),
+    (derive_for_stage_not_strict_by_default, "a StageContext"),
 ]  # fmt: skip
 
 
@@ -239,6 +251,7 @@ def run_unshrunk(machine: type[ContextViewsComparison]) -> None:
         "ports_ignore_the_contexts_db",
         "snapshot_shares_the_metadata_dict",
         "now_is_no_classmethod",
+        "derive_for_stage_not_strict_by_default",
     ],
 )
 def test_planted_view_bug_fails_the_fork_machine(
