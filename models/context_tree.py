@@ -35,6 +35,12 @@ What the model encodes, rule by rule, with the Stageflow text it rests on
   different execution mode": None means inherit, any string is the child's
   (SF-CTX-06: an empty string is ignored).
 - ``mark_canceled``: sets ``canceled``; the first reason sticks. A fork starts uncanceled.
+- ``to_snapshot``: "Derive immutable snapshot view from the canonical PipelineContext"
+  (``stageflow/stages/context.py:179``); "ContextSnapshot — Immutable derived view for stage
+  execution" (``docs/guides/context.md:10``). A snapshot taken earlier keeps what the context
+  held then, at every depth (:meth:`ContextTreeModel.take_snapshot`). The code copies metadata
+  one level and hands over the context's very extensions dict (SF-CTX-08), so later writes to
+  either (nested ones for metadata) show through the earlier snapshot.
 
 Each deviation is named by the id of the finding that shows it. A machine adopts the deviations
 whose findings still reproduce, so it keeps hunting past known bugs; the finding's own check
@@ -73,6 +79,7 @@ SHALLOW_METADATA = "SF-CTX-04"
 LIVE_EXTENSIONS = "SF-CTX-05"
 EMPTY_OVERRIDE_IGNORED = "SF-CTX-06"
 UNIDENTIFIED_PARENT_NOT_CHILD = "SF-CTX-07"
+LIVE_SNAPSHOT_CONTAINERS = "SF-CTX-08"
 
 ROOT_ID_FIELDS = (
     "pipeline_run_id",
@@ -321,6 +328,26 @@ class ContextTreeModel:
             is_child_run=is_child_run,
         )
         return TreeState(heap, (*state.contexts, node))
+
+    def take_snapshot(self, state: TreeState, context: int) -> tuple[TreeState, int, int | None]:
+        """The boxes an earlier ``to_snapshot()`` of ``context`` reads its metadata and
+        extensions from (None: the context had no extensions): deep copies, so nothing written
+        later reaches them. Under SF-CTX-08 exactly the code's copies, nothing more: metadata
+        one level deep (``self.metadata.copy()``), extensions the context's own box.
+
+        pre: 0 <= context < len(state.contexts)
+        """
+        live = LIVE_SNAPSHOT_CONTAINERS in self.deviations
+        node = state.contexts[context]
+        heap, metadata = copy_box(state.heap, node.metadata, Copy.SHALLOW if live else Copy.DEEP)
+        extensions: int | None = None
+        if node.extensions is not None:
+            heap, extensions = copy_box(heap, node.extensions, Copy.LIVE if live else Copy.DEEP)
+        return TreeState(heap, state.contexts), metadata, extensions
+
+    def load_box(self, state: TreeState, box: int | None) -> Plain:
+        """What a reader of ``box`` (one :meth:`take_snapshot` returned) sees now."""
+        return None if box is None else load(state.heap, Ref(box))
 
     def root_box(self, state: TreeState, context: int, read_path: ReadPath) -> int | None:
         """The box a read path starts from (for PARENT_DATA, the snapshot's top level)."""

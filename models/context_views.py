@@ -136,7 +136,7 @@ def expected_views(obs: Mapping[str, Plain], extras: Extras) -> dict[str, Plain]
         "to_dict": expected_to_dict(obs),
         "snapshot": expected_snapshot(obs, extras.created_at),
         "snapshot_property": True,  # ``snapshot``: "Compatibility accessor" for to_snapshot()
-        "now_is_utc": True,
+        "now_is_utc": True,  # on the context and on PipelineContext itself (a classmethod)
         "parent_data_absent_key": [None, "<default>"],
         "is_canceled": obs["canceled"],
         "raise_if_cancelled": cancellation,
@@ -172,6 +172,10 @@ def expected_stage_context(
         "raise_if_cancelled": (
             f"StageCancellationRequested: {message}" if obs["canceled"] else None
         ),
+        # derive_for_stage(..., strict=True) by default: "strict: If True, raises error for
+        # undeclared dependency access" (stageflow/stages/context.py:516); a stage that declared
+        # nothing may read anything (SF-LIFE-01's subject, checked by its own reproducer).
+        "undeclared_read": "UndeclaredDependencyError" if declared_deps else None,
     }
 
 

@@ -95,6 +95,11 @@ def pipeline_context_ids_law(fields: dict[str, Any]) -> None:
         assert getattr(back, name) == fields[name], f"from_snapshot lost {name}"
     for name in ("topology", "execution_mode", "input_text", "created_at", "metadata"):
         assert getattr(back, name) == fields[name], f"the snapshot round trip lost {name}"
+    # Every other argument of from_snapshot is left out: its defaults (stageflow/stages/
+    # context.py:276-288) make a fresh context, uncancelled, with nothing of its own yet.
+    fresh = {"canceled": False, "service": "pipeline", "data": {}, "configuration": {}}
+    got = {name: getattr(back, name) for name in fresh}
+    assert got == fresh, f"from_snapshot(snapshot) with its defaults gave {got}, not {fresh}"
     tenant = tenant_from_snapshot(snapshot)
     if fields["org_id"] is None:
         assert tenant is None, "a TenantContext was made without an org_id"

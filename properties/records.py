@@ -99,25 +99,35 @@ def output_entry_to_dict_law(
     assert json.loads(json.dumps(d)) == d, "OutputEntry.to_dict is not JSON round-trippable"
 
 
+_OMITTED = "<omitted>"
+# SubpipelineResult's documented defaults (docs/advanced/subpipelines.md:729-731 list data and
+# error as optional, "| None"; the dataclass gives None, None and 0.0): an argument left out
+# reads as its default, so a changed default is a bug a caller who omits it sees.
+RESULT_DEFAULTS: dict[str, Any] = {"data": None, "error": None, "duration_ms": 0.0}
+
+
 @given(
     success=st.booleans(),
     child_run_id=st.uuids(),
-    data=st.none() | json_dicts,
-    error=optional_text,
-    duration=st.floats(min_value=0, max_value=1e9, allow_nan=False),
+    data=st.just(_OMITTED) | st.none() | json_dicts,
+    error=st.just(_OMITTED) | optional_text,
+    duration=st.just(_OMITTED) | st.floats(min_value=0, max_value=1e9, allow_nan=False),
 )
 def subpipeline_result_to_dict_law(
     success: bool,
     child_run_id: UUID,
-    data: dict[str, Any] | None,
-    error: str | None,
-    duration: float,
+    data: Any,
+    error: Any,
+    duration: Any,
     active: frozenset[str],
 ) -> None:
     count_example()
-    d = subpipeline_result(success, child_run_id, data, error, duration).to_dict()
+    given_args = {"data": data, "error": error, "duration_ms": duration}
+    passed = {k: v for k, v in given_args.items() if v is not _OMITTED}
+    data, error, duration = ({**RESULT_DEFAULTS, **passed}[k] for k in given_args)
+    d = subpipeline_result(success, child_run_id, **passed).to_dict()
     assert d["success"] is success and UUID(d["child_run_id"]) == child_run_id
-    assert d["duration_ms"] == duration
+    assert d["duration_ms"] == duration, f"duration_ms={d['duration_ms']!r}, passed {passed}"
     # An absent key reads as None: that is how to_dict writes "no data" and "no error", and it
     # writes an empty one the same way. The fields are documented as optional ("data | dict |
     # None", "error | str | None | Error message if failed", docs/advanced/subpipelines.md:729)

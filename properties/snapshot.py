@@ -67,6 +67,12 @@ _enrichments = st.builds(
     json_dicts,
     st.lists(_texts, max_size=3),
     st.lists(json_dicts, max_size=2),
+    # Each part present or not, so from_dict's "is anything there" test (legacy format) meets
+    # every combination, not only "a profile is always there".
+    with_profile=st.booleans(),
+    memory=st.none()
+    | st.tuples(st.lists(_texts, max_size=2), st.lists(_texts, max_size=2), optional_text),
+    documents=st.lists(st.tuples(optional_text, optional_text), max_size=2),
 )
 
 snapshot_fields = st.fixed_dictionaries(

@@ -45,12 +45,20 @@ bundles = st.builds(extension_bundle, st.text("ab", max_size=3), st.integers(0, 
 
 def _legacy_reading(snapshot: Any, read: Any) -> Any:
     """``snapshot`` as the flat format can carry it: ``read``'s run-identity created_at, and
-    no conversation when it held nothing."""
+    no conversation (enrichments) when it held nothing: the flat format has no way to say
+    "an empty one", and from_dict builds one only if a part of it is there."""
     conversation = snapshot.conversation
     if conversation is not None and not conversation.messages and not conversation.routing_decision:
         conversation = None
+    enriched = snapshot.enrichments
+    if enriched is not None and not (
+        enriched.profile or enriched.memory or enriched.documents or enriched.web_results
+    ):
+        enriched = None
     run_id = run_identity_replace(snapshot.run_id, created_at=read.run_id.created_at)
-    return snapshot_replace(snapshot, run_id=run_id, conversation=conversation)
+    return snapshot_replace(
+        snapshot, run_id=run_id, conversation=conversation, enrichments=enriched
+    )
 
 
 @given(fields=snapshot_fields, drop_created_at=st.booleans())

@@ -8,6 +8,8 @@ after the child returned) and compares each spawn's outcome with
 the parent's depth as ``current_depth``. While SF-SUB-08 reproduces, the law adopts it (a
 finished child's context counts as depth 0) and keeps checking everything else: the limit on
 nested chains, the depth counted after a detached step, and the reported ``current_depth``.
+``max_depth`` is also left out (the documented default, 5, then applies), and
+``spawner.max_depth`` must read the limit in force.
 
 For example::
 
@@ -33,7 +35,7 @@ from core.run.checks import (
     documented,
     releases,
 )
-from core.sut.subpipeline_depth import spawn_chain
+from core.sut.subpipeline_depth import spawn_chain, spawner_max_depth
 from models.subpipeline_depth import MODES, spawn_outcomes
 
 CHECK = "subpipelines.depth_limit"
@@ -42,11 +44,18 @@ FORGETS_ENDED = "SF-SUB-08"
 modes = st.lists(st.sampled_from(MODES), max_size=8).map(tuple)
 
 
-@given(chain=modes, max_depth=st.integers(0, 4))
-def depth_limit_law(chain: tuple[str, ...], max_depth: int, active: frozenset[str]) -> None:
+# "max_depth: Maximum allowed nesting depth (default: 5)" (stageflow/pipeline/subpipeline.py:387)
+DEFAULT_MAX_DEPTH = 5
+
+
+@given(chain=modes, max_depth=st.none() | st.integers(0, 4))
+def depth_limit_law(chain: tuple[str, ...], max_depth: int | None, active: frozenset[str]) -> None:
     count_example()
+    limit = DEFAULT_MAX_DEPTH if max_depth is None else max_depth
+    reported = spawner_max_depth(max_depth)
+    assert reported == limit, f"SubpipelineSpawner(max_depth={max_depth}).max_depth is {reported!r}"
     observed = spawn_chain(chain, max_depth)
-    expected = spawn_outcomes(chain, max_depth, forgets_ended=FORGETS_ENDED in active)
+    expected = spawn_outcomes(chain, limit, forgets_ended=FORGETS_ENDED in active)
     assert observed == expected, (
         f"spawning the chain {list(chain)} with max_depth={max_depth} returned "
         f"{list(observed)}; the depth limit allows {list(expected)}"

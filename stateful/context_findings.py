@@ -95,6 +95,22 @@ def child_of_unidentified_parent_is_not_a_child_run(sf: ModuleType) -> bool:
     return not child.is_child_run
 
 
+def earlier_snapshot_follows_later_writes(sf: ModuleType) -> bool:
+    ctx = _parent(sf, metadata={"labels": {"env": "prod"}}, extensions={"feature": "on"})
+    snapshot = ctx.to_snapshot()
+    ctx.extensions["feature"] = "off"
+    ctx.metadata["labels"]["env"] = "test"
+    extensions_follow = snapshot.extensions["feature"] == "off"
+    return bool(extensions_follow or snapshot.metadata["labels"]["env"] == "test")
+
+
+def _needs_snapshot_containers(sf: ModuleType) -> str | None:
+    held = {f.name for f in dataclasses.fields(sf.PipelineContext)}
+    if not hasattr(sf.PipelineContext, "to_snapshot") or not {"metadata", "extensions"} <= held:
+        return "PipelineContext has no to_snapshot, metadata or extensions in this version"
+    return None
+
+
 # The releases each finding was measured to reproduce on (`make verify-all`): those that need
 # fork(inherit_data=) (1.2.0) or a context's metadata and extensions (0.9.5) are N/A before.
 ALL_VERSIONS = releases()
@@ -269,5 +285,42 @@ FINDINGS = [
         fix="PipelineContext.is_child_run (stageflow/stages/context.py:324): test a marker fork "
         "always sets (parent_stage_id or correlation_id, which fork requires), not "
         "parent_run_id.",
+    ),
+    Finding(
+        model.LIVE_SNAPSHOT_CONTAINERS,
+        "A snapshot from ctx.to_snapshot() changes when the context's extensions or nested "
+        "metadata are written later",
+        SINCE_0_9_5,
+        "context.views",
+        "to_snapshot: 'Derive immutable snapshot view from the canonical PipelineContext'; the "
+        "context guide: 'ContextSnapshot — Immutable derived view for stage execution'.",
+        "to_snapshot passes extensions=self.extensions (the context's own dict) and "
+        "metadata=self.metadata.copy() (one level): ctx.extensions['feature'] = 'off' or "
+        "ctx.metadata['labels']['env'] = 'test' after the snapshot was taken changes it. "
+        "(SF-VAL-11 is ContextSnapshot's own metadata handed out for writing; this is the "
+        "context's later writes reaching a snapshot taken before them.)",
+        earlier_snapshot_follows_later_writes,
+        _needs_snapshot_containers,
+        basis=documented(
+            (
+                "Derive immutable snapshot view from the canonical PipelineContext.",
+                "stageflow/stages/context.py:179",
+            ),
+            ("Immutable derived view for stage execution", "docs/guides/context.md:10"),
+        ),
+        severity=Severity(
+            "low",
+            "silent, but only when the context's extensions or nested metadata are written "
+            "after a snapshot was taken; Stageflow itself writes neither",
+        ),
+        symptoms=(
+            "ctx.extensions['feature'] = 'off' after snap = ctx.to_snapshot() shows in "
+            "snap.extensions",
+            "ctx.metadata['labels']['env'] = 'test' after snap = ctx.to_snapshot() shows in "
+            "snap.metadata (a top-level write does not: metadata is copied one level)",
+        ),
+        fix="PipelineContext.to_snapshot (stageflow/stages/context.py:196 and :202): "
+        "copy.deepcopy(self.extensions) and copy.deepcopy(self.metadata) (an ExtensionBundle "
+        "is a frozen dataclass and can be passed as it is).",
     ),
 ]

@@ -25,9 +25,11 @@ from models.context_tree import ContextTreeModel, TreeState
 from models.context_views import (
     CREATE_DEFAULTS,
     Extras,
+    expected_snapshot,
     expected_stage_context,
     expected_views,
 )
+from models.heap import Plain
 
 # Arguments of create a root may leave out: the model gives them create's defaults.
 # Mostly nothing left out (and shrinking towards that): roots then hold the nested data that
@@ -68,6 +70,9 @@ class ContextViewState(RuleBasedStateMachine):
         self.next_hook = 0
         self.stage_contexts: list[tuple[int, str, list[str], Any]] = []
         self.dbs: list[Any] = []  # each context's db (a fork's is its parent's)
+        # Snapshots taken earlier: (context, the snapshot, what it read when taken, the model's
+        # boxes for its metadata and extensions), read again after every later step.
+        self.snapshots: list[tuple[int, Any, dict[str, Plain], int, int | None]] = []
 
     def _add_root_view_state(self, sink: Any, created_at: str, db: Any) -> None:
         self.extras.append(Extras(created_at=created_at))
@@ -95,6 +100,26 @@ class ContextViewState(RuleBasedStateMachine):
                 assert seen == want, (
                     f"context {index}: {name} reads {seen!r}, the model says {want!r}"
                 )
+
+    def _keep_snapshot(self, context: int, snapshot: Any) -> None:
+        when_taken = expected_snapshot(
+            self.model.observe(self.state, context), self.extras[context].created_at
+        )
+        self.state, metadata, extensions = self.model.take_snapshot(self.state, context)
+        self.snapshots.append((context, snapshot, when_taken, metadata, extensions))
+
+    @invariant()
+    def earlier_snapshots_keep_what_they_read(self) -> None:
+        for context, snapshot, when_taken, metadata, extensions in self.snapshots:
+            expected = when_taken | {
+                "metadata": self.model.load_box(self.state, metadata),
+                "extensions": self.model.load_box(self.state, extensions),
+            }
+            actual = views.snapshot_fields(snapshot)
+            assert actual == expected, (
+                f"a snapshot taken earlier of context {context} reads {actual}, the model says "
+                f"{expected}"
+            )
 
     @invariant()
     def derived_stage_contexts_follow_their_context(self) -> None:

@@ -2,9 +2,10 @@
 
 :class:`ContextViewsComparison` is :class:`stateful.context_machine.ContextTreeComparison` with
 rules that register before-stage hooks, set stage metadata, emit events (checked field by field
-as they are emitted), derive StageContexts (read again after every later step) and fork with a
-key string. Its invariants are the fork machine's (:mod:`stateful.context_view_state`): every
-field and every view of every context, after every step. It is a check of its own so that the
+as they are emitted), derive StageContexts and take snapshots (both read again after every
+later step) and fork with a key string. Its invariants are the fork machine's
+(:mod:`stateful.context_view_state`): every field and every view of every context, after every
+step. It is a check of its own so that the
 fork machine keeps its ci budget for forks and writes, where the leaks are.
 """
 
@@ -128,6 +129,14 @@ class ContextViewsComparison(ContextTreeComparison):
         name = stage_name or (ROOT_STAGE_NAME if root else "stage_x")
         declared = [] if root or deps is OMITTED or deps is None else sorted(deps)
         self.stage_contexts.append((context, name, declared, stage_ctx))
+
+    @rule(context=contexts)
+    def take_snapshot(self, context: int) -> None:
+        # "Derive immutable snapshot view" (stageflow/stages/context.py:179): read again after
+        # every later step by ContextViewState.earlier_snapshots_keep_what_they_read.
+        if not hasattr(self.real[context], "to_snapshot"):
+            return  # 0.5.1 has no to_snapshot
+        self._keep_snapshot(context, self.real[context].to_snapshot())
 
     @rule(parent=contexts, keys=st.sampled_from(["a", "ab", ""]))
     def fork_with_a_key_string(self, parent: int, keys: str) -> None:

@@ -124,6 +124,7 @@ CHECKS_BY_FILE: dict[str, tuple[str, ...]] = {
     "pipeline/subpipeline.py": (
         "subpipelines.*",
         "values.subpipeline_result_to_dict",
+        "values.subpipeline_events",
         "finding.SF-SUB-*",
         # SF-VAL-10 (SubpipelineResult.to_dict) was withdrawn; its law still runs.
     ),

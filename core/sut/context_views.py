@@ -106,7 +106,7 @@ def views(ctx: Any, hooks_log: list[tuple[int, Any]]) -> dict[str, Plain]:
         "snapshot_property": (
             ctx.snapshot == ctx.to_snapshot() if hasattr(type(ctx), "snapshot") else ABSENT
         ),
-        "now_is_utc": ctx.now().utcoffset() == timedelta(0) if hasattr(ctx, "now") else ABSENT,
+        "now_is_utc": now_is_utc(ctx) if hasattr(ctx, "now") else ABSENT,
         "parent_data_absent_key": [
             plain(ctx.get_parent_data("no such key")),
             plain(ctx.get_parent_data("no such key", sentinel)),
@@ -121,6 +121,15 @@ def views(ctx: Any, hooks_log: list[tuple[int, Any]]) -> dict[str, Plain]:
         "hooks": run_hooks(ctx, hooks_log),
         "stage_metadata": {s: plain(ctx.get_stage_metadata(s)) for s in STAGES},
     }
+
+
+def now_is_utc(ctx: Any) -> Plain:
+    """Whether ``now()``, called on the context and on its class (it is a classmethod:
+    ``PipelineContext.now()``), gives a UTC time; what a call raised, if it raised."""
+    try:
+        return all(f().utcoffset() == timedelta(0) for f in (ctx.now, type(ctx).now))
+    except TypeError as exc:  # e.g. now() no longer a classmethod: the class call lacks self
+        return f"TypeError: {exc}"
 
 
 def snapshot_fields(snapshot: Any) -> dict[str, Plain]:
@@ -182,7 +191,21 @@ def stage_context_view(stage_ctx: Any, db: Any, context_has_ports: bool) -> dict
         "is_cancelled": cancellation("is_cancelled", lambda value: value),
         "cancellation_reason": cancellation("cancellation_reason", lambda value: value),
         "raise_if_cancelled": cancellation("raise_if_cancelled", cancellation_message),
+        # A read of a stage it did not declare: what has_output raised (its class), if anything.
+        "undeclared_read": (
+            _raised_class(lambda: inputs.has_output("undeclared_stage"))
+            if hasattr(inputs, "has_output")
+            else ABSENT
+        ),
     }
+
+
+def _raised_class(read: Callable[[], Any]) -> str | None:
+    try:
+        read()
+    except Exception as exc:
+        return type(exc).__name__
+    return None
 
 
 def holds_ports(ctx: Any) -> bool:

@@ -31,12 +31,23 @@ from core.sut.subpipelines import root_context
 Outcome = tuple[Any, ...]
 
 
-def spawn_chain(modes: Sequence[str], max_depth: int) -> tuple[Outcome, ...]:
-    """Spawn ``len(modes)`` levels, each nested in or detached from the one above."""
+def _spawner(max_depth: int | None) -> Any:
+    # None: max_depth left out, so the spawner's own default applies.
     sub = stageflow_module().pipeline.subpipeline
-    spawner = sub.SubpipelineSpawner(
-        child_tracker=sub.ChildRunTracker(), emit_events=False, max_depth=max_depth
-    )
+    given = {} if max_depth is None else {"max_depth": max_depth}
+    return sub.SubpipelineSpawner(child_tracker=sub.ChildRunTracker(), emit_events=False, **given)
+
+
+def spawner_max_depth(max_depth: int | None) -> Any:
+    """What ``spawner.max_depth`` reads for a spawner built with ``max_depth`` (None: left out)."""
+    return _spawner(max_depth).max_depth
+
+
+def spawn_chain(modes: Sequence[str], max_depth: int | None) -> tuple[Outcome, ...]:
+    """Spawn ``len(modes)`` levels, each nested in or detached from the one above
+    (``max_depth`` None: left out)."""
+    sub = stageflow_module().pipeline.subpipeline
+    spawner = _spawner(max_depth)
     outcomes: list[Outcome] = []
 
     async def spawn_level(parent_ctx: Any, level: int) -> None:

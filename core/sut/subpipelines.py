@@ -40,6 +40,7 @@ import functools
 import inspect
 import itertools
 import logging
+import time
 import uuid
 from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -139,6 +140,10 @@ class _Run:
     registered_at_start: bool | None = None
     spawn_result: tuple[object, ...] | None = None
     result: dict[str, Plain] | None = None
+    # Milliseconds: the runner's own span (from its first line to its return or raise), what
+    # spawn reported as duration_ms, and the span of the whole spawn() call around it.
+    runner_ms: float | None = None
+    timing: tuple[float, float, float] | None = None
 
     def quiet(self) -> bool:
         if self.task is None or self.task.done():
@@ -239,9 +244,12 @@ class SubpipelineHarness:
             self.changed.clear()
             await self.changed.wait()
 
-    async def spawn(self, parent: str, child: str, inherit: bool = False) -> tuple[object, ...]:
-        """Spawn ``child`` from ``parent``'s context; ("spawned",) once its runner is parked,
-        ("refused", current_depth, max_depth) or ("raised", message) otherwise."""
+    async def spawn(
+        self, parent: str, child: str, inherit: bool | None = False
+    ) -> tuple[object, ...]:
+        """Spawn ``child`` from ``parent``'s context (``inherit`` None: inherit_data left out);
+        ("spawned",) once its runner is parked, ("refused", current_depth, max_depth) or
+        ("raised", message) otherwise."""
         await self.begin_spawn(parent, child, inherit)
         await self.quiesce()
         return self.spawn_outcome(child)
@@ -249,7 +257,7 @@ class SubpipelineHarness:
     def spawn_outcome(self, child: str) -> tuple[object, ...]:
         return self.runs[child].spawn_result or ("spawned",)
 
-    async def begin_spawn(self, parent: str, child: str, inherit: bool = False) -> None:
+    async def begin_spawn(self, parent: str, child: str, inherit: bool | None = False) -> None:
         if inherit and not features().inherit_data:
             raise UnsupportedFeature(
                 "this stageflow's spawn() takes no inherit_data; draw spawns through "
@@ -262,12 +270,15 @@ class SubpipelineHarness:
         run.task.add_done_callback(self._signal)
         owner.children.append(run.task)
 
-    async def _spawn(self, run: _Run, inherit: bool) -> None:
+    async def _spawn(self, run: _Run, inherit: bool | None) -> None:
         if run.parent is None:
             raise HarnessError(f"{run.label} is spawned with no parent run")
         # 0.5.1's spawn has no inherit_data: asked for nothing there (begin_spawn refuses True).
-        extra = {"inherit_data": inherit} if features().inherit_data else {}
+        # None: the caller leaves it out, so spawn's own default applies.
+        given = inherit is not None and features().inherit_data
+        extra = {"inherit_data": inherit} if given else {}
         try:
+            started = time.perf_counter()
             res = await self.spawner.spawn(
                 run.label,
                 run.parent.ctx,
@@ -276,6 +287,9 @@ class SubpipelineHarness:
                 self._runner(run),
                 **extra,
             )
+            spawn_ms = (time.perf_counter() - started) * 1000
+            if run.runner_ms is not None:
+                run.timing = (run.runner_ms, res.duration_ms, spawn_ms)
             kind = "ok" if res.success else "failed"
             run.result = {"kind": kind, "data": res.data, "error": res.error}
         except self.errors.MaxDepthExceededError as exc:
@@ -289,6 +303,7 @@ class SubpipelineHarness:
 
     def _runner(self, run: _Run) -> Any:
         async def runner(ctx: Any) -> Any:
+            started = time.perf_counter()
             run.ctx = ctx
             self.labels[ctx.pipeline_run_id] = run.label
             parent_id = await self.tracker.get_parent(ctx.pipeline_run_id)
@@ -308,6 +323,10 @@ class SubpipelineHarness:
                     task.cancel()
                 await asyncio.gather(*run.children, return_exceptions=True)
                 raise
+            ended = time.perf_counter()
+            while ended == started:  # a span of zero would let a duration of 0 pass
+                ended = time.perf_counter()
+            run.runner_ms = (ended - started) * 1000
             if run.outcome == "raise":
                 raise RuntimeError(f"boom {run.label}")
             return {"none": None, "dict": {"out": run.label}, "value": 7}[run.outcome]
@@ -414,6 +433,38 @@ class SubpipelineHarness:
                 "context": [self._event(t, d) for t, d in self.context_sink.emitted],
             },
         }
+
+    def duration_problems(self) -> list[str]:
+        """Where a child's duration_ms is not its execution time in milliseconds: below the
+        runner's own span or above the spawn() call's, or, in the completed (failed) event of
+        a child whose result is ok (failed), not the result's. Both bounds hold exactly in
+        floating point (subtraction and scaling are monotone), so a pass is never luck; the
+        clock is the real perf_counter. (Under SF-SUB-04 a child has a 'completed' event and a
+        failed result: only the event of the result's kind is compared.)"""
+        problems: list[str] = []
+        reported: dict[tuple[str, str], float] = {}
+        for run in self.runs.values():
+            if run.timing is None or run.result is None:
+                continue
+            runner_ms, duration_ms, spawn_ms = run.timing
+            kind = "completed" if run.result["kind"] == "ok" else "failed"
+            reported[run.label, kind] = duration_ms
+            if not runner_ms <= duration_ms <= spawn_ms:
+                problems.append(
+                    f"{run.label}: duration_ms={duration_ms!r}, but its runner took "
+                    f"{runner_ms:.3f} ms inside a spawn() of {spawn_ms:.3f} ms"
+                )
+        for type_, data in self.ambient.emitted + self.context_sink.emitted:
+            kind = EVENT_NAMES.get(type_, "")
+            if kind not in ("completed", "failed"):
+                continue
+            key = (self._name(uuid.UUID(data["child_run_id"])), kind)
+            if key in reported and data.get("duration_ms") != reported[key]:
+                problems.append(
+                    f"{key[0]}: its {key[1]} event says duration_ms={data.get('duration_ms')!r}, "
+                    f"its result {reported[key]!r}"
+                )
+        return problems
 
     def retained(self) -> dict[str, int]:
         """Per-run entries the spawner and tracker still hold."""

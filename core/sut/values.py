@@ -32,7 +32,9 @@ from stageflow.auth.tenant import TenantContext
 from stageflow.context import (
     ContextSnapshot,
     Conversation,
+    DocumentEnrichment,
     Enrichments,
+    MemoryEnrichment,
     Message,
     OutputEntry,
     ProfileEnrichment,
@@ -41,7 +43,7 @@ from stageflow.context import (
 )
 from stageflow.utils.frozen import FrozenDict, FrozenList
 
-from core.sut import HarnessError
+from core.sut import HarnessError, stageflow_module
 
 # --- frozen containers ---------------------------------------------------------------------
 
@@ -71,11 +73,16 @@ def _version_kw(version: str | None) -> dict[str, Any]:
 
 
 def snapshot_takes_dict_extensions() -> bool:
-    try:
-        ContextSnapshot(extensions=cast(Any, {"probe": 1})).to_dict()
-    except AttributeError:  # 'dict' object has no attribute 'to_dict'
-        return False
-    return True
+    """Whether this version's snapshots take plain-dict extensions, read from a declaration.
+
+    It used to call ``ContextSnapshot(extensions={...}).to_dict()`` and read an AttributeError
+    as "no dict extensions here": a probe that runs the code under test, so a broken to_dict
+    (the generated mutant ``context_snapshot.py:198:AddNot:9``) turned the laws off instead of
+    failing them. The dict fallback of to_dict came with PipelineContext's ``extensions`` field
+    (0.9.5; read in the source of every release from 0.5.0 to 1.2.0), which to_snapshot hands
+    to the snapshot, so the field is the probe: a release that declares it promises the
+    round trip, and a to_dict that breaks on it fails the laws."""
+    return any(f.name == "extensions" for f in dataclasses.fields(PipelineContext))
 
 
 def context_has(*names: str) -> str | None:
@@ -177,16 +184,23 @@ def output_entry(
     return OutputEntry(output=output, attempt=attempt, timestamp=timestamp, stage_name=stage_name)
 
 
-def subpipeline_result(
-    success: bool,
-    child_run_id: UUID,
-    data: dict[str, Any] | None = None,
-    error: str | None = None,
-    duration_ms: float = 0.0,
-) -> _SubpipelineResult:
-    return _SubpipelineResult(
-        success=success, child_run_id=child_run_id, data=data, error=error, duration_ms=duration_ms
-    )
+def subpipeline_result(success: bool, child_run_id: UUID, **optional: Any) -> _SubpipelineResult:
+    """A SubpipelineResult; ``optional`` (data, error, duration_ms) holds only what the caller
+    passes, so a law can leave an argument out and see its default."""
+    return _SubpipelineResult(success=success, child_run_id=child_run_id, **optional)
+
+
+SUBPIPELINE_EVENTS = (
+    "PipelineSpawnedChildEvent",
+    "PipelineChildCompletedEvent",
+    "PipelineChildFailedEvent",
+    "PipelineCanceledEvent",
+)
+
+
+def subpipeline_event(name: str, **fields: Any) -> Any:
+    """One of :data:`SUBPIPELINE_EVENTS`, built with exactly ``fields`` (defaults left out)."""
+    return getattr(stageflow_module().pipeline.subpipeline, name)(**fields)
 
 
 # --- ContextSnapshot and its parts -----------------------------------------------------------
@@ -217,11 +231,27 @@ def enrichments(
     preferences: dict[str, Any],
     goals: list[str],
     web_results: list[dict[str, Any]],
+    with_profile: bool = True,
+    memory: tuple[list[str], list[str], str | None] | None = None,
+    documents: Sequence[tuple[str | None, str | None]] = (),
 ) -> Enrichments:
+    """Enrichments with a profile (unless ``with_profile`` is False), web results, and the
+    memory (recent topics, key facts, summary) and documents (id, type) given."""
     profile = ProfileEnrichment(
         user_id=user_id, display_name=display_name, preferences=preferences, goals=goals
     )
-    return Enrichments(profile=profile, web_results=web_results)
+    held = None
+    if memory is not None:
+        topics, facts, summary = memory
+        held = MemoryEnrichment(
+            recent_topics=topics, key_facts=facts, interaction_history_summary=summary
+        )
+    return Enrichments(
+        profile=profile if with_profile else None,
+        memory=held,
+        documents=[DocumentEnrichment(document_id=i, document_type=t) for i, t in documents],
+        web_results=web_results,
+    )
 
 
 def context_snapshot(**fields: Any) -> ContextSnapshot[Any]:

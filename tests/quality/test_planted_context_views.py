@@ -24,6 +24,7 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from models.context_tree import LIVE_SNAPSHOT_CONTAINERS
 from stateful.context_views_machine import ContextViewsComparison, run_context_views
 from tests.quality.planting import expect_failure, expect_pass
 
@@ -155,6 +156,31 @@ def derive_for_stage_drops_declared_deps(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(PipelineContext, "derive_for_stage", derive_for_stage)
 
 
+def snapshot_shares_the_metadata_dict(mp: pytest.MonkeyPatch) -> None:
+    # Worse than SF-CTX-08 (which copies metadata one level): a top-level write shows too, and
+    # the adopted deviation must not excuse it.
+    def after(self: Any, snapshot: Any, args: Any, kwargs: Any) -> Any:
+        return dataclasses.replace(snapshot, metadata=self.metadata)
+
+    _wrap(mp, "to_snapshot", after)
+
+
+def derive_for_stage_not_strict_by_default(mp: pytest.MonkeyPatch) -> None:
+    # The generated mutant stages/context.py:501:ReplaceTrueWithFalse:4.
+    original = PipelineContext.derive_for_stage
+
+    def derive_for_stage(self: Any, *a: Any, **k: Any) -> Any:
+        k.setdefault("strict", False)
+        return original(self, *a, **k)
+
+    mp.setattr(PipelineContext, "derive_for_stage", derive_for_stage)
+
+
+def now_is_no_classmethod(mp: pytest.MonkeyPatch) -> None:
+    # cosmic-ray's RemoveDecorator on now(): PipelineContext.now() lacks its first argument.
+    mp.setattr(PipelineContext, "now", PipelineContext.now.__func__)
+
+
 def ports_ignore_the_contexts_db(mp: pytest.MonkeyPatch) -> None:
     mp.setattr(PipelineContext, "_effective_ports", lambda self: self.ports)
 
@@ -185,7 +211,22 @@ PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
     (stage_context_freezes_cancellation, "a StageContext"),
     (derive_for_stage_drops_declared_deps, "a StageContext"),
     (ports_ignore_the_contexts_db, "a StageContext"),
+    (snapshot_shares_the_metadata_dict, "a snapshot taken earlier"),
+    (now_is_no_classmethod, "now_is_utc reads"),
+    (derive_for_stage_not_strict_by_default, "a StageContext"),
 ]  # fmt: skip
+
+
+def run_unshrunk(machine: type[ContextViewsComparison]) -> None:
+    # A budget of the test's own, not settings.default: in make test, which examples a
+    # derandomized run draws depended on what earlier tests in the worker did, and the ci
+    # budget alone missed one planted bug in that order (found in isolation).
+    unshrunk = settings(
+        settings.get_profile("ci"),
+        max_examples=300,
+        phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    )
+    run_state_machine_as_test(machine, settings=unshrunk)
 
 
 @pytest.mark.parametrize(
@@ -208,24 +249,30 @@ PLANTED: list[tuple[Callable[[pytest.MonkeyPatch], None], str]] = [
         "stage_context_freezes_cancellation",
         "derive_for_stage_drops_declared_deps",
         "ports_ignore_the_contexts_db",
+        "snapshot_shares_the_metadata_dict",
+        "now_is_no_classmethod",
+        "derive_for_stage_not_strict_by_default",
     ],
 )
 def test_planted_view_bug_fails_the_fork_machine(
     monkeypatch: pytest.MonkeyPatch, plant: Callable[[pytest.MonkeyPatch], None], symptom: str
 ) -> None:
     plant(monkeypatch)
-    # A budget of the test's own, not settings.default: in make test, which examples a
-    # derandomized run draws depended on what earlier tests in the worker did, and the ci
-    # budget alone missed one planted bug in that order (found in isolation).
-    unshrunk = settings(
-        settings.get_profile("ci"),
-        max_examples=300,
-        phases=[Phase.explicit, Phase.reuse, Phase.generate],
-    )
-    caught = expect_failure(
-        lambda: run_state_machine_as_test(ContextViewsComparison, settings=unshrunk)
-    )
+    caught = expect_failure(lambda: run_unshrunk(ContextViewsComparison))
     assert symptom in str(caught.error), caught.report
+
+
+class WithoutSnapshotDeviation(ContextViewsComparison):
+    def adopted_deviations(self) -> frozenset[str]:
+        return super().adopted_deviations() - {LIVE_SNAPSHOT_CONTAINERS}
+
+
+def test_earlier_snapshot_rule_sees_sf_ctx_08_when_not_adopted() -> None:
+    # The rule behind SF-CTX-08 is live: without the deviation, pristine 1.2.0 fails it.
+    if LIVE_SNAPSHOT_CONTAINERS not in ContextViewsComparison().adopted_deviations():
+        pytest.skip("SF-CTX-08 does not reproduce on this stageflow")
+    caught = expect_failure(lambda: run_unshrunk(WithoutSnapshotDeviation))
+    assert "a snapshot taken earlier" in str(caught.error), caught.report
 
 
 def test_pristine_views_machine_passes() -> None:

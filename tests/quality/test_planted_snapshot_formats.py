@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from core.run.checks import Check
-from properties import snapshot_formats
+from core.sut.values import snapshot_takes_dict_extensions
+from properties import snapshot, snapshot_formats
 from tests.quality.planting import expect_failure, expect_pass
 
 ContextSnapshot = pytest.importorskip("stageflow.context").ContextSnapshot
@@ -49,6 +50,15 @@ def legacy_interaction_id_dropped(data: dict[str, Any], kwargs: dict[str, Any]) 
         data["interaction_id"] = None
 
 
+def legacy_lone_documents_dropped(data: dict[str, Any], kwargs: dict[str, Any]) -> None:
+    # The generated mutant context_snapshot.py:297:ReplaceOrWithAnd:2: `documents and
+    # web_results`, so documents (or web results) alone build no Enrichments.
+    nothing_else = not data.get("profile") and not data.get("memory")
+    both = data.get("documents") and data.get("web_results")
+    if "enrichments" not in data and nothing_else and not both:
+        data["documents"], data["web_results"] = [], []
+
+
 def missing_created_at_is_naive(data: dict[str, Any], kwargs: dict[str, Any]) -> None:
     data.setdefault("created_at", datetime(2026, 1, 1).isoformat())
 
@@ -68,6 +78,7 @@ def bundle_type_name_dropped(data: dict[str, Any], kwargs: dict[str, Any]) -> No
         (legacy_profile_ignored, "values.context_snapshot_legacy_dict", "legacy flat dict"),
         (legacy_interaction_id_dropped, "values.context_snapshot_legacy_dict", "legacy flat"),
         (missing_created_at_is_naive, "values.context_snapshot_legacy_dict", "not UTC"),
+        (legacy_lone_documents_dropped, "values.context_snapshot_legacy_dict", "legacy flat"),
         (registry_ignored, "values.context_snapshot_typed_extensions", "extension_types"),
         (bundle_type_name_dropped, "values.context_snapshot_typed_extensions", "!= s"),
     ],
@@ -87,3 +98,23 @@ def test_planted_from_dict_bug_fails_its_law(
 @pytest.mark.parametrize("check", [c.name for c in snapshot_formats.CHECKS])
 def test_pristine_stageflow_passes(check: str) -> None:
     expect_pass(_check(check).run)
+
+
+def test_a_to_dict_that_breaks_on_dict_extensions_fails_the_roundtrip_not_the_probe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The generated mutant context_snapshot.py:198:AddNot:9 (`if not hasattr(..., "to_dict")`):
+    # a dict's .to_dict() raises AttributeError. The feature probe must not read that as
+    # "this version has no dict extensions" and stop drawing them.
+    original = ContextSnapshot.to_dict
+
+    def to_dict(self: Any) -> Any:
+        if isinstance(self.extensions, dict):
+            raise AttributeError("'dict' object has no attribute 'to_dict'")
+        return original(self)
+
+    monkeypatch.setattr(ContextSnapshot, "to_dict", to_dict)
+    assert snapshot_takes_dict_extensions(), "the probe reads the planted bug as a feature gap"
+    roundtrip = next(c for c in snapshot.CHECKS if c.name == "values.context_snapshot_roundtrip")
+    caught = expect_failure(roundtrip.run)
+    assert isinstance(caught.error, AttributeError), caught.report

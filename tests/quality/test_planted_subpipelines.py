@@ -138,6 +138,38 @@ def test_registration_after_the_runner_started_is_found(
 run_depth_limit = next(c.run for c in DEPTH_CHECKS if c.name == "subpipelines.depth_limit")
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "symptom"),
+    [
+        # a successful child's duration in seconds, not milliseconds
+        (
+            "start_time) * 1000\n\n",
+            "start_time) / 1000\n\n",
+            "but its runner took",
+        ),
+        # a failed child's duration counted from the wrong origin
+        (
+            "start_time) * 1000\n        logger",
+            "start_time) * 1000 + 1000\n        logger",
+            "but its runner took",
+        ),
+        # the completed event carries another duration than the result
+        (
+            "pipeline_name, duration_ms)",
+            "pipeline_name, duration_ms + 1)",
+            "event says duration_ms",
+        ),
+    ],
+    ids=["ok_duration_in_seconds", "failed_duration_offset", "event_duration_differs"],
+)
+def test_a_wrong_duration_is_found(
+    monkeypatch: pytest.MonkeyPatch, old: str, new: str, symptom: str
+) -> None:
+    plant(monkeypatch, "spawn", [(old, new)])
+    caught = expect_failure(run_spawn_tree)
+    assert symptom in str(caught.error), caught.report
+
+
 def test_pristine_stageflow_passes_the_depth_limit_law() -> None:
     expect_pass(run_depth_limit)
 
@@ -157,3 +189,41 @@ def test_a_planted_depth_bug_breaks_the_depth_limit_law(
     plant(monkeypatch, "spawn", [edit])
     caught = expect_failure(run_depth_limit)
     assert "the depth limit allows" in str(caught.error), caught.report
+
+
+def test_a_changed_max_depth_default_breaks_the_depth_limit_law(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sub = stageflow_module().pipeline.subpipeline
+    init = sub.SubpipelineSpawner.__init__
+    # (child_tracker=None, emit_events=True, max_depth=5): the last default is max_depth's.
+    assert list(inspect.signature(init).parameters)[-1] == "max_depth", "signature changed"
+    monkeypatch.setattr(init, "__defaults__", (*init.__defaults__[:-1], 6))
+    caught = expect_failure(run_depth_limit)
+    assert "max_depth=None" in str(caught.error), caught.report
+
+
+def test_a_max_depth_that_is_no_property_breaks_the_depth_limit_law(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # cosmic-ray's RemoveDecorator on the property: spawner.max_depth is a bound method.
+    sub = stageflow_module().pipeline.subpipeline
+    monkeypatch.setattr(sub.SubpipelineSpawner, "max_depth", sub.SubpipelineSpawner.max_depth.fget)
+    caught = expect_failure(run_depth_limit)
+    assert ".max_depth is <bound method" in str(caught.error), caught.report
+
+
+def test_a_spawn_that_inherits_by_default_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The machine leaves inherit_data out of some spawns: the default is part of the contract.
+    plant(
+        monkeypatch,
+        "spawn",
+        [
+            (
+                "inherit_data: bool | Iterable[str] = False,",
+                "inherit_data: bool | Iterable[str] = True,",
+            )
+        ],
+    )
+    caught = expect_failure(run_spawn_tree)
+    assert "ctx.data disagrees with the model" in str(caught.error), caught.report
