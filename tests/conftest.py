@@ -13,6 +13,8 @@ import pkgutil
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+from hypothesis.internal.conjecture import engine
 
 from core.run import watchdog
 from core.run.checks import SUITE_ROOT
@@ -43,3 +45,20 @@ def _full_watchdog_budgets() -> Iterator[None]:
     # every later budget to seconds; no other test of the same xdist worker may inherit that.
     yield
     watchdog._seen_stuck = False
+
+
+@pytest.fixture(autouse=True)
+def _same_hypothesis_settings_for_every_test() -> Iterator[None]:
+    # A nightly shard run in-process loads its own "nightly-chunk" profile (a handful of examples)
+    # and bounds shrinking through Hypothesis's engine; a later test of the same xdist worker
+    # would search with those and miss its planted bug. Each test starts from the profile
+    # HYPOTHESIS_PROFILE names and Hypothesis's own shrink limit.
+    name, active, shrink_limit = (
+        settings.get_current_profile_name(),
+        settings.default,
+        engine.MAX_SHRINKING_SECONDS,
+    )
+    yield
+    engine.MAX_SHRINKING_SECONDS = shrink_limit
+    if settings.default is not active:
+        settings.load_profile(name)

@@ -149,9 +149,10 @@ def stage_context_freezes_cancellation(mp: pytest.MonkeyPatch) -> None:
 def derive_for_stage_drops_declared_deps(mp: pytest.MonkeyPatch) -> None:
     original = PipelineContext.derive_for_stage
 
-    def derive_for_stage(self: Any, stage_name: str, bag: Any, *a: Any, **k: Any) -> Any:
+    # The bag may come by position or as output_bag= (the machine draws both spellings).
+    def derive_for_stage(self: Any, *a: Any, **k: Any) -> Any:
         k.pop("declared_deps", None)
-        return original(self, stage_name, bag, *a, **k)
+        return original(self, *a, **k)
 
     mp.setattr(PipelineContext, "derive_for_stage", derive_for_stage)
 
