@@ -158,7 +158,10 @@ def _sleeps_for_good(
     resumable = loop is not None and bool(loop._ready)
     stuck = a_done.is_set() and resumable and _sleeps_in_select(b) and not _woken(loop)
     if b_loop and b.is_alive():
-        b_loop[0].call_soon_threadsafe(lambda: None)  # the wakeup A never gave
+        try:
+            b_loop[0].call_soon_threadsafe(lambda: None)  # the wakeup A never gave
+        except RuntimeError:
+            pass  # B ended and closed its loop after is_alive() said yes: nothing to wake
     b.join(SECONDS)
     return stuck
 
