@@ -13,6 +13,7 @@ wall-clock margin, so it is deterministic; the thread machine
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import sys
 import threading
@@ -158,10 +159,9 @@ def _sleeps_for_good(
     resumable = loop is not None and bool(loop._ready)
     stuck = a_done.is_set() and resumable and _sleeps_in_select(b) and not _woken(loop)
     if b_loop and b.is_alive():
-        try:
+        # RuntimeError: B ended and closed its loop after is_alive() said yes, nothing to wake.
+        with contextlib.suppress(RuntimeError):
             b_loop[0].call_soon_threadsafe(lambda: None)  # the wakeup A never gave
-        except RuntimeError:
-            pass  # B ended and closed its loop after is_alive() said yes: nothing to wake
     b.join(SECONDS)
     return stuck
 
