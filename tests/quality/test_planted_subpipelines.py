@@ -227,3 +227,55 @@ def test_a_spawn_that_inherits_by_default_is_found(monkeypatch: pytest.MonkeyPat
     )
     caught = expect_failure(run_spawn_tree)
     assert "ctx.data disagrees with the model" in str(caught.error), caught.report
+
+
+# The batch a draining parent once made inexplicable (tests/cover/test_subpipeline_regressions.py):
+# a cascade over r0 racing the finish of c2, c1's last child. With the parent's end a step of its
+# own the model accepts Stageflow's order; a cascade that loses its depth-first order (marks c1
+# before its still-registered child c2, docs/advanced/subpipelines.md:624 "depth-first
+# cascading") must still be explained by no order of the batch.
+def test_a_cascade_marking_a_parent_before_its_child_is_still_found_in_that_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.sched.choosers import ReplayChooser
+    from tests.cover.test_subpipeline_regressions import (
+        CHILD_ENDS_BEFORE_CASCADE,
+        PARENT_DRAINING_BATCH,
+        draining_parent_machine,
+    )
+
+    def race(schedule: tuple[int, ...]) -> list[str]:
+        machine = draining_parent_machine()
+        try:
+            machine.race_ops(PARENT_DRAINING_BATCH, ReplayChooser(schedule))
+            return list(machine._observed()["canceled"])
+        finally:
+            machine.teardown()
+
+    # Pristine, in stock order the cascade reaches c2 before it ends: ['c2', 'c1'], explained.
+    assert race(()) == ["c1", "c2", "r0"]
+    plant(
+        monkeypatch,
+        "cancel_with_children",
+        [
+            (
+                "        for child_id in children:\n"
+                "            await cancel_recursive(child_id, depth + 1)\n",
+                "",
+            ),
+            (
+                "await self._emit_canceled(current_id, parent, reason, depth)\n",
+                "await self._emit_canceled(current_id, parent, reason, depth)\n"
+                "        for child_id in children:\n"
+                "            await cancel_recursive(child_id, depth + 1)\n",
+            ),
+        ],
+    )
+    with pytest.raises(AssertionError, match="not linearizable") as caught:
+        race(())
+    assert "Cancel(run='r0', with_contexts=False) -> ('canceled', ['c1', 'c2'])" in str(
+        caught.value
+    )
+    # Where c2 ended before the cascade looked, parent-first and children-first mark the same
+    # runs: that schedule cannot tell them apart, and the split model accepts both.
+    assert race(CHILD_ENDS_BEFORE_CASCADE) == ["c1", "r0"]
