@@ -102,9 +102,7 @@ def test_a_cascade_may_mark_a_child_that_ended_after_it_was_reached() -> None:
     # The cascade reads r0's children {c1, c2}, marks c1 and yields in the emit; c2's abort
     # unregisters c2; the cascade marks c2, and get_parent(c2) is None.
     observed = _race([Abort("c2"), Cancel("r0")], (0, 2))
-    assert {"type": "canceled", "run": "c2", "parent": None, "cascade_depth": 1} in (
-        _cancel_events(observed)
-    )
+    assert Event("canceled", "c2", None, depth=1).plain() in _cancel_events(observed)
     assert observed["tracker"] == {"children": {"r0": ["c1"]}, "parents": {"c1": "r0"}}
 
 
@@ -196,14 +194,10 @@ def test_an_abort_splits_into_its_ends_only_where_they_explain_a_cascade() -> No
 
 def _observed(state: State, result: tuple[str, list[str]]) -> dict[str, object]:
     # What Stageflow reports after c3 ends, the cascade marks ``result``, then c2 ends.
-    events: list[dict[str, object]] = [
-        {"type": "spawned", "run": "c1", "parent": "r0"},
-        {"type": "spawned", "run": "c2", "parent": "c1"},
-        {"type": "spawned", "run": "c3", "parent": "c2"},
-    ]
     parents = {"c1": "r0", "c2": "c1", "c3": "c2"}
+    events: list[object] = [Event("spawned", c, p).plain() for c, p in parents.items()]
     events += [
-        {"type": "canceled", "run": r, "parent": parents.get(r), "cascade_depth": d}
+        Event("canceled", r, parents.get(r), depth=d).plain()
         for r, d in zip(result[1], (2, 1, 0), strict=True)
     ]
     cancelled = {"kind": "cancelled", "data": None, "error": None}

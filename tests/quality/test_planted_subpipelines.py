@@ -133,6 +133,60 @@ def test_registration_after_the_runner_started_is_found(
     assert_found_and_shrunk("spawn_child", "race")
 
 
+# Correlation fields (docs/advanced/subpipelines.md:63-73 and 764-816), compared field by field
+# in the events and on the child's context.
+@pytest.mark.parametrize(
+    ("method", "edit", "where", "rule"),
+    [
+        (
+            "spawn",
+            ("pipeline_name, correlation_id)", "pipeline_name, child_run_id)"),
+            "'correlation_id'",
+            "spawn_child",
+        ),
+        (
+            "spawn",
+            (
+                "child_run_id, parent_stage_id, pipeline_name",
+                "child_run_id, pipeline_name, pipeline_name",
+            ),
+            "'parent_stage_id'",
+            "spawn_child",
+        ),
+        (
+            "spawn",
+            ("correlation_id=correlation_id,", "correlation_id=uuid4(),"),
+            "child correlation fields",
+            "spawn_child",
+        ),
+        (
+            "cancel_with_children",
+            (
+                "_emit_canceled(current_id, parent, reason, depth)",
+                "_emit_canceled(current_id, parent, 'canceled', depth)",
+            ),
+            "'reason'",
+            "cancel_with_children",
+        ),
+    ],
+    ids=[
+        "spawned_event_wrong_correlation",
+        "spawned_event_wrong_stage",
+        "child_ctx_no_correlation",
+        "canceled_event_wrong_reason",
+    ],
+)
+def test_a_wrong_correlation_field_is_found(
+    monkeypatch: pytest.MonkeyPatch, method: str, edit: tuple[str, str], where: str, rule: str
+) -> None:
+    plant(monkeypatch, method, [edit])
+    caught = expect_failure(run_spawn_tree)
+    assert where in str(caught.error), caught.report
+    # A spawn is also one of a race's moves: either rule is a counterexample that spawns.
+    rules = (f"state.{rule}(", "state.race(")
+    assert any(r in s for s in caught.steps for r in rules), caught.report
+
+
 # The depth-limit law (properties/subpipeline_depth.py) holds the same planted depth bugs to
 # account on chains the machine never builds (spawns from finished children's contexts).
 run_depth_limit = next(c.run for c in DEPTH_CHECKS if c.name == "subpipelines.depth_limit")
