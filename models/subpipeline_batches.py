@@ -12,10 +12,15 @@ returns nothing and its effect is the tracker, the results and the events).
 An ``Abort`` is not atomic: its runs end one at a time, descendants first
 (:func:`~models.subpipelines.end_aborted`), and a ``cancel_with_children`` racing it can walk the
 tree between two of those ends. Nor is a cascade: it marks one run at a time
-(:mod:`models.subpipeline_cascade`). When no order of whole operations explains a batch, the
-search splits every abort into its steps and every completed cascade into its walk, marks and
-finish, and tries every interleaving of them with the other operations (each abort's steps in an
-order that keeps a run's descendants before it, each cascade's atoms in their order).
+(:mod:`models.subpipeline_cascade`). Nor is the end of a draining parent: when a finish or an
+abort ends its last child, the parent's runner returns in a step of its own
+(:func:`~models.subpipelines.end_drained`), and a cascade can mark the parent in between. When
+no order of whole operations explains a batch, the search splits every abort into its steps,
+every finish that leaves a draining ancestor childless into its release and each ancestor's
+settle, and every completed cascade into its walk, marks and finish, and tries every
+interleaving of them with the other operations (each abort's steps in an order that keeps a
+run's descendants before it, a settle once its run has no active child, each cascade's atoms in
+their order).
 
 Events interleave within a batch, so the events a batch added are compared as a multiset; the
 ones before it must be unchanged.
@@ -34,10 +39,11 @@ from dataclasses import replace
 from typing import Any
 
 from models import subpipeline_cascade as cascade
-from models.subpipeline_cascade import END, FINISH, MARK, WALK, WHOLE
+from models.subpipeline_cascade import END, FINISH, MARK, RELEASE, SETTLE, WALK, WHOLE
 from models.subpipelines import (
     Abort,
     Cancel,
+    Finish,
     IsCanceled,
     Op,
     State,
@@ -46,8 +52,11 @@ from models.subpipelines import (
     ancestors,
     data_view,
     depths_view,
+    drained,
     end_aborted,
+    end_drained,
     events_view,
+    finish_run,
     results_view,
     tracker_view,
 )
@@ -158,7 +167,12 @@ def _split(
         if kind == END
     }
     watches = {
-        k: {j for j, (other, _) in enumerate(steps) if _observes(state, steps[i][0], other)}
+        k: (
+            # A settle or a release may follow its own abort's ends, or anyone's: no pruning.
+            set(range(len(steps)))
+            if kind in (RELEASE, SETTLE)
+            else {j for j, (other, _) in enumerate(steps) if _observes(state, steps[i][0], other)}
+        )
         for k, (i, kind, _) in enumerate(atoms)
         if kind != END
     }
@@ -185,6 +199,12 @@ def _split(
         op, result = steps[i]
         if kind == WHOLE:
             return model.step(current, op, result), walks
+        if kind == RELEASE:
+            assert isinstance(op, Finish)
+            return finish_run(current, op, settle=False), walks
+        if kind == SETTLE:
+            assert run is not None
+            return end_drained(current, run), walks
         assert isinstance(op, Cancel)
         if kind == WALK:
             reached = cascade.walk(current, op, cascade.marks(result))
@@ -200,6 +220,8 @@ def _split(
         current: State, done: tuple[int, ...], floor: int, burst: frozenset[int], walks: Walks
     ) -> tuple[State, tuple[int, ...]] | None:
         if len(done) == len(atoms):
+            if any(drained(current, r.label) for r in current.runs):
+                return None  # a runner left childless must have returned
             if not agrees(current, observed, state):
                 return None
             last = {atoms[d][0]: n for n, d in enumerate(done)}
@@ -216,7 +238,7 @@ def _split(
                 op = steps[i][0]
                 assert isinstance(op, Abort) and run is not None
                 nxt, nfloor, nburst, nwalks = (
-                    end_aborted(current, op.run, run),
+                    end_aborted(current, op.run, run, settle=False),
                     k,
                     burst | {i},
                     walks,
@@ -244,7 +266,8 @@ def _split(
 def _observes(state: State, op: Op, other: Op) -> bool:
     """Can ``op``'s result or effect depend on how far the abort ``other`` has got?
 
-    An abort ends runs of its own subtree and, through ``_settle``, draining ancestors of it.
+    An abort ends runs of its own subtree; the draining ancestors it leaves childless end in
+    settle steps of their own, which are never pruned (the set below still counts them).
     A cancel reads the whole subtree of its target; ``is_canceled`` reads one run. Spawns and
     finishes in a batch never touch an aborted subtree or its ancestors' draining
     (``SubpipelineComparison._batch`` drops such moves), so they commute with its steps.

@@ -39,11 +39,14 @@ from models.subpipelines import (
     RETAINS_CANCELED_IDS,
     Abort,
     Cancel,
+    Finish,
     Op,
     State,
+    abort_run,
     aborted_runs,
     ancestors,
     apply_marks,
+    finish_run,
     post_order,
     subtree,
 )
@@ -51,6 +54,9 @@ from models.subpipelines import (
 # An atom of a split batch: (index of its operation, what it is, the run it ends or marks).
 Atom = tuple[int, str, str | None]
 END, WALK, MARK, FINISH, WHOLE = "end", "walk", "mark", "finish", "whole"
+# A finish split from the draining ancestors it ends: the released run's own end (RELEASE),
+# then each ancestor's end (SETTLE, models.subpipelines.end_drained), a step of its own.
+RELEASE, SETTLE = "release", "settle"
 
 
 def splits(result: object) -> bool:
@@ -100,20 +106,57 @@ def finish(state: State, reached: tuple[str, ...], mine: Sequence[str]) -> bool:
     return all(_checked(state, r) for r in reached if r not in mine)
 
 
+def settled(state: State, steps: Sequence[tuple[Op, object]]) -> dict[str, int]:
+    """The draining runs the batch's finishes and aborts leave childless, so that they end too,
+    each with the index of the last of those operations below it, deepest runs first.
+
+    Which runs end does not depend on the order: the finishes and aborts of one batch are on
+    disjoint lines of the tree and no batch spawns from a draining run
+    (``SubpipelineComparison._batch``), so applying them in the batch's order finds them all.
+    """
+    after, aborted = state, set[str]()
+    for op, _ in steps:
+        if isinstance(op, Finish):
+            after = finish_run(after, op)
+        elif isinstance(op, Abort):
+            aborted |= set(aborted_runs(state, op.run))
+            after = abort_run(after, op.run)
+    out: dict[str, int] = {}
+    for run in sorted(state.runs, key=lambda r: -r.depth):
+        if run.status != "draining" or run.label in aborted or after.active(run.label):
+            continue
+        below = [
+            i
+            for i, (op, _) in enumerate(steps)
+            if isinstance(op, Finish | Abort) and run.label in ancestors(state, op.run)
+        ]
+        if below:
+            out[run.label] = max(below)
+    return out
+
+
 def atoms(state: State, steps: Sequence[tuple[Op, object]]) -> list[Atom] | None:
-    """A batch as atoms, or None if an abort returned something: each abort's ends, in an
-    order that keeps a run's descendants before it; each completed cascade's walk, marks (in
-    the order it returned them) and finish; every other operation whole."""
+    """A batch as atoms, or None if an abort or a finish returned something: each abort's
+    ends, in an order that keeps a run's descendants before it; a finish that ends draining
+    ancestors, as its release and each ancestor's settle (:func:`settled`); each completed
+    cascade's walk, marks (in the order it returned them) and finish; every other operation
+    whole."""
     atoms: list[Atom] = []
+    settles = settled(state, steps)
     for i, (op, result) in enumerate(steps):
         if isinstance(op, Abort):
             if result is not None:
                 return None  # an abort returns nothing
             atoms.extend((i, END, run) for run in aborted_runs(state, op.run))
+        elif isinstance(op, Finish) and i in settles.values():
+            if result is not None:
+                return None  # a finish returns nothing
+            atoms.append((i, RELEASE, op.run))
         elif isinstance(op, Cancel) and splits(result):
             atoms.append((i, WALK, None))
             atoms.extend((i, MARK, run) for run in marks(result))
             atoms.append((i, FINISH, None))
         else:
             atoms.append((i, WHOLE, None))
+    atoms.extend((i, SETTLE, run) for run, i in settles.items())
     return atoms

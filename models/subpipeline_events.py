@@ -31,6 +31,44 @@ EVENT_TYPES = {
     "canceled": "pipeline.canceled",
 }
 
+# The fields each event's data carries, as documented field by field in
+# docs/advanced/subpipelines.md:764-816 (PipelineSpawnedChildEvent ... PipelineCanceledEvent).
+# timestamp and duration_ms read the wall clock: their presence is compared, not their value.
+EVENT_FIELDS = {
+    "spawned": (
+        "child_run_id",
+        "correlation_id",
+        "parent_run_id",
+        "parent_stage_id",
+        "pipeline_name",
+        "timestamp",
+    ),
+    "completed": ("child_run_id", "duration_ms", "parent_run_id", "pipeline_name", "timestamp"),
+    "failed": (
+        "child_run_id",
+        "duration_ms",
+        "error_message",
+        "parent_run_id",
+        "pipeline_name",
+        "timestamp",
+    ),
+    "canceled": ("cascade_depth", "parent_run_id", "pipeline_run_id", "reason", "timestamp"),
+}
+# cancel_with_children's default: 'reason: str = "user_requested"' (and the canceled event's
+# example, docs/advanced/subpipelines.md:810).
+CANCEL_REASON = "user_requested"
+
+
+def stage_of(parent: str) -> str:
+    """The ``parent_stage_id`` the harness spawns a child of ``parent`` with."""
+    return f"stage-of-{parent}"
+
+
+def correlation_of(child: str) -> str:
+    """The name of the ``correlation_id`` (a fresh UUID) the harness spawns ``child`` with."""
+    return f"action-of-{child}"
+
+
 OutcomeKind: TypeAlias = Literal["none", "dict", "value", "raise"]
 ResultKind: TypeAlias = Literal["ok", "failed", "raised", "cancelled"]
 
@@ -76,11 +114,20 @@ class Event:
     depth: int | None = None
 
     def plain(self) -> dict[str, Plain]:
+        """Every documented field: the run ids as labels, the correlation fields a spawn was
+        given (``parent_stage_id``, ``correlation_id``) echoed back, and the field names."""
         out: dict[str, Plain] = {"type": self.kind, "run": self.run, "parent": self.parent}
+        out["fields"] = list(EVENT_FIELDS[self.kind])
+        if self.kind != "canceled":
+            out["pipeline_name"] = self.run  # the harness names each child pipeline by label
+        if self.kind == "spawned" and self.parent is not None:
+            out["parent_stage_id"] = stage_of(self.parent)
+            out["correlation_id"] = correlation_of(self.run)
         if self.kind == "failed":
             out["error"] = self.error
         if self.kind == "canceled":
             out["cascade_depth"] = self.depth
+            out["reason"] = CANCEL_REASON
         return out
 
 

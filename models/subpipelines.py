@@ -107,7 +107,7 @@ def _spawn(state: State, op: Spawn) -> tuple[State, SpawnResult]:
     return state, ("spawned",)
 
 
-def _end(state: State, label: str, outcome: Outcome | None) -> State:
+def _end(state: State, label: str, outcome: Outcome | None, settle: bool = True) -> State:
     run = state.run(label)
     events: tuple[Event, ...] = ()
     if outcome is None:  # the task was cancelled: spawn re-raises CancelledError, no event
@@ -127,17 +127,54 @@ def _end(state: State, label: str, outcome: Outcome | None) -> State:
         events=state.events + events,
         results=(*state.results, (label, result)),
     )
-    return _settle(state, run.parent)
+    return _settle(state, run.parent) if settle else state
+
+
+def drained(state: State, label: str) -> bool:
+    """Is ``label`` draining with no active child left, so that its runner returns next?"""
+    run = state.run(label)
+    return run.status == "draining" and not any(state.active(c) for c in state.children(label))
 
 
 def _settle(state: State, label: str | None) -> State:
     # A draining runner returns once its last child has ended, which may end its parent in turn.
-    if label is None:
+    # Sequentially that is one step; in a batch each is a step of its own (end_drained).
+    if label is None or not drained(state, label):
         return state
-    run = state.run(label)
-    if run.status == "draining" and not any(state.active(c) for c in state.children(label)):
-        return _end(state, label, run.pending)
-    return state
+    return _end(state, label, state.run(label).pending)
+
+
+def finish_run(state: State, op: Finish, settle: bool = True) -> State:
+    """``op.run``'s runner is released: it drains (ends at once if no child is active).
+
+    With ``settle=False`` the run's own end is the whole step: a draining ancestor whose last
+    child this was ends in a later step of its own (:func:`end_drained`).
+    """
+    run = replace(state.run(op.run), status="draining", pending=op.outcome)
+    state = with_run(state, run)
+    if not drained(state, op.run):
+        return state
+    return _end(state, op.run, op.outcome, settle)
+
+
+def end_drained(state: State, label: str) -> State | None:
+    """One step of a batch: the draining runner ``label``, whose last child has ended, returns
+    and ends with its pending outcome; its own draining parent ends in a later step. None when
+    ``label`` cannot end now (it is not draining, or a child of it is still active).
+
+    A parent does not end in the same step as its last child. The child's ``spawn`` emits
+    its completion and leaves the tracker (stageflow/pipeline/subpipeline.py:497-498, then the
+    ``finally`` at :521-526, each awaiting the sink or a lock); only then is its task done and
+    the parent's runner, awaiting it (``asyncio.gather``, as docs/advanced/subpipelines.md:373-375
+    has a parent await its children), is woken on a later turn of the loop to return, and the
+    parent's own ``spawn`` emits and unregisters (:494-523). A ``cancel_with_children`` may run
+    in between: it no longer reaches the ended child but still reaches, marks and reports the
+    parent (cooperative: "Cancel a run and all its children (depth-first cascading)",
+    docs/advanced/subpipelines.md:624; a marked run keeps running until it finishes).
+    """
+    if not drained(state, label):
+        return None
+    return _end(state, label, state.run(label).pending, settle=False)
 
 
 def aborted_runs(state: State, label: str) -> list[str]:
@@ -151,7 +188,7 @@ def aborted_runs(state: State, label: str) -> list[str]:
     return out
 
 
-def end_aborted(state: State, label: str, run: str) -> State:
+def end_aborted(state: State, label: str, run: str, settle: bool = True) -> State:
     """One step of an Abort of ``label``: ``run`` (one of :func:`aborted_runs`) ends cancelled.
 
     An abort is not one atomic step, and a concurrent operation can see it half done. The
@@ -165,11 +202,17 @@ def end_aborted(state: State, label: str, run: str) -> State:
     :mod:`models.subpipeline_batches` orders these steps among a batch's other operations.
 
     Every run of the aborted subtree stops draining at once (its task is cancelled), so its
-    children ending must not end it with its outcome.
+    children ending must not end it with its outcome. With ``settle=False`` a draining parent of
+    ``label`` that the abort leaves childless ends in a step of its own (:func:`end_drained`).
     """
     for r in aborted_runs(state, label):
         state = with_run(state, replace(state.run(r), status="live", pending=None))
-    return _end(state, run, None)
+    return _end(state, run, None, settle)
+
+
+def abort_run(state: State, label: str) -> State:
+    """An Abort of ``label`` as one sequential step (every run it ends, draining ancestors too)."""
+    return _abort(state, label)
 
 
 def _abort(state: State, label: str) -> State:
@@ -206,8 +249,7 @@ class SubpipelineModel:
         if isinstance(op, Spawn):
             return _spawn(state, op)
         if isinstance(op, Finish):
-            run = replace(state.run(op.run), status="draining", pending=op.outcome)
-            return _settle(with_run(state, run), op.run), None
+            return finish_run(state, op), None
         return _abort(state, op.run), None
 
     def step(self, state: State, op: Op, result: object) -> State | None:

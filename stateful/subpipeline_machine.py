@@ -391,6 +391,8 @@ class SubpipelineComparison(RuleBasedStateMachine):
         self._agree("events", obs["events"], events_view(self._s()))
         unregistered = [r for r, ok in obs["registered_at_start"].items() if not ok]
         assert not unregistered, f"runners of {unregistered} started before registration"
+        h = self._h()
+        self._agree("child correlation fields", h.correlation_seen(), h.correlation_promised())
 
     @precondition(lambda self: self.state is not None)
     @invariant()

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from core.sut import HarnessError, UnsupportedFeature, stageflow_module
+from models.subpipeline_events import correlation_of, stage_of
 
 T = TypeVar("T")
 Plain = Any  # nested dicts, lists, strings, numbers: what the model's views produce
@@ -215,6 +216,7 @@ class SubpipelineHarness:
         self.context.run(sf.set_event_sink, self.ambient)
         self.runs: dict[str, _Run] = {}
         self.labels: dict[uuid.UUID, str] = {}
+        self.correlations: dict[uuid.UUID, str] = {}  # correlation_id passed -> its name
         self.changed = asyncio.Event()  # set whenever a run parks, drains or ends
         for i, label in enumerate(roots):
             run = _Run(label, None, phase="root")
@@ -278,12 +280,14 @@ class SubpipelineHarness:
         given = inherit is not None and features().inherit_data
         extra = {"inherit_data": inherit} if given else {}
         try:
+            correlation = uuid.uuid4()
+            self.correlations[correlation] = correlation_of(run.label)
             started = time.perf_counter()
             res = await self.spawner.spawn(
                 run.label,
                 run.parent.ctx,
-                uuid.uuid4(),
-                f"stage-of-{run.parent.label}",
+                correlation,
+                stage_of(run.parent.label),
                 self._runner(run),
                 **extra,
             )
@@ -403,12 +407,46 @@ class SubpipelineHarness:
             "type": kind,
             "run": self._name(uuid.UUID(data[run_key])),
             "parent": self._name(uuid.UUID(parent)) if parent else None,
+            "fields": sorted(data),
         }
+        if kind != "canceled":
+            out["pipeline_name"] = data.get("pipeline_name")
+        if kind == "spawned":
+            out["parent_stage_id"] = data.get("parent_stage_id")
+            out["correlation_id"] = self._correlation(data.get("correlation_id"))
         if kind == "failed":
             out["error"] = data["error_message"]
         if kind == "canceled":
             out["cascade_depth"] = data["cascade_depth"]
+            out["reason"] = data.get("reason")
         return out
+
+    def _correlation(self, value: Any) -> str:
+        try:
+            return self.correlations.get(uuid.UUID(str(value)), f"?{value}")
+        except ValueError:
+            return f"?{value}"
+
+    def correlation_seen(self) -> dict[str, list[Plain]]:
+        """What each started child's context says of its parent: (parent run, parent stage,
+        correlation), as labels; docs/advanced/subpipelines.md:63 'References parent via
+        parent_run_id and parent_stage_id', :73 'child_ctx.correlation_id'."""
+        return {
+            r.label: [
+                self._name(r.ctx.parent_run_id),
+                r.ctx.parent_stage_id,
+                self._correlation(r.ctx.correlation_id),
+            ]
+            for r in self.runs.values()
+            if r.ctx is not None and r.parent is not None
+        }
+
+    def correlation_promised(self) -> dict[str, list[Plain]]:
+        return {
+            r.label: [r.parent.label, stage_of(r.parent.label), correlation_of(r.label)]
+            for r in self.runs.values()
+            if r.ctx is not None and r.parent is not None
+        }
 
     def observe(self) -> dict[str, Plain]:
         """The plain observation the model's views are compared with."""

@@ -15,6 +15,15 @@ acquisition of the spawner's lock and reads its parent then (stageflow/pipeline/
 child") and two cascades share the runs. The model took a cascade for one atomic step; it now
 splits a racing cascade into its walk, marks and finish (:mod:`models.subpipeline_cascade`).
 
+ci under pytest (the whole suite imported, so Hypothesis drew other examples),
+``subpipelines.spawn_tree``: ``Cancel(r0) -> ['c1']`` raced ``Finish(c2)`` over r0 <- c1 <- c2
+with r0 already cancelled and c1 draining on c2, and Stageflow emitted ``canceled(c1)`` between
+c2's and c1's completions. Stageflow is right: c2's ``spawn`` emits its completion and leaves
+the tracker (stageflow/pipeline/subpipeline.py:497-498, 521-526) before c1's runner, awaiting
+it, is woken to return, so the cascade no longer reaches c2 but still marks the running c1. The
+model ended a draining parent in the same step as its last child; it now ends it in a step of
+its own (:func:`models.subpipelines.end_drained`).
+
 Dev, the same check, a sink failing on ``pipeline.canceled`` (SF-SUB-05 adopted): three
 cascades raced, and the last reported ``['r1', 'r2']`` as the runs it marked before its emit
 raised, though r1 was another cascade's. The harness reported every id the spawner gained while
@@ -26,8 +35,18 @@ from __future__ import annotations
 from core.run.checks import reproducing_ids
 from core.sched.choosers import ReplayChooser
 from models.subpipeline_batches import linearize, views
-from models.subpipelines import Abort, Cancel, Config, Op, Spawn, State, SubpipelineModel
-from stateful.subpipeline_machine import FINDINGS, comparison_for
+from models.subpipeline_events import Event
+from models.subpipelines import (
+    Abort,
+    Cancel,
+    Config,
+    Finish,
+    Op,
+    Spawn,
+    State,
+    SubpipelineModel,
+)
+from stateful.subpipeline_machine import FINDINGS, SubpipelineComparison, comparison_for
 
 MODEL = SubpipelineModel()
 # The scheduler's choices that let c3 end, and the cascade run, before c2's runner returns.
@@ -83,9 +102,7 @@ def test_a_cascade_may_mark_a_child_that_ended_after_it_was_reached() -> None:
     # The cascade reads r0's children {c1, c2}, marks c1 and yields in the emit; c2's abort
     # unregisters c2; the cascade marks c2, and get_parent(c2) is None.
     observed = _race([Abort("c2"), Cancel("r0")], (0, 2))
-    assert {"type": "canceled", "run": "c2", "parent": None, "cascade_depth": 1} in (
-        _cancel_events(observed)
-    )
+    assert Event("canceled", "c2", None, depth=1).plain() in _cancel_events(observed)
     assert observed["tracker"] == {"children": {"r0": ["c1"]}, "parents": {"c1": "r0"}}
 
 
@@ -177,14 +194,10 @@ def test_an_abort_splits_into_its_ends_only_where_they_explain_a_cascade() -> No
 
 def _observed(state: State, result: tuple[str, list[str]]) -> dict[str, object]:
     # What Stageflow reports after c3 ends, the cascade marks ``result``, then c2 ends.
-    events: list[dict[str, object]] = [
-        {"type": "spawned", "run": "c1", "parent": "r0"},
-        {"type": "spawned", "run": "c2", "parent": "c1"},
-        {"type": "spawned", "run": "c3", "parent": "c2"},
-    ]
     parents = {"c1": "r0", "c2": "c1", "c3": "c2"}
+    events: list[object] = [Event("spawned", c, p).plain() for c, p in parents.items()]
     events += [
-        {"type": "canceled", "run": r, "parent": parents.get(r), "cascade_depth": d}
+        Event("canceled", r, parents.get(r), depth=d).plain()
         for r, d in zip(result[1], (2, 1, 0), strict=True)
     ]
     cancelled = {"kind": "cancelled", "data": None, "error": None}
@@ -197,3 +210,80 @@ def _observed(state: State, result: tuple[str, list[str]]) -> dict[str, object]:
         "results": {"c2": cancelled, "c3": cancelled},
         "events": {"ambient": [], "context": events},
     }
+
+
+# The scheduler's choices that let c2 end, and the cascade walk r0's tree, before c1's runner
+# (awaiting c2) returns.
+CHILD_ENDS_BEFORE_CASCADE = (1, 1)
+PARENT_DRAINING_BATCH: list[Op] = [Cancel("r0"), Finish("c2")]
+
+
+def draining_parent_machine() -> SubpipelineComparison:
+    """r0 (cancelled) <- c1 (draining on c2) <- c2 (live): the state before the batch."""
+    machine = comparison_for(reproducing_ids(FINDINGS))()
+    machine.configure(roots=1, max_depth=None, failing_event=None, sink_delay=0)
+    machine.cancel_with_children(run=0, with_contexts=False)  # r0 cancelled first
+    machine.spawn_child(parent=0, inherit=False, length=2)  # r0 <- c1 <- c2 (SF-SUB-02: unmarked)
+    machine.finish_child(run=0, outcome="none")  # c1 drains on c2
+    assert machine._s().run("c1").status == "draining"
+    return machine
+
+
+def test_a_cascade_may_mark_a_draining_parent_between_its_last_childs_end_and_its_own() -> None:
+    machine = draining_parent_machine()
+    try:
+        # Raised "no order of this batch explains what Stageflow did" while a draining parent
+        # ended in the same step as its last child.
+        machine.race_ops(PARENT_DRAINING_BATCH, ReplayChooser(CHILD_ENDS_BEFORE_CASCADE))
+        observed = machine._observed()
+        events = observed["events"]
+        assert isinstance(events, dict)
+        order = [(e["type"], e["run"]) for e in events["ambient"][-3:]]
+        assert order == [("completed", "c2"), ("canceled", "c1"), ("completed", "c1")]
+        assert observed["canceled"] == ["c1", "r0"]  # c1 marked; c2 had left the tracker
+        machine.every_live_descendant_of_a_cancelled_run_is_cancelled()
+        machine.tracker_holds_exactly_the_live_children()
+        machine.results_and_events_agree_with_the_model()
+        machine.cancelled_runs_see_it()
+    finally:
+        machine.teardown()
+
+
+def test_a_parent_ends_in_a_step_of_its_own_only_when_it_was_draining() -> None:
+    # The model's side of the split: r0 <- c1 <- c2, a cascade over r0 racing c2's finish, as
+    # the batch above reported it (c1's id kept, SF-SUB-01, as in the machine).
+    live = MODEL.init(Config(("r0",), deviations=frozenset({"SF-SUB-01"})))
+    for op, result in ((Spawn("r0", "c1"), ("spawned",)), (Spawn("c1", "c2"), ("spawned",))):
+        after = MODEL.step(live, op, result)
+        assert after is not None
+        live = after
+    draining = MODEL.step(live, Finish("c1"), None)
+    assert draining is not None
+    cancel, finish = Cancel("r0"), Finish("c2")
+    ended = MODEL.step(draining, finish, None)
+    assert ended is not None and ended.run("c1").status == "ended"
+    marked = MODEL.step(ended, cancel, ("canceled", ["r0"]))
+    assert marked is not None
+    observed = views(marked)
+    observed["canceled"] = ["c1", "r0"]
+    observed["events"] = {
+        "ambient": [],
+        "context": [
+            *(e.plain() for e in draining.events),
+            Event("completed", "c2", "c1").plain(),
+            Event("canceled", "c1", "r0", depth=1).plain(),
+            Event("canceled", "r0", None, depth=0).plain(),
+            Event("completed", "c1", "r0").plain(),
+        ],
+    }
+    steps: list[tuple[Op, object]] = [(cancel, ("canceled", ["c1", "r0"])), (finish, None)]
+    # c2 ends, the cascade walks {r0, c1} and marks c1 and r0, then c1's runner returns (the
+    # finish's last step: the order lists the cascade first).
+    found = linearize(MODEL, draining, steps, observed)
+    assert found is not None and found[1] == (0, 1)
+    assert found[0].run("c1").status == "ended" and found[0].canceled == {"c1", "r0"}
+    # Whole, no order explains it: first, the cascade reaches c2; after c2's finish, c1 is gone.
+    assert MODEL.step(draining, *steps[0]) is None
+    assert MODEL.step(ended, *steps[0]) is None
+    # Had c1 not been draining, nothing ends it: the same report is explained by no order.
+    assert linearize(MODEL, live, steps, observed) is None

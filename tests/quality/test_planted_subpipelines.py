@@ -133,6 +133,60 @@ def test_registration_after_the_runner_started_is_found(
     assert_found_and_shrunk("spawn_child", "race")
 
 
+# Correlation fields (docs/advanced/subpipelines.md:63-73 and 764-816), compared field by field
+# in the events and on the child's context.
+@pytest.mark.parametrize(
+    ("method", "edit", "where", "rule"),
+    [
+        (
+            "spawn",
+            ("pipeline_name, correlation_id)", "pipeline_name, child_run_id)"),
+            "'correlation_id'",
+            "spawn_child",
+        ),
+        (
+            "spawn",
+            (
+                "child_run_id, parent_stage_id, pipeline_name",
+                "child_run_id, pipeline_name, pipeline_name",
+            ),
+            "'parent_stage_id'",
+            "spawn_child",
+        ),
+        (
+            "spawn",
+            ("correlation_id=correlation_id,", "correlation_id=uuid4(),"),
+            "child correlation fields",
+            "spawn_child",
+        ),
+        (
+            "cancel_with_children",
+            (
+                "_emit_canceled(current_id, parent, reason, depth)",
+                "_emit_canceled(current_id, parent, 'canceled', depth)",
+            ),
+            "'reason'",
+            "cancel_with_children",
+        ),
+    ],
+    ids=[
+        "spawned_event_wrong_correlation",
+        "spawned_event_wrong_stage",
+        "child_ctx_no_correlation",
+        "canceled_event_wrong_reason",
+    ],
+)
+def test_a_wrong_correlation_field_is_found(
+    monkeypatch: pytest.MonkeyPatch, method: str, edit: tuple[str, str], where: str, rule: str
+) -> None:
+    plant(monkeypatch, method, [edit])
+    caught = expect_failure(run_spawn_tree)
+    assert where in str(caught.error), caught.report
+    # A spawn is also one of a race's moves: either rule is a counterexample that spawns.
+    rules = (f"state.{rule}(", "state.race(")
+    assert any(r in s for s in caught.steps for r in rules), caught.report
+
+
 # The depth-limit law (properties/subpipeline_depth.py) holds the same planted depth bugs to
 # account on chains the machine never builds (spawns from finished children's contexts).
 run_depth_limit = next(c.run for c in DEPTH_CHECKS if c.name == "subpipelines.depth_limit")
@@ -227,3 +281,55 @@ def test_a_spawn_that_inherits_by_default_is_found(monkeypatch: pytest.MonkeyPat
     )
     caught = expect_failure(run_spawn_tree)
     assert "ctx.data disagrees with the model" in str(caught.error), caught.report
+
+
+# The batch a draining parent once made inexplicable (tests/cover/test_subpipeline_regressions.py):
+# a cascade over r0 racing the finish of c2, c1's last child. With the parent's end a step of its
+# own the model accepts Stageflow's order; a cascade that loses its depth-first order (marks c1
+# before its still-registered child c2, docs/advanced/subpipelines.md:624 "depth-first
+# cascading") must still be explained by no order of the batch.
+def test_a_cascade_marking_a_parent_before_its_child_is_still_found_in_that_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from core.sched.choosers import ReplayChooser
+    from tests.cover.test_subpipeline_regressions import (
+        CHILD_ENDS_BEFORE_CASCADE,
+        PARENT_DRAINING_BATCH,
+        draining_parent_machine,
+    )
+
+    def race(schedule: tuple[int, ...]) -> list[str]:
+        machine = draining_parent_machine()
+        try:
+            machine.race_ops(PARENT_DRAINING_BATCH, ReplayChooser(schedule))
+            return list(machine._observed()["canceled"])
+        finally:
+            machine.teardown()
+
+    # Pristine, in stock order the cascade reaches c2 before it ends: ['c2', 'c1'], explained.
+    assert race(()) == ["c1", "c2", "r0"]
+    plant(
+        monkeypatch,
+        "cancel_with_children",
+        [
+            (
+                "        for child_id in children:\n"
+                "            await cancel_recursive(child_id, depth + 1)\n",
+                "",
+            ),
+            (
+                "await self._emit_canceled(current_id, parent, reason, depth)\n",
+                "await self._emit_canceled(current_id, parent, reason, depth)\n"
+                "        for child_id in children:\n"
+                "            await cancel_recursive(child_id, depth + 1)\n",
+            ),
+        ],
+    )
+    with pytest.raises(AssertionError, match="not linearizable") as caught:
+        race(())
+    assert "Cancel(run='r0', with_contexts=False) -> ('canceled', ['c1', 'c2'])" in str(
+        caught.value
+    )
+    # Where c2 ended before the cascade looked, parent-first and children-first mark the same
+    # runs: that schedule cannot tell them apart, and the split model accepts both.
+    assert race(CHILD_ENDS_BEFORE_CASCADE) == ["c1", "r0"]
