@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from core.run.checks import Check, count_example, reproducing_ids
 from core.sched.choosers import HypothesisChooser, ReplayChooser, ReplayDivergedError
+from core.sched.exhaustive import search_schedules
 from core.sched.scheduler import run
 from core.sched.threads import run_threads
 from core.sut.thread_bags import BOUND_ELSEWHERE, stageflow_focus, waits_for_a_lock_forever
@@ -54,6 +55,8 @@ from stateful.thread_session_findings import (
 
 OPS = st.builds(SpawnerOp, st.sampled_from(["spawn", "cancel", "ask"]), st.integers(0, 2))
 SESSIONS = st.lists(st.lists(OPS, min_size=2, max_size=3), min_size=2, max_size=3)
+# Schedules of one session alone, at most (see solo_outcomes).
+SOLO_SCHEDULES = 1_000
 
 
 class SessionFailure(AssertionError):
@@ -83,7 +86,7 @@ def in_parallel(
     sessions: list[list[SpawnerOp]], data: st.DataObject, known: frozenset[str]
 ) -> None:
     pair = sessions[:2]
-    solo = [run(on_fresh_spawner(n, ops)).value for n, ops in enumerate(pair, start=1)]
+    solo = [solo_outcomes(n, ops) for n, ops in enumerate(pair, start=1)]
     used: list[object] = []
     bodies = [
         (f"session{n}", lambda n=n, ops=ops: run(global_session(n, ops, used), detail=False).value)
@@ -99,11 +102,11 @@ def in_parallel(
         bound = isinstance(got, list) and any(BOUND_ELSEWHERE in g for g in got)
         if bound and SPAWNER_BOUND_TO_FIRST_LOOP in known:
             continue  # SF-THR-05, across threads: the other thread's loop owns the lock
-        if error is not None or got != solo[n - 1]:
+        if error is not None or repr(got) not in solo[n - 1]:
             gave = repr(error) if error is not None else got
             failure = SessionFailure(
                 f"{name}, in parallel with the other on the global spawner, gave {gave}; "
-                f"alone on a fresh spawner {solo[n - 1]}"
+                f"alone on a fresh spawner, under any schedule: {sorted(solo[n - 1])}"
             )
             failure.add_note(result.note())
             raise failure
@@ -118,6 +121,25 @@ def in_parallel(
         raise failure
     if not result.errors and not orphans:
         _no_children_left(pair)
+
+
+def solo_outcomes(number: int, ops: list[SpawnerOp]) -> set[str]:
+    """What the session gives alone on a fresh spawner, under every schedule of its own tasks.
+
+    In parallel, the other thread's session holds the global spawner's lock at times, and
+    that legitimately reorders this session's concurrent operations (found by a nightly on
+    pristine 1.2.0: a cancel that ran after a spawn there and before it in the default order).
+    "As if first" means: an outcome some schedule of the session alone could give. Searched
+    within two preemptions (tens to hundreds of schedules for two or three operations): a
+    depth-first search without a bound spends its budget deep in one corner and finds fewer
+    outcomes; a reordering by a lock the other thread holds is a preemption or two.
+    """
+    report = search_schedules(
+        lambda chooser: repr(run(on_fresh_spawner(number, ops), chooser).value),
+        preemption_bound=2,
+        max_schedules=SOLO_SCHEDULES,
+    )
+    return set(report.distinct_outcomes)
 
 
 def _no_children_left(done: list[list[SpawnerOp]]) -> None:
