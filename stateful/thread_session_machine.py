@@ -12,8 +12,10 @@ The promise checked is the one a process-wide object implies (``get_subpipeline_
 "Get the global subpipeline spawner."; Stageflow says nothing about loops or threads there):
 every session behaves as if it were the first. In a row, a session's outcome equals the same
 script's on a spawner and tracker of its own, replayed under the same schedule; in parallel
-(sessions use distinct roots, so they share nothing they could see), each equals its solo run;
-and after every session the global tracker holds no children of any root.
+(sessions use distinct roots, so they share nothing they could see), each equals an outcome
+of some schedule of the same script alone (``solo_outcomes``: the other thread's hold of the
+spawner's lock may reorder a session's own operations); and after every session the global
+tracker holds no children of any root.
 
 In parallel, both threads' first calls of ``get_subpipeline_spawner()`` must get the one global.
 
