@@ -1,7 +1,10 @@
-# stageflow-verify. Every target bootstraps .venv from requirements.lock on first use.
+# stageflow-verify. Every target bootstraps .venv from requirements.lock on first use, then
+# installs this checkout into it editable (one import name, stageflow_verify; the console script
+# stageflow-verify), so every target runs the suite as an installed package would.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+SUITE := $(VENV)/bin/stageflow-verify
 STAMP := $(VENV)/.installed
 HYPOTHESIS_PROFILE ?= ci
 export HYPOTHESIS_PROFILE
@@ -22,17 +25,18 @@ MATRIX_VERSIONS ?=
 .PHONY: verify verify-all test typecheck lint bench venv help
 
 # Bad STAGEFLOW/SUT input stops make while it parses, before anything (even .venv) is made: one
-# line, exit 2. core.run.matrix needs only the standard library, so the system Python runs it.
+# line, exit 2. core/run/matrix.py needs only the standard library, so the system Python runs it,
+# by its path (the suite is not installed yet).
 ifneq ($(strip $(STAGEFLOW)$(SUT)),)
 ifneq ($(filter verify,$(MAKECMDGOALS)),)
-MATRIX_ERROR := $(shell $(PYTHON) -m core.run.matrix check --stageflow '$(STAGEFLOW)' --sut '$(SUT)' 2>&1 >/dev/null)
+MATRIX_ERROR := $(shell $(PYTHON) core/run/matrix.py check --stageflow '$(STAGEFLOW)' --sut '$(SUT)' 2>&1 >/dev/null)
 $(if $(MATRIX_ERROR),$(error $(MATRIX_ERROR)))
 endif
 endif
 
 # Every other variable a target reads is checked the same way, against the goals given (the
 # example database against the profile each goal runs under): core/run/variables.py.
-VARIABLES_ERROR := $(shell $(PYTHON) -m core.run.variables --goals '$(or $(MAKECMDGOALS),verify)' \
+VARIABLES_ERROR := $(shell $(PYTHON) core/run/variables.py --goals '$(or $(MAKECMDGOALS),verify)' \
 	HYPOTHESIS_PROFILE='$(HYPOTHESIS_PROFILE)' HYPOTHESIS_DB='$(HYPOTHESIS_DB)' \
 	NIGHTLY_MINUTES='$(NIGHTLY_MINUTES)' CONTRACTS_TIMEOUT='$(CONTRACTS_TIMEOUT)' \
 	CONTRACTS_TOTAL='$(CONTRACTS_TOTAL)' JOBS='$(JOBS)' MATRIX_VERSIONS='$(MATRIX_VERSIONS)' \
@@ -52,19 +56,21 @@ endif
 
 venv: $(STAMP)
 
-# The stamp is newer than requirements.lock once that exact set is installed.
-$(STAMP): requirements.lock
+# The stamp is newer than requirements.lock and pyproject.toml once that exact set is installed
+# and this checkout with it (editable, no dependencies of its own: the lock pins them all).
+$(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
 # GNU make itself exits 2 whenever a recipe fails: its last line says "Error 1" (something NEW)
-# or "Error 2" (bad input). `$(PY) -m core.run.matrix verify ...` returns verify's own code.
+# or "Error 2" (bad input). `stageflow-verify matrix verify ...` returns verify's own code.
 verify: $(STAMP)
 ifeq ($(strip $(STAGEFLOW)$(SUT)),)
-	$(OBSERVING) $(PY) -m core.run.verify $(if $(CHECKS),--checks '$(CHECKS)')
+	$(OBSERVING) $(SUITE) verify $(if $(CHECKS),--checks '$(CHECKS)')
 else
-	$(OBSERVING) $(PY) -m core.run.matrix verify --stageflow '$(STAGEFLOW)' --sut '$(SUT)' \
+	$(OBSERVING) $(SUITE) matrix verify --stageflow '$(STAGEFLOW)' --sut '$(SUT)' \
 		$(if $(CHECKS),--checks '$(CHECKS)')
 endif
 
@@ -72,10 +78,10 @@ endif
 # table, reports/reach.json, reports/reach.html and reports/reach-html/. Exit codes are verify's.
 .PHONY: reach
 reach: $(STAMP)
-	$(PY) -m core.run.reach $(if $(CHECKS),--checks '$(CHECKS)')
+	$(SUITE) reach $(if $(CHECKS),--checks '$(CHECKS)')
 
 verify-all: $(STAMP)
-	$(PY) -m core.run.matrix all $(MATRIX_VERSIONS) $(if $(CHECKS),--checks '$(CHECKS)')
+	$(SUITE) matrix all $(MATRIX_VERSIONS) $(if $(CHECKS),--checks '$(CHECKS)')
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --durations=10 tests
@@ -113,7 +119,7 @@ MUTATION_SEED ?= 15
 MUTATION_MODULES ?= modelled
 .PHONY: mutation
 mutation: $(STAMP)
-	$(PY) -m core.run.mutation $(if $(JOBS),--jobs $(JOBS)) $(if $(MUTANTS),--only $(MUTANTS)) \
+	$(SUITE) mutation $(if $(JOBS),--jobs $(JOBS)) $(if $(MUTANTS),--only $(MUTANTS)) \
 		--sample='$(MUTATION_SAMPLE)' --seed='$(MUTATION_SEED)' --modules='$(MUTATION_MODULES)' \
 		$(if $(filter 0,$(MUTATION_CATALOG)),--no-catalog)
 
@@ -123,23 +129,23 @@ NIGHTLY_MINUTES ?= 30
 .PHONY: nightly modelcheck contracts
 nightly: $(STAMP)
 	NIGHTLY_STARTED=$$(date +%s.%N) HYPOTHESIS_PROFILE=nightly $(OBSERVING) \
-		$(PY) -m core.run.nightly --minutes $(NIGHTLY_MINUTES) \
+		$(SUITE) nightly --minutes $(NIGHTLY_MINUTES) \
 		$(if $(CHECKS),--checks '$(CHECKS)')
 
 # Every schedule of small real-Stageflow scenarios within a preemption bound, and a
 # breadth-first walk of the models' own states; writes reports/modelcheck.json.
 modelcheck: $(STAMP)
-	$(PY) -m core.run.modelcheck
+	$(SUITE) modelcheck
 
 # CrossHair on the models' and the checker's contracts, diffbehavior, and the properties under
 # the crosshair profile; CONTRACTS_TIMEOUT per condition, CONTRACTS_TOTAL for the whole run.
 CONTRACTS_TIMEOUT ?= 2
 CONTRACTS_TOTAL ?= 900
 contracts: $(STAMP)
-	timeout --foreground --kill-after=5 $$(( $(CONTRACTS_TOTAL) + 60 )) $(PY) -m core.run.contracts \
+	timeout --foreground --kill-after=5 $$(( $(CONTRACTS_TOTAL) + 60 )) $(SUITE) contracts \
 		--per-condition-timeout $(CONTRACTS_TIMEOUT) --total-timeout $(CONTRACTS_TOTAL)
 
 # `make help`: the targets, the variables and the exit codes, from the README's own tables (one
 # source: the README is what tests/cover/test_bad_input.py holds the variables to).
 help:
-	@$(PYTHON) -m core.run.help
+	@$(PYTHON) core/run/help.py
