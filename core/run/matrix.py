@@ -14,8 +14,11 @@ legend, from the per-version records that verify keeps in
 Input is checked before anything runs: a version pip has never heard of, or a PATH without a
 stageflow package, is one line on stderr and exit 2. Only then is a virtualenv created.
 
-This module uses the standard library only: the Makefile runs its checks with the system Python
-while parsing, before ``.venv`` exists.
+This module uses the standard library only (the suite's own modules are imported where a command
+needs them): the Makefile runs its checks with the system Python while parsing, before ``.venv``
+exists, by the file's path (``python3 core/run/matrix.py check ...``), since the suite is not
+installed yet. Each version's virtualenv gets this checkout installed editable, as ``.venv`` does,
+so verify runs there under the suite's one import name.
 """
 
 from __future__ import annotations
@@ -29,9 +32,6 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-
-from core.run.matrix_table import render_matrix
-from core.run.report_files import running_marker
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCK = ROOT / "requirements.lock"
@@ -81,7 +81,11 @@ def venv_for(version: str) -> Path:
 
 
 def _lock_digest() -> str:
-    return hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    # The lock and the packaging both: a venv made before the suite was installed into it (or
+    # under another package layout) is completed on the next run.
+    digest = hashlib.sha256(LOCK.read_bytes())
+    digest.update((ROOT / "pyproject.toml").read_bytes())
+    return digest.hexdigest()
 
 
 def _stamp(venv: Path) -> Path:
@@ -179,7 +183,9 @@ def ensure_venv(version: str) -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     others = [line for name, line in _requirements() if name != DISTRIBUTION]
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    for step in (others, [f"{DISTRIBUTION}=={version}"]):
+    # Last, this checkout, editable and without dependencies (the lock's are installed already).
+    suite = ["--no-deps", "--editable", str(ROOT)]
+    for step in (others, [f"{DISTRIBUTION}=={version}"], suite):
         if subprocess.run([*pip, *step]).returncode != 0:
             raise BadInput(
                 f"pip could not install {' '.join(step[-1:])} into {venv.name} (its output is "
@@ -222,16 +228,18 @@ def verify_all(versions: Sequence[str], checks: str, reports: str) -> int:
     for version in versions:
         check_version(version, released)
     codes = []
+    # Imported here: the rest of this module runs on the bare system Python (make's checks).
+    from core.run.html_report import write_matrix_index
+    from core.run.matrix_table import render_matrix
+    from core.run.report_files import running_marker
+    from core.run.report_writer import write_report_file
+
     with running_marker(Path(reports), "verify-all", ("matrix.md", "index.html")):
         for version in versions:
             print(f"\n==== stageflow-core {version}", flush=True)
             codes.append(verify(version, None, checks, reports))
         table = render_matrix(versions, Path(reports))
         print("\n" + table)
-        # Imported here: the rest of this module runs on the bare system Python (make's checks).
-        from core.run.html_report import write_matrix_index
-        from core.run.report_writer import write_report_file
-
         heading = f"# stageflow-verify matrix\n\nChecks run: `{checks or 'all'}`.\n\n"
         write_report_file(Path(reports) / "matrix.md", heading + table + "\n")
         print(f"wrote {Path(reports) / 'matrix.md'}, {write_matrix_index(versions, Path(reports))}")
