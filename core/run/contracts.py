@@ -10,7 +10,10 @@ stage: finished, cut short at its share (and so UNKNOWN, exit 3), or not run, an
 1. ``crosshair check`` on every module of ``models/`` and on the checker's pure modules
    (``core/check/render.py``, ``core/check/_search.py``), one process per module, ``--jobs``
    at a time, each
-   PEP 316 condition searched for at most ``--per-condition-timeout`` seconds. A module is OK
+   given to CrossHair by its module name under the suite's import name (a file of the suite
+   given by its path is turned into that name, so CrossHair never imports a second copy of it
+   as a top-level ``models``/``core``), each PEP 316 condition searched for at most
+   ``--per-condition-timeout`` seconds. A module is OK
    (no counterexample within the bound: a bounded search, not a proof), FAIL (CrossHair printed
    ``file:line: error: ...``, a counterexample), ERROR (CrossHair itself failed) or UNKNOWN
    (stopped by the budget).
@@ -43,15 +46,56 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.run.bounded import run_bounded
+from core.run.checks import SUITE_ROOT
 
 _ROOT = Path(__file__).resolve().parents[2]
 CHECKER_MODULES = ("core/check/render.py", "core/check/_search.py")
 _ERROR_LINE = ": error: "
 
+# CrossHair, started so that it can read the suite's packages. It looks for options in every
+# parent package's ``__init__.py`` through importlib.resources, which fails on the editable
+# install's namespace package (its only path entry is the import hook's name, not a folder):
+# that package gets a spec without a loader, which importlib.resources reads as no file.
+_CROSSHAIR = (
+    "import importlib.machinery, os, sys\n"
+    "suite = sys.argv.pop(1)\n"
+    "if suite:\n"
+    "    package = __import__(suite)\n"
+    "    if not all(os.path.isdir(p) for p in package.__path__):\n"
+    "        package.__spec__ = importlib.machinery.ModuleSpec(suite, None, is_package=True)\n"
+    "from crosshair.main import main\n"
+    "sys.argv[0] = 'crosshair'\n"
+    "main()\n"
+)
+
+
+_PACKAGES = ("core", "models", "properties", "stateful")
+
 
 def default_targets() -> list[str]:
     models = sorted(p for p in (_ROOT / "models").glob("*.py") if p.name != "__init__.py")
     return [str(p.relative_to(_ROOT)) for p in models] + list(CHECKER_MODULES)
+
+
+def crosshair_target(target: str) -> str:
+    """What CrossHair is given for ``target``: a file of the suite becomes its module name.
+
+    CrossHair imports a file by walking up its ``__init__.py`` files, which in a checkout gives
+    ``models.values``, a second copy beside the installed ``stageflow_verify.models.values``.
+    Anything else (a module name, a file outside the suite's packages) is passed as it is.
+
+        >>> crosshair_target("elsewhere/x.py")
+        'elsewhere/x.py'
+    """
+    path = (_ROOT / target).resolve()
+    if path.suffix != ".py" or not path.is_file() or not path.is_relative_to(_ROOT):
+        return target
+    parts = path.relative_to(_ROOT).with_suffix("").parts
+    if parts[0] not in _PACKAGES:
+        return target
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return SUITE_ROOT + ".".join(parts)
 
 
 @dataclass(eq=False)
@@ -73,9 +117,10 @@ def check_modules(
     targets: Sequence[str], per_condition: float, deadline: float, jobs: int
 ) -> list[Outcome]:
     """Run ``crosshair check`` on each target, ``jobs`` at a time, until ``deadline``."""
-    crosshair = str(Path(sys.executable).with_name("crosshair"))
+    crosshair = [sys.executable, "-c", _CROSSHAIR, SUITE_ROOT.rstrip(".")]
     commands = [
-        [crosshair, "check", t, "--per_condition_timeout", str(per_condition)] for t in targets
+        [*crosshair, "check", crosshair_target(t), "--per_condition_timeout", str(per_condition)]
+        for t in targets
     ]
     outcomes = [Outcome(t) for t in targets]
     finished = run_bounded(commands, jobs=jobs, deadline=deadline, cwd=_ROOT)
@@ -188,14 +233,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         diff_report = StageReport("crosshair diffbehavior", diff_end - now)
         # diffbehavior bounds itself a little inside its share, so that it ends with a report.
         own = str(max(1.0, diff_report.share - 10))
-        diff = [sys.executable, "-m", "properties.diffbehavior", "--per-condition-timeout",
-                str(args.per_condition_timeout), "--total-timeout", own,
-                "--jobs", str(args.jobs)]  # fmt: skip
+        diff = [sys.executable, "-m", "properties.diffbehavior",
+                "--per-condition-timeout", str(args.per_condition_timeout),
+                "--total-timeout", own, "--jobs", str(args.jobs)]  # fmt: skip
         codes.append(_stage(diff_report, diff, env))
         stages.append(diff_report)
         if not args.skip_laws:
-            laws = [sys.executable, "-m", "core.run.verify", "--checks", "values.*",
-                    "--reports", "reports/contracts"]  # fmt: skip
+            laws = [sys.executable, "-m", "core.run.verify",
+                    "--checks", "values.*", "--reports", "reports/contracts"]  # fmt: skip
             env["HYPOTHESIS_PROFILE"] = "crosshair"
             now = time.monotonic()
             laws_report = StageReport("properties", deadline - now)
