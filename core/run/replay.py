@@ -192,8 +192,8 @@ def _failed(row: str, exc: BaseException | None, output: str, sf: ModuleType) ->
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) not in (1, 4) or (len(args) == 4 and args[1] != "--blob"):
-        print("usage: python -m core.run.replay ROW [--blob HYPOTHESIS_VERSION BASE64]",
-              file=sys.stderr)  # fmt: skip
+        print("usage: python -m core.run.replay ROW"
+              " [--blob HYPOTHESIS_VERSION BASE64]", file=sys.stderr)  # fmt: skip
         return 2
     blob = (args[2], args[3].encode("ascii")) if len(args) == 4 else None
     try:

@@ -24,7 +24,8 @@ SMOKE_CHECKS = "values.frozen_dict_mapping_laws,bags.context_bag_linearizable"
 
 def test_nightly_smoke_run_writes_json_junit_and_progress(tmp_path: Path) -> None:
     command = [
-        sys.executable, "-m", "core.run.nightly", "--minutes", "0.1", "--workers", "2",
+        sys.executable, "-m", "core.run.nightly",
+        "--minutes", "0.1", "--workers", "2",
         "--shards-per-worker", "1", "--chunk", "10", "--checks", SMOKE_CHECKS,
         "--reports", str(tmp_path), "--progress-every", "2",
     ]  # fmt: skip

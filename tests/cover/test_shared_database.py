@@ -90,7 +90,8 @@ def test_a_failure_found_by_one_process_is_replayed_first_by_another(
 def test_a_malformed_url_is_refused_in_one_line() -> None:
     env = {**os.environ, "HYPOTHESIS_PROFILE": "dev", "HYPOTHESIS_DB": "redis:/oops"}
     done = subprocess.run(
-        [sys.executable, "-m", "core.run.verify", "--checks", "values.extract_service"],
+        [sys.executable, "-m", "core.run.verify",
+         "--checks", "values.extract_service"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 2
