@@ -12,9 +12,16 @@ in a string (``-m core.run.verify`` in a subprocess, ``"core.sut.values"`` given
 - a string literal that is exactly a dotted module name of those packages (``"core.run"``,
   ``"models.values"``) is prefixed; a bare folder name (``"core"``) is left alone, since the
   suite uses those as directory names too;
-- ``-m core.`` (and the other three) inside any string literal, and in ``Makefile``,
-  ``.ci/run`` and ``README.md``, is prefixed, as is a line of those three files that starts
-  ``from core.``/``import core.`` (the README's examples).
+- ``-m core.`` and ``-p core.`` (a module run, a pytest plugin loaded by name; and the other
+  three) inside any string literal, and in ``Makefile``, ``.ci/run`` and ``README.md``, is
+  prefixed, as is a line of those three files that starts ``from core.``/``import core.`` (the
+  README's examples).
+
+Then, when the checkout's ruff is there (``.venv/bin/ruff``, else one on ``PATH``) and
+``pyproject.toml`` configures it, the Python files it changed get ruff's import sorting
+(``ruff check --select I --fix``) and ``ruff format``: a longer name moves imports between
+blocks and past the line length, and ``make lint`` must pass on the commit as written.
+``--no-format`` skips that step.
 
 It also writes the packaging sections of ``pyproject.toml`` (the console script, the pytest11
 entry point, the package list from the folders' ``__init__.py`` files, the ``package-dir`` map).
@@ -32,6 +39,8 @@ from __future__ import annotations
 import argparse
 import io
 import re
+import shutil
+import subprocess
 import tokenize
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -41,7 +50,7 @@ PACKAGES = ("core", "models", "properties", "stateful")
 PYTHON_ROOTS = (*PACKAGES, "tests")
 TEXT_FILES = ("Makefile", ".ci/run", "README.md")
 _DOTTED = re.compile(rf"^(['\"])((?:{'|'.join(PACKAGES)})(?:\.[A-Za-z_]\w*)+)\1$")
-_DASH_M = re.compile(rf"(-m\s+)(?=(?:{'|'.join(PACKAGES)})\.)")
+_DASH_M = re.compile(rf"(-[mp]\s+)(?=(?:{'|'.join(PACKAGES)})\.)")
 # In Makefile, .ci/run and the README's code blocks: `from core.x import y` at a line's start.
 _TEXT_IMPORT = re.compile(rf"^(\s*(?:from|import)\s+)(?=(?:{'|'.join(PACKAGES)})[\s.])", re.M)
 
@@ -184,12 +193,34 @@ def files(root: Path) -> Iterator[tuple[Path, bool]]:
             yield root / name, False
 
 
+def ruff(root: Path) -> str | None:
+    """The ruff that formats the checkout: its venv's, else one on PATH; None without one."""
+    pyproject = root / "pyproject.toml"
+    if not pyproject.exists() or "[tool.ruff" not in pyproject.read_text():
+        return None
+    local = root / ".venv" / "bin" / "ruff"
+    return str(local) if local.exists() else shutil.which("ruff")
+
+
+def tidy(root: Path, paths: Sequence[Path]) -> None:
+    """Sort the imports of ``paths`` and format them, as ``make lint`` will check them."""
+    tool = ruff(root)
+    if tool is None or not paths:
+        return
+    names = [str(p) for p in paths]
+    subprocess.run([tool, "check", "--quiet", "--select", "I", "--fix", *names], cwd=root)
+    subprocess.run([tool, "format", "--quiet", *names], cwd=root)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 core/run/rename_imports.py", description=__doc__)
     parser.add_argument(
         "--check", action="store_true", help="report, do not write; exit 1 if needed"
     )
     parser.add_argument("--root", default=str(Path(__file__).resolve().parents[2]))
+    parser.add_argument(
+        "--no-format", action="store_true", help="leave the changed files unsorted, unformatted"
+    )
     args = parser.parse_args(argv)
     changed = []
     for path, is_python in files(Path(args.root)):
@@ -207,6 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             changed.append(pyproject)
             if not args.check:
                 pyproject.write_text(new)
+    if not args.check and not args.no_format:
+        tidy(Path(args.root), [p for p in changed if p.suffix == ".py"])
     for path in changed:
         print(path.relative_to(args.root))
     return 1 if args.check and changed else 0

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import pytest
+
+from core.run import rename_imports
 from core.run.rename_imports import main, rewrite_python, rewrite_text
 
 BEFORE = '''"""Docstring naming core.run.verify stays as it is."""
@@ -89,3 +93,40 @@ def test_pyproject_gets_the_packaging_of_every_subpackage_once(tmp_path: Path) -
     assert 'stageflow-verify = "stageflow_verify.core.run.cli:main"' in text
     assert text.index("[project]") < text.index("[tool.setuptools]") < text.index("[tool.ruff]")
     assert main(["--check", "--root", str(tmp_path)]) == 0  # written once: idempotent
+
+
+def test_a_plugin_loaded_by_name_follows_the_rename() -> None:
+    text = "`python -m pytest -p core.run.pytest_plugin --stageflow-verify`\n"
+    once = rewrite_text(text)
+    assert (
+        once == "`python -m pytest -p stageflow_verify.core.run.pytest_plugin --stageflow-verify`\n"
+    )
+    assert rewrite_text(once) == once
+
+
+def test_the_changed_files_are_sorted_and_formatted_as_lint_checks_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The longer name moves an import out of the third-party block and past 100 columns.
+    (tmp_path / "core").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.ruff]\nline-length = 100\n\n"
+        '[tool.ruff.lint.isort]\nknown-first-party = ["stageflow_verify"]\n'
+    )
+    module = tmp_path / "core" / "m.py"
+    untouched = tmp_path / "core" / "n.py"
+    untouched.write_text("import os,sys\n")
+    module.write_text(
+        "from core.run.checks import SUITE_ROOT, discover_checks, discover_findings, watchdog\n"
+        "import pytest\n"
+    )
+    monkeypatch.setattr(
+        rename_imports, "ruff", lambda root: str(Path(sys.executable).with_name("ruff"))
+    )
+    assert main(["--root", str(tmp_path)]) == 0
+    assert module.read_text() == (
+        "import pytest\n\n"
+        "from stageflow_verify.core.run.checks import (\n"
+        "    SUITE_ROOT,\n    discover_checks,\n    discover_findings,\n    watchdog,\n)\n"
+    )
+    assert untouched.read_text() == "import os,sys\n"  # only what the rename changed
