@@ -86,7 +86,12 @@ verify-all: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --durations=10 tests
 
+# mypy cannot see through the editable install's import hook (a meta path finder): it checks
+# the folders under the one import name through links in .typecheck/ (pyproject's mypy_path).
+TYPECHECK_LINKS := .typecheck/stageflow_verify
 typecheck: $(STAMP)
+	@mkdir -p $(TYPECHECK_LINKS) && for d in core models properties stateful; do \
+		ln -sfn ../../$$d $(TYPECHECK_LINKS)/$$d; done
 	$(PY) -m mypy
 
 lint: $(STAMP)
