@@ -27,7 +27,9 @@ from types import CodeType, ModuleType
 
 from _pytest.assertion.rewrite import rewrite_asserts
 
-PACKAGE = "properties"
+from core.run.checks import SUITE_ROOT
+
+PACKAGE = f"{SUITE_ROOT}properties"  # the laws' package under the suite's import name
 
 
 class _RewritingLoader(importlib.machinery.SourceFileLoader):
