@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from models.graph_run import t7
+from stageflow_verify.models.graph_run import t7
 
 DRAIN_CONCURRENT = "SF-LIFE-06"
 DRAIN_FAILURE_ESCAPES = "SF-LIFE-07"

@@ -54,7 +54,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from typing import TypeAlias
 
-from models.heap import (
+from stageflow_verify.models.heap import (
     EMPTY_HEAP,
     Copy,
     Edit,

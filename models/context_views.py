@@ -48,7 +48,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from models.heap import Plain
+from stageflow_verify.models.heap import Plain
 
 CREATE_DEFAULTS: Mapping[str, Plain] = {
     "topology": None,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import random
 
-from models import interceptor_state as S
-from models.graph_run import RETRY_ONCE, RETRY_STATUS_IGNORED, TIMEOUT_NOT_RETRIED
-from models.interceptor_config import (
+from stageflow_verify.models import interceptor_state as S
+from stageflow_verify.models.graph_run import RETRY_ONCE, RETRY_STATUS_IGNORED, TIMEOUT_NOT_RETRIED
+from stageflow_verify.models.interceptor_config import (
     DEFAULT_TIMEOUT,
     EVENTS_LOST,
     EXHAUSTED,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from models import interceptor_state as S
+from stageflow_verify.models import interceptor_state as S
 
 EMPTY_IS_DEFAULT = "SF-RUN-09"  # build(interceptors=[]) installs the defaults
 EVENTS_LOST = "SF-INT-02"  # retry events never reach an EventSink with keyword-only try_emit

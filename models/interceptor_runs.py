@@ -23,7 +23,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from models.interceptor_stack import (
+from stageflow_verify.models.interceptor_stack import (
     Attempt,
     Event,
     Hook,
@@ -34,7 +34,7 @@ from models.interceptor_stack import (
     execute,
     t7,
 )
-from models.interceptor_state import Data, StackState
+from stageflow_verify.models.interceptor_state import Data, StackState
 
 HANG = 600.0  # virtual seconds the caller waits for a run before giving up on it
 STOPS = {"failed": "failed", "mismatch": "mismatch", "cancel": "cancelled"}

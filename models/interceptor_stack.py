@@ -37,10 +37,10 @@ from __future__ import annotations
 
 import random
 
-from models import interceptor_state as S
-from models.graph_run import OPEN_BREAKER_OK
-from models.interceptor_attempts import attempts
-from models.interceptor_config import (
+from stageflow_verify.models import interceptor_state as S
+from stageflow_verify.models.graph_run import OPEN_BREAKER_OK
+from stageflow_verify.models.interceptor_attempts import attempts
+from stageflow_verify.models.interceptor_config import (
     DEFAULT_TIMEOUT,
     EMPTY_IS_DEFAULT,
     EVENTS_LOST,

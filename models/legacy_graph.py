@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from models.graph_run import (
+from stageflow_verify.models.graph_run import (
     BREAKER_THRESHOLD,
     DOUBLE_COUNTED,
     OPEN_BREAKER_OK,
@@ -42,7 +42,7 @@ from models.graph_run import (
     Breaker,
     t7,
 )
-from models.run_lifecycle import LifeGraph, Typed, typed
+from stageflow_verify.models.run_lifecycle import LifeGraph, Typed, typed
 
 LegacyResult = tuple[str, tuple[tuple[str, Typed], ...], str | None]  # status, data, error
 Event = tuple[str, str | None, str | None, float]  # type, pipeline_run_id, request_id, time

@@ -47,7 +47,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from models.graph_run import RETRY_STATUS_IGNORED, t7
+from stageflow_verify.models.graph_run import RETRY_STATUS_IGNORED, t7
 
 UNCHECKED_WITHOUT_DEPS = "SF-LIFE-01"  # a stage with no dependencies may read any stage
 LIFECYCLE_EVENTS_MISSING = "SF-LIFE-02"  # only stage.X.skipped is ever emitted

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.run_lifecycle import LifeGraph, output_of, predict, schedule
+from stageflow_verify.models.run_lifecycle import LifeGraph, output_of, predict, schedule
 
 RUNNER_KEEPS_GLOBAL_SINK = "SF-LIFE-05"
 

@@ -38,9 +38,17 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from models import subpipeline_cascade as cascade
-from models.subpipeline_cascade import END, FINISH, MARK, RELEASE, SETTLE, WALK, WHOLE
-from models.subpipelines import (
+from stageflow_verify.models import subpipeline_cascade as cascade
+from stageflow_verify.models.subpipeline_cascade import (
+    END,
+    FINISH,
+    MARK,
+    RELEASE,
+    SETTLE,
+    WALK,
+    WHOLE,
+)
+from stageflow_verify.models.subpipelines import (
     Abort,
     Cancel,
     Finish,

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from models.subpipelines import (
+from stageflow_verify.models.subpipelines import (
     RETAINS_CANCELED_IDS,
     Abort,
     Cancel,

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from models.subpipeline_events import Event, sink_error
-from models.subpipeline_state import (
+from stageflow_verify.models.subpipeline_events import Event, sink_error
+from stageflow_verify.models.subpipeline_state import (
     CHILD_CONTEXT_UNMARKED,
     RETAINS_CANCELED_IDS,
     SINK_ABORTS_CASCADE,

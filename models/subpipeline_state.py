@@ -14,7 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Literal, TypeAlias
 
-from models.subpipeline_events import DEFAULT_MAX_DEPTH, Event, Outcome, Plain, RunResult
+from stageflow_verify.models.subpipeline_events import (
+    DEFAULT_MAX_DEPTH,
+    Event,
+    Outcome,
+    Plain,
+    RunResult,
+)
 
 # Finding ids the model can adopt; the stateful module registers the findings themselves.
 RETAINS_CANCELED_IDS = "SF-SUB-01"  # spawner._canceled_runs is never pruned

@@ -6,8 +6,8 @@ real spawner and tracker, so the invariants compare like with like.
 
 from __future__ import annotations
 
-from models.subpipeline_events import Plain
-from models.subpipeline_state import AMBIENT_SINK_ONLY, State
+from stageflow_verify.models.subpipeline_events import Plain
+from stageflow_verify.models.subpipeline_state import AMBIENT_SINK_ONLY, State
 
 
 def tracker_view(state: State) -> dict[str, dict[str, Plain]]:

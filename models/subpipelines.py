@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from models.subpipeline_events import (
+from stageflow_verify.models.subpipeline_events import (
     Event,
     Outcome,
     RunResult,
@@ -39,36 +39,38 @@ from models.subpipeline_events import (
 )
 
 # The model's parts, re-exported: callers import the model from here.
-from models.subpipeline_marks import apply_marks as apply_marks
-from models.subpipeline_marks import cancel as cancel
-from models.subpipeline_marks import post_order as post_order
-from models.subpipeline_state import AMBIENT_SINK_ONLY as AMBIENT_SINK_ONLY
-from models.subpipeline_state import CHILD_CONTEXT_UNMARKED as CHILD_CONTEXT_UNMARKED
-from models.subpipeline_state import RETAINS_CANCELED_IDS as RETAINS_CANCELED_IDS
-from models.subpipeline_state import SINK_ABORTS_CASCADE as SINK_ABORTS_CASCADE
-from models.subpipeline_state import SINK_CHANGES_OUTCOME as SINK_CHANGES_OUTCOME
-from models.subpipeline_state import SPAWN_IGNORES_CANCEL as SPAWN_IGNORES_CANCEL
-from models.subpipeline_state import SPAWN_SINK_LEAKS as SPAWN_SINK_LEAKS
-from models.subpipeline_state import Abort as Abort
-from models.subpipeline_state import Cancel as Cancel
-from models.subpipeline_state import CancelResult as CancelResult
-from models.subpipeline_state import Config as Config
-from models.subpipeline_state import Finish as Finish
-from models.subpipeline_state import IsCanceled as IsCanceled
-from models.subpipeline_state import Op as Op
-from models.subpipeline_state import Run as Run
-from models.subpipeline_state import Spawn as Spawn
-from models.subpipeline_state import SpawnResult as SpawnResult
-from models.subpipeline_state import State as State
-from models.subpipeline_state import Status as Status
-from models.subpipeline_state import ancestors as ancestors
-from models.subpipeline_state import subtree as subtree
-from models.subpipeline_state import with_run as with_run
-from models.subpipeline_views import data_view as data_view
-from models.subpipeline_views import depths_view as depths_view
-from models.subpipeline_views import events_view as events_view
-from models.subpipeline_views import results_view as results_view
-from models.subpipeline_views import tracker_view as tracker_view
+from stageflow_verify.models.subpipeline_marks import apply_marks as apply_marks
+from stageflow_verify.models.subpipeline_marks import cancel as cancel
+from stageflow_verify.models.subpipeline_marks import post_order as post_order
+from stageflow_verify.models.subpipeline_state import AMBIENT_SINK_ONLY as AMBIENT_SINK_ONLY
+from stageflow_verify.models.subpipeline_state import (
+    CHILD_CONTEXT_UNMARKED as CHILD_CONTEXT_UNMARKED,
+)
+from stageflow_verify.models.subpipeline_state import RETAINS_CANCELED_IDS as RETAINS_CANCELED_IDS
+from stageflow_verify.models.subpipeline_state import SINK_ABORTS_CASCADE as SINK_ABORTS_CASCADE
+from stageflow_verify.models.subpipeline_state import SINK_CHANGES_OUTCOME as SINK_CHANGES_OUTCOME
+from stageflow_verify.models.subpipeline_state import SPAWN_IGNORES_CANCEL as SPAWN_IGNORES_CANCEL
+from stageflow_verify.models.subpipeline_state import SPAWN_SINK_LEAKS as SPAWN_SINK_LEAKS
+from stageflow_verify.models.subpipeline_state import Abort as Abort
+from stageflow_verify.models.subpipeline_state import Cancel as Cancel
+from stageflow_verify.models.subpipeline_state import CancelResult as CancelResult
+from stageflow_verify.models.subpipeline_state import Config as Config
+from stageflow_verify.models.subpipeline_state import Finish as Finish
+from stageflow_verify.models.subpipeline_state import IsCanceled as IsCanceled
+from stageflow_verify.models.subpipeline_state import Op as Op
+from stageflow_verify.models.subpipeline_state import Run as Run
+from stageflow_verify.models.subpipeline_state import Spawn as Spawn
+from stageflow_verify.models.subpipeline_state import SpawnResult as SpawnResult
+from stageflow_verify.models.subpipeline_state import State as State
+from stageflow_verify.models.subpipeline_state import Status as Status
+from stageflow_verify.models.subpipeline_state import ancestors as ancestors
+from stageflow_verify.models.subpipeline_state import subtree as subtree
+from stageflow_verify.models.subpipeline_state import with_run as with_run
+from stageflow_verify.models.subpipeline_views import data_view as data_view
+from stageflow_verify.models.subpipeline_views import depths_view as depths_view
+from stageflow_verify.models.subpipeline_views import events_view as events_view
+from stageflow_verify.models.subpipeline_views import results_view as results_view
+from stageflow_verify.models.subpipeline_views import tracker_view as tracker_view
 
 
 def _cancelled_ancestor(state: State, label: str) -> bool:

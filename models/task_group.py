@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.graph_run import t7
-from models.run_lifecycle import CANCEL_IN_CLEANUP_SWALLOWED
+from stageflow_verify.models.graph_run import t7
+from stageflow_verify.models.run_lifecycle import CANCEL_IN_CLEANUP_SWALLOWED
 
 SIBLINGS_NOT_CANCELLED = "SF-LIFE-04"
 CLEANUP_WORK = 0.25

@@ -23,7 +23,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import (
+from stageflow_verify.core.run.checks import (
     Check,
     Finding,
     Severity,
@@ -33,17 +33,17 @@ from core.run.checks import (
     expected,
     releases,
 )
-from core.sched.choosers import HypothesisChooser
-from core.sched.scheduler import run
-from core.sut.backpressure_sink import play_sink
-from models.backpressure_sink import (
+from stageflow_verify.core.sched.choosers import HypothesisChooser
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sut.backpressure_sink import play_sink
+from stageflow_verify.models.backpressure_sink import (
     DRAIN_CONCURRENT,
     DRAIN_FAILURE_ESCAPES,
     Arrival,
     SinkPlan,
     predict_sink,
 )
-from stateful.graph_machine import fine
+from stageflow_verify.stateful.graph_machine import fine
 
 CHECK = "lifecycle.backpressure_sink"
 

@@ -30,11 +30,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.run.bounded import run_bounded
-from core.run.checks import discover_findings, reproducing_ids
+from stageflow_verify.core.run.bounded import run_bounded
+from stageflow_verify.core.run.checks import discover_findings, reproducing_ids
 
-SUT_MODULE = "core.sut.values"
-MODEL_MODULE = "models.values"
+SUT_MODULE = "stageflow_verify.core.sut.values"
+MODEL_MODULE = "stageflow_verify.models.values"
 _ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -135,7 +135,9 @@ def _shorten(text: str, limit: int = 1500) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m properties.diffbehavior", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m stageflow_verify.properties.diffbehavior", description=__doc__
+    )
     parser.add_argument("--per-condition-timeout", type=float, default=5.0, metavar="S")
     parser.add_argument("--total-timeout", type=float, default=300.0, metavar="S")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)

@@ -30,8 +30,8 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from core.run.checks import Check, count_example
-from core.sut import stageflow_module
+from stageflow_verify.core.run.checks import Check, count_example
+from stageflow_verify.core.sut import stageflow_module
 
 CHECK = "lifecycle.event_sinks"
 SINKS = ("recorder", "noop", "logging", "logging_debug", "logging_warning")

@@ -36,7 +36,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import (
+from stageflow_verify.core.run.checks import (
     Check,
     Finding,
     Severity,
@@ -46,9 +46,9 @@ from core.run.checks import (
     expected,
     releases,
 )
-from core.run.withdrawn import Withdrawn
-from core.sut.values import frozen_dict, frozen_list
-from properties.strategies import (
+from stageflow_verify.core.run.withdrawn import Withdrawn
+from stageflow_verify.core.sut.values import frozen_dict, frozen_list
+from stageflow_verify.properties.strategies import (
     clashing_keys,
     is_hashable,
     keys,

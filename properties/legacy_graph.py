@@ -24,14 +24,14 @@ from types import ModuleType
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import Check, adopting_known, count_example
-from core.sched.choosers import HypothesisChooser
-from core.sched.scheduler import run
-from core.sut.legacy_graph import LegacyHarness, legacy_quiet
-from models.legacy_graph import predict_legacy
-from models.run_lifecycle import LifeGraph
-from stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
-from stateful.lifecycle_machine import life_graphs
+from stageflow_verify.core.run.checks import Check, adopting_known, count_example
+from stageflow_verify.core.sched.choosers import HypothesisChooser
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sut.legacy_graph import LegacyHarness, legacy_quiet
+from stageflow_verify.models.legacy_graph import predict_legacy
+from stageflow_verify.models.run_lifecycle import LifeGraph
+from stageflow_verify.stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
+from stageflow_verify.stateful.lifecycle_machine import life_graphs
 
 CHECK = "lifecycle.legacy_graph"
 # RETRY is no failure here either, the breaker reports a stage it stopped as completed, and it

@@ -27,7 +27,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import (
+from stageflow_verify.core.run.checks import (
     Check,
     Finding,
     Severity,
@@ -36,7 +36,7 @@ from core.run.checks import (
     expected,
     releases,
 )
-from core.sut.values import (
+from stageflow_verify.core.sut.values import (
     ID_FIELDS,
     context_from_snapshot,
     context_has,
@@ -44,8 +44,8 @@ from core.sut.values import (
     pipeline_context,
     tenant_from_snapshot,
 )
-from models import values as model
-from properties.strategies import datetimes, json_dicts, optional_text, str_dicts
+from stageflow_verify.models import values as model
+from stageflow_verify.properties.strategies import datetimes, json_dicts, optional_text, str_dicts
 
 context_fields = st.fixed_dictionaries(
     {

@@ -31,7 +31,7 @@ from uuid import UUID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import (
+from stageflow_verify.core.run.checks import (
     Check,
     Finding,
     Severity,
@@ -41,15 +41,15 @@ from core.run.checks import (
     expected,
     releases,
 )
-from core.run.withdrawn import Withdrawn
-from core.sut.values import (
+from stageflow_verify.core.run.withdrawn import Withdrawn
+from stageflow_verify.core.sut.values import (
     output_entry,
     output_fields,
     output_has_version,
     stage_output,
     subpipeline_result,
 )
-from properties.strategies import datetimes, json_dicts, optional_text
+from stageflow_verify.properties.strategies import datetimes, json_dicts, optional_text
 
 _MISSING = object()
 

@@ -23,7 +23,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import (
+from stageflow_verify.core.run.checks import (
     Check,
     Finding,
     Severity,
@@ -32,16 +32,16 @@ from core.run.checks import (
     expected,
     releases,
 )
-from core.sched.choosers import HypothesisChooser
-from core.sched.scheduler import run
-from core.sut.graphs import quiet
-from core.sut.lifecycle import life_features
-from core.sut.runner import run_sequence
-from models.run_lifecycle import LifeGraph
-from models.runner_result import RUNNER_KEEPS_GLOBAL_SINK, predict_sequence
-from stateful.lifecycle_findings import FINDINGS as LIFECYCLE_FINDINGS
-from stateful.lifecycle_findings import KNOWN_ELSEWHERE
-from stateful.lifecycle_machine import life_graphs
+from stageflow_verify.core.sched.choosers import HypothesisChooser
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sut.graphs import quiet
+from stageflow_verify.core.sut.lifecycle import life_features
+from stageflow_verify.core.sut.runner import run_sequence
+from stageflow_verify.models.run_lifecycle import LifeGraph
+from stageflow_verify.models.runner_result import RUNNER_KEEPS_GLOBAL_SINK, predict_sequence
+from stageflow_verify.stateful.lifecycle_findings import FINDINGS as LIFECYCLE_FINDINGS
+from stageflow_verify.stateful.lifecycle_findings import KNOWN_ELSEWHERE
+from stageflow_verify.stateful.lifecycle_machine import life_graphs
 
 CHECK = "lifecycle.runner"
 

@@ -30,7 +30,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import (
+from stageflow_verify.core.run.checks import (
     Check,
     Finding,
     Severity,
@@ -39,7 +39,7 @@ from core.run.checks import (
     documented,
     releases,
 )
-from core.sut.values import (
+from stageflow_verify.core.sut.values import (
     ID_FIELDS,
     context_snapshot,
     conversation,
@@ -51,7 +51,13 @@ from core.sut.values import (
     snapshot_takes_dict_extensions,
     snapshot_with,
 )
-from properties.strategies import datetimes, is_hashable, json_dicts, optional_text, values
+from stageflow_verify.properties.strategies import (
+    datetimes,
+    is_hashable,
+    json_dicts,
+    optional_text,
+    values,
+)
 
 _texts = st.text(max_size=6)
 run_identities = st.builds(

@@ -26,8 +26,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import Check, count_example
-from core.sut.values import (
+from stageflow_verify.core.run.checks import Check, count_example
+from stageflow_verify.core.sut.values import (
     context_snapshot,
     extension_bundle,
     extension_types,
@@ -37,7 +37,7 @@ from core.sut.values import (
     snapshot_replace,
     snapshot_takes_dict_extensions,
 )
-from properties.snapshot import snapshot_fields
+from stageflow_verify.properties.snapshot import snapshot_fields
 
 COMPOSED = ("run_id", "enrichments", "conversation")
 bundles = st.builds(extension_bundle, st.text("ab", max_size=3), st.integers(0, 5))

@@ -28,7 +28,7 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from core.run.checks import (
+from stageflow_verify.core.run.checks import (
     Check,
     Finding,
     Severity,
@@ -38,7 +38,7 @@ from core.run.checks import (
     expected,
     releases,
 )
-from core.sut.values import (
+from stageflow_verify.core.sut.values import (
     artifact,
     event,
     output_cancel,
@@ -54,7 +54,7 @@ from core.sut.values import (
     stage_output,
     status_values,
 )
-from properties.strategies import (
+from stageflow_verify.properties.strategies import (
     datetimes,
     is_hashable,
     optional_text,

@@ -26,7 +26,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import (
+from stageflow_verify.core.run.checks import (
     Check,
     Finding,
     Severity,
@@ -35,8 +35,8 @@ from core.run.checks import (
     documented,
     releases,
 )
-from core.sut.subpipeline_depth import spawn_chain, spawner_max_depth
-from models.subpipeline_depth import MODES, spawn_outcomes
+from stageflow_verify.core.sut.subpipeline_depth import spawn_chain, spawner_max_depth
+from stageflow_verify.models.subpipeline_depth import MODES, spawn_outcomes
 
 CHECK = "subpipelines.depth_limit"
 FORGETS_ENDED = "SF-SUB-08"

@@ -29,8 +29,8 @@ from uuid import UUID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import Check, count_example
-from core.sut.values import SUBPIPELINE_EVENTS, subpipeline_event
+from stageflow_verify.core.run.checks import Check, count_example
+from stageflow_verify.core.sut.values import SUBPIPELINE_EVENTS, subpipeline_event
 
 _OMITTED = "<omitted>"
 _texts = st.text("abc_", max_size=6)

@@ -22,7 +22,7 @@ from types import ModuleType
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.checks import (
+from stageflow_verify.core.run.checks import (
     Check,
     Finding,
     Severity,
@@ -31,18 +31,18 @@ from core.run.checks import (
     documented,
     releases,
 )
-from core.sched.choosers import HypothesisChooser
-from core.sched.scheduler import run
-from core.sut.graphs import quiet
-from core.sut.task_group import play_group, play_group_in_run
-from models.task_group import (
+from stageflow_verify.core.sched.choosers import HypothesisChooser
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sut.graphs import quiet
+from stageflow_verify.core.sut.task_group import play_group, play_group_in_run
+from stageflow_verify.models.task_group import (
     SIBLINGS_NOT_CANCELLED,
     GroupPlan,
     predict_group,
     predict_group_in_run,
 )
-from stateful.graph_machine import fine
-from stateful.lifecycle_findings import FINDINGS as LIFECYCLE_FINDINGS
+from stageflow_verify.stateful.graph_machine import fine
+from stageflow_verify.stateful.lifecycle_findings import FINDINGS as LIFECYCLE_FINDINGS
 
 CHECK = "lifecycle.task_group"
 

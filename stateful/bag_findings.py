@@ -18,10 +18,10 @@ documented as a copy of the internal dictionary, and the ContextBag model states
 
 from __future__ import annotations
 
-from core.run.checks import Finding, documented
-from core.run.withdrawn import Withdrawn
-from properties.stage_output import FINDINGS as STAGE_OUTPUT_FINDINGS
-from stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
+from stageflow_verify.core.run.checks import Finding, documented
+from stageflow_verify.core.run.withdrawn import Withdrawn
+from stageflow_verify.properties.stage_output import FINDINGS as STAGE_OUTPUT_FINDINGS
+from stageflow_verify.stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
 
 OUTPUT_CHECK = "bags.output_bag_linearizable"
 CONTEXT_CHECK = "bags.context_bag_linearizable"

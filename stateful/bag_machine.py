@@ -30,16 +30,16 @@ from hypothesis import Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from core.check.history import HistoryRecorder, Model
-from core.check.linearizability import Verdict, check_history_verbose
-from core.run.checks import Check, count_example, reproducing_ids
-from core.sched import timeline
-from core.sched.choosers import HypothesisChooser
-from core.sched.faults import FaultPlan
-from core.sched.scheduler import NOTE_HEADER, RunResult, run
-from core.sched.trace import render_swimlane
-from core.sut.bags import ContextBagSut, OutputBagSut, pause
-from models.bags import (
+from stageflow_verify.core.check.history import HistoryRecorder, Model
+from stageflow_verify.core.check.linearizability import Verdict, check_history_verbose
+from stageflow_verify.core.run.checks import Check, count_example, reproducing_ids
+from stageflow_verify.core.sched import timeline
+from stageflow_verify.core.sched.choosers import HypothesisChooser
+from stageflow_verify.core.sched.faults import FaultPlan
+from stageflow_verify.core.sched.scheduler import NOTE_HEADER, RunResult, run
+from stageflow_verify.core.sched.trace import render_swimlane
+from stageflow_verify.core.sut.bags import ContextBagSut, OutputBagSut, pause
+from stageflow_verify.models.bags import (
     BagInput,
     ContextBagModel,
     ContextInput,
@@ -59,7 +59,7 @@ from models.bags import (
     View,
     Write,
 )
-from stateful.bag_findings import (
+from stageflow_verify.stateful.bag_findings import (
     CONTEXT_CHECK,
     FINDINGS,
     OUTPUT_CHECK,

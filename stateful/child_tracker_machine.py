@@ -21,9 +21,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.run.checks import Check, count_example
-from core.sut import child_tracker as sut
-from models import child_tracker as model
+from stageflow_verify.core.run.checks import Check, count_example
+from stageflow_verify.core.sut import child_tracker as sut
+from stageflow_verify.models import child_tracker as model
 
 RUNS = st.sampled_from(sut.RUNS)
 

@@ -14,9 +14,9 @@ from types import ModuleType
 from typing import Any
 from uuid import UUID
 
-from core.run.checks import Finding, Severity, documented, expected, releases
-from core.sut.context import features
-from models import context_tree as model
+from stageflow_verify.core.run.checks import Finding, Severity, documented, expected, releases
+from stageflow_verify.core.sut.context import features
+from stageflow_verify.models import context_tree as model
 
 CHECK = "context.fork_tree"
 PARENT, CHILD, ACTION = UUID(int=1), UUID(int=2), UUID(int=3)

@@ -22,10 +22,10 @@ from uuid import UUID
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, rule, run_state_machine_as_test
 
-from core.run.checks import Check, count_example, reproducing_ids
-from core.sut import context as sut
-from core.sut import context_views as views
-from models.context_tree import (
+from stageflow_verify.core.run.checks import Check, count_example, reproducing_ids
+from stageflow_verify.core.sut import context as sut
+from stageflow_verify.core.sut import context_views as views
+from stageflow_verify.models.context_tree import (
     ROOT_ID_FIELDS,
     TENANT_FIELDS,
     AddArtifact,
@@ -36,8 +36,8 @@ from models.context_tree import (
     MarkCanceled,
     ReadPath,
 )
-from models.context_views import CREATE_DEFAULTS
-from models.heap import (
+from stageflow_verify.models.context_views import CREATE_DEFAULTS
+from stageflow_verify.models.heap import (
     Append,
     DeleteKey,
     Edit,
@@ -50,8 +50,12 @@ from models.heap import (
     container_paths,
     resolve,
 )
-from stateful.context_findings import CHECK, FINDINGS
-from stateful.context_view_state import FORK_ROOT_EXTRAS, ContextViewState, RootExtras
+from stageflow_verify.stateful.context_findings import CHECK, FINDINGS
+from stageflow_verify.stateful.context_view_state import (
+    FORK_ROOT_EXTRAS,
+    ContextViewState,
+    RootExtras,
+)
 
 KEYS = st.sampled_from(["profile", "tier", "a", "b"])
 SCALARS = st.one_of(st.integers(-3, 3), st.text("xyz", max_size=2), st.none(), st.booleans())

@@ -20,16 +20,16 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant
 
-from core.sut import context_views as views
-from models.context_tree import ContextTreeModel, TreeState
-from models.context_views import (
+from stageflow_verify.core.sut import context_views as views
+from stageflow_verify.models.context_tree import ContextTreeModel, TreeState
+from stageflow_verify.models.context_views import (
     CREATE_DEFAULTS,
     Extras,
     expected_snapshot,
     expected_stage_context,
     expected_views,
 )
-from models.heap import Plain
+from stageflow_verify.models.heap import Plain
 
 # Arguments of create a root may leave out: the model gives them create's defaults.
 # Mostly nothing left out (and shrinking towards that): roots then hold the nested data that

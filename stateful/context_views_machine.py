@@ -17,19 +17,19 @@ from uuid import UUID
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, rule, run_state_machine_as_test
 
-from core.run.checks import Check
-from core.sut import context as sut
-from core.sut import context_views as views
-from models.context_tree import CreateRoot, Fork
-from models.context_views import (
+from stageflow_verify.core.run.checks import Check
+from stageflow_verify.core.sut import context as sut
+from stageflow_verify.core.sut import context_views as views
+from stageflow_verify.models.context_tree import CreateRoot, Fork
+from stageflow_verify.models.context_views import (
     ROOT_STAGE_NAME,
     STAGES,
     expected_event,
     expected_stage_event,
 )
-from models.heap import Plain
-from stateful.context_machine import ContextTreeComparison, root_operations
-from stateful.context_view_state import ContextViewState, RootExtras, root_extras
+from stageflow_verify.models.heap import Plain
+from stageflow_verify.stateful.context_machine import ContextTreeComparison, root_operations
+from stageflow_verify.stateful.context_view_state import ContextViewState, RootExtras, root_extras
 
 contexts = ContextViewState.contexts
 EVENT_DATA = st.dictionaries(

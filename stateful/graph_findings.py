@@ -31,9 +31,9 @@ import inspect
 from types import ModuleType
 from typing import Any
 
-import core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
-from core.run.checks import Finding, Severity, documented, expected, releases
-from models import graph_run as model
+import stageflow_verify.core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
+from stageflow_verify.core.run.checks import Finding, Severity, documented, expected, releases
+from stageflow_verify.models import graph_run as model
 
 CHECK = "graphs.run_dag"
 

@@ -46,11 +46,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.run.checks import Check, count_example, reproducing_ids
-from core.sched.choosers import HypothesisChooser
-from core.sched.scheduler import run
-from core.sut.graphs import LINGER, GraphFeatures, GraphHarness, features, quiet
-from models.graph_run import (
+from stageflow_verify.core.run.checks import Check, count_example, reproducing_ids
+from stageflow_verify.core.sched.choosers import HypothesisChooser
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sut.graphs import LINGER, GraphFeatures, GraphHarness, features, quiet
+from stageflow_verify.models.graph_run import (
     ALWAYS_OK,
     SHARED_CANCEL_TOKEN,
     SHARED_CLEANUP,
@@ -64,7 +64,7 @@ from models.graph_run import (
     StageDesc,
     describe_graph,
 )
-from stateful.graph_findings import CHECK, FINDINGS
+from stageflow_verify.stateful.graph_findings import CHECK, FINDINGS
 
 NAMES = "abcdef"
 KINDS = ("ok", "transient", "fail", "raise", "retry_status", "slow", "spawn", "mutate")

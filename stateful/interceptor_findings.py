@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.run.checks import Finding, Severity, documented, releases
-from models import interceptor_stack as stack
-from models import interceptor_state as state
-from stateful import graph_findings
-from stateful import interceptor_reproducers as r
+from stageflow_verify.core.run.checks import Finding, Severity, documented, releases
+from stageflow_verify.models import interceptor_stack as stack
+from stageflow_verify.models import interceptor_state as state
+from stageflow_verify.stateful import graph_findings
+from stageflow_verify.stateful import interceptor_reproducers as r
 
 CHECK = "interceptors.stack"
 # SF-RUN-11 is the breaker's double count this machine first registered as SF-INT-01: one root

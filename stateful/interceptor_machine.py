@@ -42,11 +42,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.run.checks import Check, count_example, reproducing_ids
-from core.sched.choosers import Chooser, HypothesisChooser
-from core.sched.scheduler import run
-from core.sut.interceptors import StackHarness, pipeline_runs, virtual_clocks
-from models.interceptor_runs import (
+from stageflow_verify.core.run.checks import Check, count_example, reproducing_ids
+from stageflow_verify.core.sched.choosers import Chooser, HypothesisChooser
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sut.interceptors import StackHarness, pipeline_runs, virtual_clocks
+from stageflow_verify.models.interceptor_runs import (
     Graph,
     RunObservation,
     owner_orders,
@@ -55,11 +55,11 @@ from models.interceptor_runs import (
     predict_run,
     run_random,
 )
-from models.interceptor_stack import RunData
-from models.interceptor_state import StackState
-from stateful.interceptor_findings import CHECK, adopted_findings
-from stateful.interceptor_reproducers import needs_stack
-from stateful.interceptor_strategies import WAITS, graphs, run_data
+from stageflow_verify.models.interceptor_stack import RunData
+from stageflow_verify.models.interceptor_state import StackState
+from stageflow_verify.stateful.interceptor_findings import CHECK, adopted_findings
+from stageflow_verify.stateful.interceptor_reproducers import needs_stack
+from stageflow_verify.stateful.interceptor_strategies import WAITS, graphs, run_data
 
 MAX_STEPS = 40_000
 # A run here costs a few steps of the loop, a tenth of a graph-machine run; the budget buys
@@ -235,7 +235,7 @@ def machine_settings() -> settings:
 def check_stacks(deviations: frozenset[str], budget: settings | None = None) -> None:
     """The machine (shrunk counterexamples), then the canonical scenarios: the edges random
     draws under a small budget may miss, played the same way every time."""
-    from stateful.interceptor_scenarios import play_scenarios
+    from stageflow_verify.stateful.interceptor_scenarios import play_scenarios
 
     machine = comparison_for(deviations)
     run_state_machine_as_test(machine, settings=budget or machine_settings())

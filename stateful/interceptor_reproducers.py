@@ -15,8 +15,8 @@ import inspect
 from types import ModuleType
 from typing import Any
 
-import core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
-from stateful.graph_findings import _context
+import stageflow_verify.core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
+from stageflow_verify.stateful.graph_findings import _context
 
 
 def needs_stack(sf: ModuleType) -> str | None:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.sched.choosers import ReplayChooser
-from core.sut.interceptors import StackHarness
-from models.interceptor_runs import Graph
-from models.interceptor_stack import Retry, RunData, Stack, StageSpec
-from stateful.interceptor_strategies import fine
+from stageflow_verify.core.sched.choosers import ReplayChooser
+from stageflow_verify.core.sut.interceptors import StackHarness
+from stageflow_verify.models.interceptor_runs import Graph
+from stageflow_verify.models.interceptor_stack import Retry, RunData, Stack, StageSpec
+from stageflow_verify.stateful.interceptor_strategies import fine
 
 A = 1 + fine(0)
 B = 1 + fine(1)

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from models.interceptor_runs import Graph
-from models.interceptor_stack import Retry, RunData, Stack, StageSpec
+from stageflow_verify.models.interceptor_runs import Graph
+from stageflow_verify.models.interceptor_stack import Retry, RunData, Stack, StageSpec
 
 BEHAVIOURS = ("transient", "ok", "fail", "raise", "retry", "slow", "cancel", "interrupted")
 PROBE_PRIORITIES = (3, 7, 12, 30)  # outside idempotency, between timeout/breaker/retry, inside

@@ -19,7 +19,7 @@ import warnings
 from types import ModuleType
 from typing import Any
 
-from core.run.checks import Finding, Severity, expected, releases
+from stageflow_verify.core.run.checks import Finding, Severity, expected, releases
 
 DEBUG_FILES = ("/tmp/debug_voice_handler.log", "/tmp/debug_pipeline_dag.log")
 PROBE_STAGE = "sf_life_08_probe_stage"

@@ -21,11 +21,11 @@ import asyncio
 from types import ModuleType
 from typing import Any
 
-import core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
-from core.run.checks import Finding, Severity, documented, expected, releases
-from models import run_lifecycle as model
-from stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
-from stateful.graph_findings import _context
+import stageflow_verify.core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
+from stageflow_verify.core.run.checks import Finding, Severity, documented, expected, releases
+from stageflow_verify.models import run_lifecycle as model
+from stageflow_verify.stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
+from stageflow_verify.stateful.graph_findings import _context
 
 CHECK = "lifecycle.run"
 KNOWN_ELSEWHERE = [f for f in GRAPH_FINDINGS if f.id == "SF-RUN-02"]

@@ -38,13 +38,20 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.run.checks import Check, count_example, reproducing_ids
-from core.sched.choosers import HypothesisChooser
-from core.sched.scheduler import run
-from core.sut.lifecycle import LifecycleHarness, life_features, quiet
-from models.run_lifecycle import ABSENT, STATUSES, LifeGraph, LifeObservation, LifeStage, predict
-from stateful.graph_machine import fine
-from stateful.lifecycle_findings import CHECK, FINDINGS, KNOWN_ELSEWHERE, applies
+from stageflow_verify.core.run.checks import Check, count_example, reproducing_ids
+from stageflow_verify.core.sched.choosers import HypothesisChooser
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sut.lifecycle import LifecycleHarness, life_features, quiet
+from stageflow_verify.models.run_lifecycle import (
+    ABSENT,
+    STATUSES,
+    LifeGraph,
+    LifeObservation,
+    LifeStage,
+    predict,
+)
+from stageflow_verify.stateful.graph_machine import fine
+from stageflow_verify.stateful.lifecycle_findings import CHECK, FINDINGS, KNOWN_ELSEWHERE, applies
 
 NAMES = "abcde"
 VALUES: tuple[Any, ...] = (0, False, "", [], 1, "x", [0], None)

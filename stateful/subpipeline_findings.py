@@ -27,7 +27,7 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from core.run.checks import Finding, Severity, documented, expected, releases
+from stageflow_verify.core.run.checks import Finding, Severity, documented, expected, releases
 
 CHECK = "subpipelines.spawn_tree"
 

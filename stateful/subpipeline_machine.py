@@ -43,13 +43,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.run.checks import Check, count_example, reproducing_ids
-from core.sched.choosers import Chooser, HypothesisChooser, ReplayChooser
-from core.sched.scheduler import DeterministicLoop
-from core.sut.subpipelines import Driver, SubpipelineHarness, bridge_inherit
-from models.subpipeline_batches import linearize
-from models.subpipeline_events import Outcome
-from models.subpipelines import (
+from stageflow_verify.core.run.checks import Check, count_example, reproducing_ids
+from stageflow_verify.core.sched.choosers import Chooser, HypothesisChooser, ReplayChooser
+from stageflow_verify.core.sched.scheduler import DeterministicLoop
+from stageflow_verify.core.sut.subpipelines import Driver, SubpipelineHarness, bridge_inherit
+from stageflow_verify.models.subpipeline_batches import linearize
+from stageflow_verify.models.subpipeline_events import Outcome
+from stageflow_verify.models.subpipelines import (
     RETAINS_CANCELED_IDS,
     SPAWN_IGNORES_CANCEL,
     Abort,
@@ -69,7 +69,7 @@ from models.subpipelines import (
     subtree,
     tracker_view,
 )
-from stateful.subpipeline_findings import SUBPIPELINE_FINDINGS
+from stageflow_verify.stateful.subpipeline_findings import SUBPIPELINE_FINDINGS
 
 FINDINGS = SUBPIPELINE_FINDINGS
 T = TypeVar("T")

@@ -16,10 +16,14 @@ For example::
 
 from __future__ import annotations
 
-from core.run.checks import Check, count_example, reproducing_ids
-from core.sut.subpipeline_memory import bytes_per_cycle, bytes_per_retained_id, measure_retention
-from models.subpipelines import RETAINS_CANCELED_IDS
-from stateful.subpipeline_findings import FINDINGS_BY_ID
+from stageflow_verify.core.run.checks import Check, count_example, reproducing_ids
+from stageflow_verify.core.sut.subpipeline_memory import (
+    bytes_per_cycle,
+    bytes_per_retained_id,
+    measure_retention,
+)
+from stageflow_verify.models.subpipelines import RETAINS_CANCELED_IDS
+from stageflow_verify.stateful.subpipeline_findings import FINDINGS_BY_ID
 
 SMALL, LARGE = 100, 400  # cycles: enough for the constant overhead to cancel out, under 3 s
 UNEXPLAINED_LIMIT = 64.0  # bytes per cycle; a leaked id or dict entry costs over 100

@@ -22,7 +22,7 @@ from collections.abc import Callable, Coroutine
 from types import ModuleType
 from typing import Any
 
-from core.run.checks import Finding, Severity, documented, releases
+from stageflow_verify.core.run.checks import Finding, Severity, documented, releases
 
 OUTPUT_CHECK = "threads.bags"
 ITERATION_RACE = "SF-THR-01"

@@ -35,13 +35,13 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
 
-from core.run.checks import Check, reproducing_ids
-from core.sched.choosers import HypothesisChooser
-from core.sched.scheduler import run
-from core.sched.thread_reports import ThreadRunResult
-from core.sched.threads import ThreadScheduler
-from core.sut.bags import ContextBagSut, OutputBagSut
-from core.sut.thread_bags import (
+from stageflow_verify.core.run.checks import Check, reproducing_ids
+from stageflow_verify.core.sched.choosers import HypothesisChooser
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sched.thread_reports import ThreadRunResult
+from stageflow_verify.core.sched.threads import ThreadScheduler
+from stageflow_verify.core.sut.bags import ContextBagSut, OutputBagSut
+from stageflow_verify.core.sut.thread_bags import (
     Excuse,
     TolerantRecorder,
     excuses_for,
@@ -51,9 +51,17 @@ from core.sut.thread_bags import (
     waits_for_a_lock_forever,
     writer_not_yet_recorded,
 )
-from models.bags import BagInput, ContextInput, CView, CWrite, OutputView, View, Write
-from stateful.bag_findings import FINDINGS as BAG_FINDINGS
-from stateful.bag_machine import (
+from stageflow_verify.models.bags import (
+    BagInput,
+    ContextInput,
+    CView,
+    CWrite,
+    OutputView,
+    View,
+    Write,
+)
+from stageflow_verify.stateful.bag_findings import FINDINGS as BAG_FINDINGS
+from stageflow_verify.stateful.bag_machine import (
     CONTEXT_READS,
     KEYS,
     READS,
@@ -64,7 +72,7 @@ from stateful.bag_machine import (
     OutputBagComparison,
     bounded_settings,
 )
-from stateful.thread_bag_findings import (
+from stageflow_verify.stateful.thread_bag_findings import (
     CONTEXT_LOCK_ACROSS_LOOPS,
     CONTEXT_WRITER_LAGS,
     FINDINGS,

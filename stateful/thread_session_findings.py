@@ -17,10 +17,15 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from core.run.checks import Finding, Severity, documented, expected, releases
+from stageflow_verify.core.run.checks import Finding, Severity, documented, expected, releases
 
 # The lost wakeup's evidence and the bounded poll are SF-THR-02's own.
-from stateful.thread_bag_findings import SECONDS, _sleeps_for_good, _until, _waits_asleep
+from stageflow_verify.stateful.thread_bag_findings import (
+    SECONDS,
+    _sleeps_for_good,
+    _until,
+    _waits_asleep,
+)
 
 SESSIONS_CHECK = "threads.sessions"
 SPAWNER_BOUND_TO_FIRST_LOOP = "SF-THR-05"

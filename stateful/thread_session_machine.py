@@ -31,13 +31,21 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.run.checks import Check, count_example, reproducing_ids
-from core.sched.choosers import HypothesisChooser, ReplayChooser, ReplayDivergedError
-from core.sched.exhaustive import search_schedules
-from core.sched.scheduler import run
-from core.sched.threads import run_threads
-from core.sut.thread_bags import BOUND_ELSEWHERE, stageflow_focus, waits_for_a_lock_forever
-from core.sut.thread_sessions import (
+from stageflow_verify.core.run.checks import Check, count_example, reproducing_ids
+from stageflow_verify.core.sched.choosers import (
+    HypothesisChooser,
+    ReplayChooser,
+    ReplayDivergedError,
+)
+from stageflow_verify.core.sched.exhaustive import search_schedules
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sched.threads import run_threads
+from stageflow_verify.core.sut.thread_bags import (
+    BOUND_ELSEWHERE,
+    stageflow_focus,
+    waits_for_a_lock_forever,
+)
+from stageflow_verify.core.sut.thread_sessions import (
     SpawnerOp,
     fresh_process,
     global_session,
@@ -45,9 +53,9 @@ from core.sut.thread_sessions import (
     on_fresh_spawner,
     registered_children,
 )
-from stateful.bag_machine import bounded_settings
-from stateful.thread_bag_machine import PREEMPTION_RATE
-from stateful.thread_session_findings import (
+from stageflow_verify.stateful.bag_machine import bounded_settings
+from stageflow_verify.stateful.thread_bag_machine import PREEMPTION_RATE
+from stageflow_verify.stateful.thread_session_findings import (
     FINDINGS,
     GLOBAL_SPAWNER_TWICE,
     SESSIONS_CHECK,

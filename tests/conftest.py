@@ -16,9 +16,9 @@ import pytest
 from hypothesis import settings
 from hypothesis.internal.conjecture import engine
 
-from core.run import watchdog
-from core.run.checks import SUITE_ROOT
-from core.run.profiles import load_selected_profile
+from stageflow_verify.core.run import watchdog
+from stageflow_verify.core.run.checks import SUITE_ROOT
+from stageflow_verify.core.run.profiles import load_selected_profile
 
 load_selected_profile()
 

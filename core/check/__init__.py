@@ -10,7 +10,7 @@
 # models, wherever the histories came from.
 """The history checker: is a concurrent history explained by some order of a sequential model?"""
 
-from core.check.history import (
+from stageflow_verify.core.check.history import (
     Call,
     HistoryRecorder,
     Model,
@@ -19,14 +19,14 @@ from core.check.history import (
     operations,
     sequential,
 )
-from core.check.linearizability import (
+from stageflow_verify.core.check.linearizability import (
     CheckResult,
     Verdict,
     check_history,
     check_history_timeout,
     check_history_verbose,
 )
-from core.check.render import explain, render_explanation, render_report
+from stageflow_verify.core.check.render import explain, render_explanation, render_report
 
 __all__ = [
     "Call",

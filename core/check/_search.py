@@ -17,7 +17,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic
 
-from core.check.history import I, Model, O, Operation, S
+from stageflow_verify.core.check.history import I, Model, O, Operation, S
 
 # How many search iterations run between two looks at the clock.
 _CLOCK_EVERY = 1024

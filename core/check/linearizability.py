@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic
 
-from core.check import _search, render
-from core.check.history import I, Model, O, Operation, S
+from stageflow_verify.core.check import _search, render
+from stageflow_verify.core.check.history import I, Model, O, Operation, S
 
 
 class Verdict(enum.Enum):

@@ -18,8 +18,8 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.check import _search
-from core.check.history import I, Model, O, Operation, S
+from stageflow_verify.core.check import _search
+from stageflow_verify.core.check.history import I, Model, O, Operation, S
 
 MAX_ORDERS = 12
 

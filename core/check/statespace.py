@@ -24,8 +24,8 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from models import bags
-from models.context_tree import (
+from stageflow_verify.models import bags
+from stageflow_verify.models.context_tree import (
     TENANT_FIELDS,
     AddArtifact,
     ContextTreeModel,
@@ -37,7 +37,15 @@ from models.context_tree import (
     ReadPath,
     TreeState,
 )
-from models.heap import Append, ListBox, MapBox, Plain, Ref, SetKey, container_paths
+from stageflow_verify.models.heap import (
+    Append,
+    ListBox,
+    MapBox,
+    Plain,
+    Ref,
+    SetKey,
+    container_paths,
+)
 
 W = TypeVar("W")  # a walk state
 
@@ -125,7 +133,7 @@ def _tree_ops(model: ContextTreeModel, state: TreeState, max_contexts: int) -> l
 
 
 def _edit_for(state: TreeState, start: int, path: tuple[str | int, ...]) -> Any:
-    from models.heap import resolve
+    from stageflow_verify.models.heap import resolve
 
     target = resolve(state.heap, start, path)
     assert target is not None

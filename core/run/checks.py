@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Literal, TypeVar
 
-from core.run.watchdog import REPRODUCER_SECONDS, watchdog
-from core.sut import forget_harness_errors
+from stageflow_verify.core.run.watchdog import REPRODUCER_SECONDS, watchdog
+from stageflow_verify.core.sut import forget_harness_errors
 
 T = TypeVar("T")
 
@@ -231,7 +231,7 @@ def example_count() -> int:
 def still_reproduces(finding: Finding) -> bool:
     """Run ``finding``'s reproducer against the stageflow under test (no caching, so a test that
     monkeypatches stageflow sees the patched behaviour)."""
-    from core.sut import stageflow_module
+    from stageflow_verify.core.sut import stageflow_module
 
     sf = stageflow_module()
     if finding.applies(sf) is not None:

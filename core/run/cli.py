@@ -20,15 +20,39 @@ from collections.abc import Sequence
 
 # command -> (module, what it does); the module's main(argv) returns the exit code.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "verify": ("core.run.verify", "every check and finding against the imported stageflow"),
-    "nightly": ("core.run.nightly", "every check under the nightly profile, sharded"),
-    "matrix": ("core.run.matrix", "verify released stageflow versions side by side"),
-    "reach": ("core.run.reach", "verify under coverage.py over stageflow's in-scope modules"),
-    "modelcheck": ("core.run.modelcheck", "every schedule of small scenarios within a bound"),
-    "contracts": ("core.run.contracts", "CrossHair on the models' and the checker's contracts"),
-    "mutation": ("core.run.mutation", "planted and generated mutants of a stageflow copy"),
-    "replay": ("core.run.replay", "replay one failing row from its blob"),
-    "variables": ("core.run.variables", "check the Makefile's variables (exit 2 on bad input)"),
+    "verify": (
+        "stageflow_verify.core.run.verify",
+        "every check and finding against the imported stageflow",
+    ),
+    "nightly": (
+        "stageflow_verify.core.run.nightly",
+        "every check under the nightly profile, sharded",
+    ),
+    "matrix": (
+        "stageflow_verify.core.run.matrix",
+        "verify released stageflow versions side by side",
+    ),
+    "reach": (
+        "stageflow_verify.core.run.reach",
+        "verify under coverage.py over stageflow's in-scope modules",
+    ),
+    "modelcheck": (
+        "stageflow_verify.core.run.modelcheck",
+        "every schedule of small scenarios within a bound",
+    ),
+    "contracts": (
+        "stageflow_verify.core.run.contracts",
+        "CrossHair on the models' and the checker's contracts",
+    ),
+    "mutation": (
+        "stageflow_verify.core.run.mutation",
+        "planted and generated mutants of a stageflow copy",
+    ),
+    "replay": ("stageflow_verify.core.run.replay", "replay one failing row from its blob"),
+    "variables": (
+        "stageflow_verify.core.run.variables",
+        "check the Makefile's variables (exit 2 on bad input)",
+    ),
 }
 
 

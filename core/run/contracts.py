@@ -45,8 +45,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.run.bounded import run_bounded
-from core.run.checks import SUITE_ROOT
+from stageflow_verify.core.run.bounded import run_bounded
+from stageflow_verify.core.run.checks import SUITE_ROOT
 
 _ROOT = Path(__file__).resolve().parents[2]
 CHECKER_MODULES = ("core/check/render.py", "core/check/_search.py")
@@ -194,7 +194,9 @@ def _stage(report: StageReport, command: list[str], env: dict[str, str]) -> int:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.run.contracts", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m stageflow_verify.core.run.contracts", description=__doc__
+    )
     parser.add_argument("--per-condition-timeout", type=float, default=2.0, metavar="S")
     parser.add_argument("--total-timeout", type=float, default=900.0, metavar="S")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -233,13 +235,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         diff_report = StageReport("crosshair diffbehavior", diff_end - now)
         # diffbehavior bounds itself a little inside its share, so that it ends with a report.
         own = str(max(1.0, diff_report.share - 10))
-        diff = [sys.executable, "-m", "properties.diffbehavior",
+        diff = [sys.executable, "-m", "stageflow_verify.properties.diffbehavior",
                 "--per-condition-timeout", str(args.per_condition_timeout),
                 "--total-timeout", own, "--jobs", str(args.jobs)]  # fmt: skip
         codes.append(_stage(diff_report, diff, env))
         stages.append(diff_report)
         if not args.skip_laws:
-            laws = [sys.executable, "-m", "core.run.verify",
+            laws = [sys.executable, "-m", "stageflow_verify.core.run.verify",
                     "--checks", "values.*", "--reports", "reports/contracts"]  # fmt: skip
             env["HYPOTHESIS_PROFILE"] = "crosshair"
             now = time.monotonic()

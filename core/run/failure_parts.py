@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.sched import timeline
-from core.sched.loop_reports import one_schedule
+from stageflow_verify.core.sched import timeline
+from stageflow_verify.core.sched.loop_reports import one_schedule
 
 _PROGRAM_STARTS = ("Failing test case", "Falsifying example", "Failing explicit example")
 

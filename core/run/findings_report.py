@@ -35,12 +35,12 @@ from types import FunctionType, ModuleType
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from core.run.checks import BASIS_ORDER, SEVERITY_ORDER, SUITE_ROOT, Basis, Finding
-from core.run.report_files import atomic_write_text
-from core.run.withdrawn import Withdrawn, discover_withdrawn
+from stageflow_verify.core.run.checks import BASIS_ORDER, SEVERITY_ORDER, SUITE_ROOT, Basis, Finding
+from stageflow_verify.core.run.report_files import atomic_write_text
+from stageflow_verify.core.run.withdrawn import Withdrawn, discover_withdrawn
 
 if TYPE_CHECKING:
-    from core.sched.trace import Trace
+    from stageflow_verify.core.sched.trace import Trace
 
 Records = Mapping[str, Mapping[str, str]]  # version label -> {row name: status}
 
@@ -254,7 +254,7 @@ def reproducer_swimlanes(finding: Finding) -> list[str]:
     stock asyncio loop (``core/sched/SCHEDULER.md``): the picture is of the very schedule the
     printed script runs, one column per task. Empty for a finding not tagged ``interleaving``,
     one that does not apply here, or one whose reproducer no longer reproduces."""
-    from core.sched.trace import render_swimlane
+    from stageflow_verify.core.sched.trace import render_swimlane
 
     traces, problem = reproducer_traces(finding)
     return [problem] if problem else [render_swimlane(t, last=80, width=36) for t in traces]
@@ -268,8 +268,8 @@ def reproducer_traces(finding: Finding) -> tuple[list[Trace], str]:
     import asyncio
     from unittest import mock
 
-    from core.sched.scheduler import run
-    from core.sut import stageflow_module
+    from stageflow_verify.core.sched.scheduler import run
+    from stageflow_verify.core.sut import stageflow_module
 
     sf = stageflow_module()
     if finding.applies(sf) is not None:
@@ -544,7 +544,7 @@ def write_findings_report(findings: Iterable[Finding], reports_dir: Path) -> Pat
 def main() -> int:
     """``python -m core.run.findings_report``: rewrite findings.md and issues/ from the records
     already in ``reports/`` (no check is run)."""
-    from core.run.checks import discover_findings
+    from stageflow_verify.core.run.checks import discover_findings
 
     reports_dir = Path(__file__).resolve().parents[2] / "reports"
     reports_dir.mkdir(exist_ok=True)

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.run.mutant_generation import (
+from stageflow_verify.core.run.mutant_generation import (
     CHECKS_BY_FILE,
     MODULE_GROUPS,
     FileMutants,
@@ -34,8 +34,8 @@ from core.run.mutant_generation import (
     generate,
     sample,
 )
-from core.run.mutation import make_copy, run_verify, stageflow_package
-from core.run.report_files import atomic_write_json, completed
+from stageflow_verify.core.run.mutation import make_copy, run_verify, stageflow_package
+from stageflow_verify.core.run.report_files import atomic_write_json, completed
 
 # A mutant that makes a check hang must not stall the run. One file's globs took 1-40 s per
 # mutant on the 2-core machine under a load of about 10 (2026-12-02); 180 s leaves 4x that.

@@ -25,13 +25,17 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from core.run.checks import Finding
-from core.run.findings_report import finding_order, reproducer_source, reproducer_traces
-from core.run.html_assets import SCRIPT, STYLE
-from core.run.matrix_table import LEGEND, STATUSES, load_record
-from core.run.report import Row, VerifyReport
-from core.run.report_writer import write_report_file
-from core.sched.timeline import timeline_data
+from stageflow_verify.core.run.checks import Finding
+from stageflow_verify.core.run.findings_report import (
+    finding_order,
+    reproducer_source,
+    reproducer_traces,
+)
+from stageflow_verify.core.run.html_assets import SCRIPT, STYLE
+from stageflow_verify.core.run.matrix_table import LEGEND, STATUSES, load_record
+from stageflow_verify.core.run.report import Row, VerifyReport
+from stageflow_verify.core.run.report_writer import write_report_file
+from stageflow_verify.core.sched.timeline import timeline_data
 
 FAILING = ("NEW", "ERROR")
 

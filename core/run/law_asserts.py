@@ -27,7 +27,7 @@ from types import CodeType, ModuleType
 
 from _pytest.assertion.rewrite import rewrite_asserts
 
-from core.run.checks import SUITE_ROOT
+from stageflow_verify.core.run.checks import SUITE_ROOT
 
 PACKAGE = f"{SUITE_ROOT}properties"  # the laws' package under the suite's import name
 

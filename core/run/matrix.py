@@ -201,7 +201,7 @@ def run_verify(python: Path, checks: str, reports: str, pythonpath: Path | None 
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(pythonpath), env.get("PYTHONPATH", "")) if p
         )
-    command = [str(python), "-m", "core.run.verify", "--reports", reports]
+    command = [str(python), "-m", "stageflow_verify.core.run.verify", "--reports", reports]
     if checks:
         command += ["--checks", checks]
     return subprocess.run(command, cwd=ROOT, env=env).returncode
@@ -229,10 +229,10 @@ def verify_all(versions: Sequence[str], checks: str, reports: str) -> int:
         check_version(version, released)
     codes = []
     # Imported here: the rest of this module runs on the bare system Python (make's checks).
-    from core.run.html_report import write_matrix_index
-    from core.run.matrix_table import render_matrix
-    from core.run.report_files import running_marker
-    from core.run.report_writer import write_report_file
+    from stageflow_verify.core.run.html_report import write_matrix_index
+    from stageflow_verify.core.run.matrix_table import render_matrix
+    from stageflow_verify.core.run.report_files import running_marker
+    from stageflow_verify.core.run.report_writer import write_report_file
 
     with running_marker(Path(reports), "verify-all", ("matrix.md", "index.html")):
         for version in versions:
@@ -250,7 +250,9 @@ def verify_all(versions: Sequence[str], checks: str, reports: str) -> int:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.run.matrix", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m stageflow_verify.core.run.matrix", description=__doc__
+    )
     parser.add_argument("command", choices=("check", "verify", "all"))
     parser.add_argument(
         "versions", nargs="*", help="for `all`: the versions (default: every release >= 0.5.0)"

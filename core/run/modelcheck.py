@@ -29,22 +29,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.check.statespace import (
+from stageflow_verify.core.check.statespace import (
     WalkReport,
     context_bag_walk,
     context_tree_walk,
     output_bag_walk,
     walk,
 )
-from core.run.checks import discover_findings, reproducing_ids, still_reproduces
-from core.run.report_files import atomic_write_json, completed, running_marker
-from core.run.watchdog import STALL_SECONDS, StageflowStuckError, stall_watchdog
-from core.sched.exhaustive import ExplorationReport, Violation, explore
-from core.sut import modelcheck_scenarios as sc
-from core.sut.graphs import quiet
-from models import bags
-from models.bags import ContextBagModel, OutputBagModel
-from models.context_tree import (
+from stageflow_verify.core.run.checks import discover_findings, reproducing_ids, still_reproduces
+from stageflow_verify.core.run.report_files import atomic_write_json, completed, running_marker
+from stageflow_verify.core.run.watchdog import STALL_SECONDS, StageflowStuckError, stall_watchdog
+from stageflow_verify.core.sched.exhaustive import ExplorationReport, Violation, explore
+from stageflow_verify.core.sut import modelcheck_scenarios as sc
+from stageflow_verify.core.sut.graphs import quiet
+from stageflow_verify.models import bags
+from stageflow_verify.models.bags import ContextBagModel, OutputBagModel
+from stageflow_verify.models.context_tree import (
     EMPTY_OVERRIDE_IGNORED,
     LIVE_EXTENSIONS,
     SHALLOW_CONFIGURATION,
@@ -53,8 +53,8 @@ from models.context_tree import (
     SHALLOW_PARENT_SNAPSHOT,
     UNIDENTIFIED_PARENT_NOT_CHILD,
 )
-from stateful.bag_findings import FINDINGS as BAG_FINDINGS
-from stateful.bag_findings import READ_DATA_WRITES_BAG, WRITTEN_DICT_SHOWS
+from stageflow_verify.stateful.bag_findings import FINDINGS as BAG_FINDINGS
+from stageflow_verify.stateful.bag_findings import READ_DATA_WRITES_BAG, WRITTEN_DICT_SHOWS
 
 ALL_CONTEXT_DEVIATIONS = frozenset(
     {
@@ -178,7 +178,9 @@ def render(results: list[Result], walked: list[WalkReport]) -> str:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.run.modelcheck", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m stageflow_verify.core.run.modelcheck", description=__doc__
+    )
     parser.add_argument("--preemption-bound", type=int, default=3)
     parser.add_argument("--max-schedules", type=int, default=20_000, help="per scenario")
     parser.add_argument("--depth", type=int, default=None, help="walk depth (default per model)")

@@ -48,7 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from core.run.report_files import running_marker
+from stageflow_verify.core.run.report_files import running_marker
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = "tests/quality/baseline"
@@ -156,7 +156,7 @@ def run_verify(
     copy: Path, globs: Sequence[str], reports: Path, timeout: float = VERIFY_TIMEOUT
 ) -> tuple[int | None, list[str], str]:
     """Verify the copy: exit code (None on timeout), the NEW rows, and the output's tail."""
-    argv = [sys.executable, "-m", "core.run.verify", "--reports", str(reports)]
+    argv = [sys.executable, "-m", "stageflow_verify.core.run.verify", "--reports", str(reports)]
     if globs:
         argv += ["--checks", ",".join(globs)]
     code, out, err = _run(argv, copy, timeout)
@@ -261,7 +261,9 @@ def render(outcomes: Sequence[Outcome], baseline: bool) -> str:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.run.mutation", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m stageflow_verify.core.run.mutation", description=__doc__
+    )
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--only", action="append", default=[], help="mutant id (repeatable)")
     parser.add_argument("--full", action="store_true", help="run every check, not the targets")
@@ -278,8 +280,8 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from core.run.generated_mutation import run_generated
-    from core.run.mutant_generation import MODULE_GROUPS, parse_sample
+    from stageflow_verify.core.run.generated_mutation import run_generated
+    from stageflow_verify.core.run.mutant_generation import MODULE_GROUPS, parse_sample
 
     args = _parse(sys.argv[1:] if argv is None else argv)
     try:
@@ -305,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_catalog(args: argparse.Namespace) -> int:
     """The hand-written catalog: every planted bug must be killed and its witness must differ."""
-    from core.run.generated_mutation import write_section
+    from stageflow_verify.core.run.generated_mutation import write_section
     from tests.quality.mutants import MUTANTS
 
     unknown = set(args.only) - {m.id for m in MUTANTS}

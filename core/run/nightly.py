@@ -36,21 +36,21 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from core.run import checks as registry
-from core.run.nightly_budget import (
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run.nightly_budget import (
     ENV_HARD_STOP,
     STOP_WAIT,
     run_ends,
     started_at,
 )
-from core.run.nightly_report import (
+from stageflow_verify.core.run.nightly_report import (
     check_rows,
     extras,
     selected_names,
     write_failure_scripts,
     write_nightly_reports,
 )
-from core.run.nightly_shard import (
+from stageflow_verify.core.run.nightly_shard import (
     ENV_CHECKS,
     ENV_CHUNK,
     ENV_DEADLINE,
@@ -60,12 +60,17 @@ from core.run.nightly_shard import (
     ShardProgress,
     read_progress,
 )
-from core.run.profiles import ProfileError, load_selected_profile
-from core.run.report import Row, VerifyReport, render_table
-from core.run.report_files import running_marker
-from core.run.variables import PROFILE_ENV, RULES
-from core.run.verify import exit_code, replay_key, run_finding
-from core.sut import StageflowUnavailableError, stageflow_module, stageflow_path, stageflow_version
+from stageflow_verify.core.run.profiles import ProfileError, load_selected_profile
+from stageflow_verify.core.run.report import Row, VerifyReport, render_table
+from stageflow_verify.core.run.report_files import running_marker
+from stageflow_verify.core.run.variables import PROFILE_ENV, RULES
+from stageflow_verify.core.run.verify import exit_code, replay_key, run_finding
+from stageflow_verify.core.sut import (
+    StageflowUnavailableError,
+    stageflow_module,
+    stageflow_path,
+    stageflow_version,
+)
 
 _STARTED = time.time()  # the budget counts from here, or from make's recipe (STARTED_ENV)
 _SHARD_MODULE = Path(__file__).with_name("nightly_shard.py")
@@ -73,7 +78,9 @@ _ROOT = Path(__file__).resolve().parents[2]
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.run.nightly", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m stageflow_verify.core.run.nightly", description=__doc__
+    )
     parser.add_argument(
         "--minutes", type=float, default=None, help="default: NIGHTLY_MINUTES or 30"
     )

@@ -19,14 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core.run import checks as registry
-from core.run.check_statistics import merge_statistics
-from core.run.html_report import write_index
-from core.run.nightly_shard import ShardProgress
-from core.run.replay import ReplayKey, failure_script
-from core.run.report import Row, VerifyReport, render_markdown
-from core.run.report_files import completed
-from core.run.report_writer import write_report_file
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run.check_statistics import merge_statistics
+from stageflow_verify.core.run.html_report import write_index
+from stageflow_verify.core.run.nightly_shard import ShardProgress
+from stageflow_verify.core.run.replay import ReplayKey, failure_script
+from stageflow_verify.core.run.report import Row, VerifyReport, render_markdown
+from stageflow_verify.core.run.report_files import completed
+from stageflow_verify.core.run.report_writer import write_report_file
 
 
 def selected_names(patterns: str) -> list[str]:

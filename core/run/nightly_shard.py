@@ -42,16 +42,20 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine
 
-from core.run import checks as registry
-from core.run.check_statistics import collecting, merge_statistics
-from core.run.failure_parts import failure_timelines, hypothesis_program, show_one_schedule
-from core.run.law_asserts import rewrite_law_asserts
-from core.run.nightly_budget import bound_shrinking, next_chunk
-from core.run.profiles import load_selected_profile
-from core.run.verdicts import classify
-from core.run.verify import guarded, probe, run_captured
-from core.sched import timeline
-from core.sut import stageflow_module
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run.check_statistics import collecting, merge_statistics
+from stageflow_verify.core.run.failure_parts import (
+    failure_timelines,
+    hypothesis_program,
+    show_one_schedule,
+)
+from stageflow_verify.core.run.law_asserts import rewrite_law_asserts
+from stageflow_verify.core.run.nightly_budget import bound_shrinking, next_chunk
+from stageflow_verify.core.run.profiles import load_selected_profile
+from stageflow_verify.core.run.verdicts import classify
+from stageflow_verify.core.run.verify import guarded, probe, run_captured
+from stageflow_verify.core.sched import timeline
+from stageflow_verify.core.sut import stageflow_module
 
 ENV_DEADLINE = "NIGHTLY_DEADLINE"  # epoch seconds at which every shard stops
 ENV_WORKERS = "NIGHTLY_WORKERS"

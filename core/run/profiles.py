@@ -36,10 +36,10 @@ from hypothesis.database import (
 )
 from hypothesis.errors import InvalidArgument
 
-from core.run.reshrink import ShrinkAgainDatabase
+from stageflow_verify.core.run.reshrink import ShrinkAgainDatabase
 
 # The names and the URL form live with the Makefile's input checks, which run before .venv exists.
-from core.run.variables import (
+from stageflow_verify.core.run.variables import (
     DATABASE_ENV,
     DEFAULT_PROFILE,
     KNOWN_PROFILES,

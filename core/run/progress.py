@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.run.report import Row
+from stageflow_verify.core.run.report import Row
 
 
 def format_seconds(seconds: float) -> str:

@@ -35,9 +35,9 @@ from typing import Any
 
 import pytest
 
-from core.run import checks as registry
-from core.run.report import Row
-from core.sut.user.fixture import stageflow_pipeline
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run.report import Row
+from stageflow_verify.core.sut.user.fixture import stageflow_pipeline
 
 __all__ = ["stageflow_pipeline"]
 
@@ -66,9 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{MARKER}: a row of make verify (check or finding)")
     if config.getoption(OPTION):
-        from core.run.profiles import load_selected_profile
-        from core.run.replay import install_seed
-        from core.run.variables import PROFILE_ENV
+        from stageflow_verify.core.run.profiles import load_selected_profile
+        from stageflow_verify.core.run.replay import install_seed
+        from stageflow_verify.core.run.variables import PROFILE_ENV
 
         # `make verify` runs under ci unless told otherwise; so do its rows here.
         if not os.environ.get(PROFILE_ENV):  # unset or empty, as make's own default reads it
@@ -123,7 +123,7 @@ class VerifyItem(pytest.Item):
         raise NotImplementedError
 
     def setup(self) -> None:
-        from core.sut import stageflow_module
+        from stageflow_verify.core.sut import stageflow_module
 
         with _statistics(self):
             self.row = self.judge(stageflow_module())
@@ -155,7 +155,7 @@ class CheckItem(VerifyItem):
         self.check = check
 
     def judge(self, sf: ModuleType) -> Row:
-        from core.run.verify import run_check
+        from stageflow_verify.core.run.verify import run_check
 
         return run_check(self.check, sf)
 
@@ -172,7 +172,7 @@ class FindingItem(VerifyItem):
         )
 
     def judge(self, sf: ModuleType) -> Row:
-        from core.run.verify import run_finding
+        from stageflow_verify.core.run.verify import run_finding
 
         return run_finding(self.finding, sf)
 

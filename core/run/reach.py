@@ -29,12 +29,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.run.profiles import ProfileError, selected_profile_name
-from core.run.reach_report import Reach, module_reach, render_table, write_reports
-from core.run.reach_scope import IN_SCOPE, NOT_A_PROMISE, NotAPromise
-from core.run.report_files import running_marker
-from core.run.variables import PROFILE_ENV
-from core.sut import StageflowUnavailableError, stageflow_location
+from stageflow_verify.core.run.profiles import ProfileError, selected_profile_name
+from stageflow_verify.core.run.reach_report import Reach, module_reach, render_table, write_reports
+from stageflow_verify.core.run.reach_scope import IN_SCOPE, NOT_A_PROMISE, NotAPromise
+from stageflow_verify.core.run.report_files import running_marker
+from stageflow_verify.core.run.variables import PROFILE_ENV
+from stageflow_verify.core.sut import StageflowUnavailableError, stageflow_location
 
 DEFAULT_PROFILE = "ci"
 
@@ -44,7 +44,9 @@ class BadInput(Exception):
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.run.reach", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m stageflow_verify.core.run.reach", description=__doc__
+    )
     parser.add_argument("--checks", default="", help="verify's --checks: glob patterns of names")
     parser.add_argument("--reports", default="reports", help="directory for the reports")
     return parser.parse_args(argv)
@@ -93,7 +95,7 @@ def measure(location: Path, checks: str, reports: Path) -> tuple[int, list[Reach
         cov.exclude(rule.pattern)
     cov.start()
     try:
-        from core.run import verify
+        from stageflow_verify.core.run import verify
 
         code = verify.main([*(["--checks", checks] if checks else []), "--reports", str(reports)])
     finally:
@@ -136,7 +138,7 @@ def _measure_and_write(
         return code  # verify printed its one line
     include = [str(location / m.path) for m in IN_SCOPE]
     cov.html_report(directory=str(reports / "reach-html"), include=include, title="stageflow reach")
-    from core.sut import stageflow_version
+    from stageflow_verify.core.sut import stageflow_version
 
     context = {
         "stageflow_version": stageflow_version(),

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from core.run.reach_scope import MODELLED, TARGET, Module
-from core.run.report_files import atomic_write_json, atomic_write_text, completed
+from stageflow_verify.core.run.reach_scope import MODELLED, TARGET, Module
+from stageflow_verify.core.run.report_files import atomic_write_json, atomic_write_text, completed
 
 
 @dataclass(frozen=True)

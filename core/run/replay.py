@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 import hypothesis.core
 from hypothesis import settings
 
-from core.run.matrix import BadInput, pinned_version
-from core.run.replay_blob import blob_in
+from stageflow_verify.core.run.matrix import BadInput, pinned_version
+from stageflow_verify.core.run.replay_blob import blob_in
 
 if TYPE_CHECKING:
-    from core.run.report import Row
+    from stageflow_verify.core.run.report import Row
 
 SEED_ENV = "VERIFY_SEED"
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,11 +148,11 @@ def replay(row: str, blob: tuple[str, bytes] | None = None) -> int:
     """
     from hypothesis.errors import DidNotReproduce
 
-    from core.run import checks as registry
-    from core.run import verify
-    from core.run.profiles import load_selected_profile
-    from core.run.replay_blob import replaying
-    from core.sut import stageflow_module
+    from stageflow_verify.core.run import checks as registry
+    from stageflow_verify.core.run import verify
+    from stageflow_verify.core.run.profiles import load_selected_profile
+    from stageflow_verify.core.run.replay_blob import replaying
+    from stageflow_verify.core.sut import stageflow_module
 
     load_selected_profile()
     install_seed()
@@ -179,9 +179,11 @@ def replay(row: str, blob: tuple[str, bytes] | None = None) -> int:
 
 
 def _failed(row: str, exc: BaseException | None, output: str, sf: ModuleType) -> Row:
-    from core.run.report import Row  # report imports this module: import it when called
-    from core.run.verdicts import classify
-    from core.run.verify import failure_text
+    from stageflow_verify.core.run.report import (
+        Row,  # report imports this module: import it when called
+    )
+    from stageflow_verify.core.run.verdicts import classify
+    from stageflow_verify.core.run.verify import failure_text
 
     assert exc is not None
     verdict = classify(exc)
@@ -192,7 +194,7 @@ def _failed(row: str, exc: BaseException | None, output: str, sf: ModuleType) ->
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) not in (1, 4) or (len(args) == 4 and args[1] != "--blob"):
-        print("usage: python -m core.run.replay ROW"
+        print("usage: python -m stageflow_verify.core.run.replay ROW"
               " [--blob HYPOTHESIS_VERSION BASE64]", file=sys.stderr)  # fmt: skip
         return 2
     blob = (args[2], args[3].encode("ascii")) if len(args) == 4 else None

@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.run.matrix_table import LEGEND, STATUSES
-from core.run.replay import ReplayKey, failure_script
-from core.run.report_files import completed
-from core.run.report_writer import write_report_file
+from stageflow_verify.core.run.matrix_table import LEGEND, STATUSES
+from stageflow_verify.core.run.replay import ReplayKey, failure_script
+from stageflow_verify.core.run.report_files import completed
+from stageflow_verify.core.run.report_writer import write_report_file
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.run.report_files import atomic_write_text
+from stageflow_verify.core.run.report_files import atomic_write_text
 
 
 def write_report_file(path: Path, text: str) -> Path:

@@ -40,9 +40,9 @@ from types import TracebackType
 
 from hypothesis.errors import HypothesisException
 
-from core.run.watchdog import StageflowStuckError
-from core.sched.loop_reports import ScheduleFailure
-from core.sut import HarnessError, harness_errors, stageflow_module
+from stageflow_verify.core.run.watchdog import StageflowStuckError
+from stageflow_verify.core.sched.loop_reports import ScheduleFailure
+from stageflow_verify.core.sut import HarnessError, harness_errors, stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
 SUITE_DIRS = tuple(ROOT / d for d in ("core", "stateful", "properties", "models"))

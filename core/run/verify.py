@@ -27,17 +27,21 @@ from types import ModuleType
 
 from hypothesis.reporting import with_reporter
 
-from core.run import checks as registry
-from core.run.check_statistics import collecting
-from core.run.failure_parts import failure_timelines, hypothesis_program, show_one_schedule
-from core.run.findings_report import write_findings_report
-from core.run.html_report import write_index
-from core.run.law_asserts import rewrite_law_asserts
-from core.run.matrix import BadInput as BadSeed
-from core.run.observe import named_for_observability
-from core.run.profiles import ProfileError, load_selected_profile
-from core.run.progress import Progress
-from core.run.replay import (
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run.check_statistics import collecting
+from stageflow_verify.core.run.failure_parts import (
+    failure_timelines,
+    hypothesis_program,
+    show_one_schedule,
+)
+from stageflow_verify.core.run.findings_report import write_findings_report
+from stageflow_verify.core.run.html_report import write_index
+from stageflow_verify.core.run.law_asserts import rewrite_law_asserts
+from stageflow_verify.core.run.matrix import BadInput as BadSeed
+from stageflow_verify.core.run.observe import named_for_observability
+from stageflow_verify.core.run.profiles import ProfileError, load_selected_profile
+from stageflow_verify.core.run.progress import Progress
+from stageflow_verify.core.run.replay import (
     SEED_ENV,
     ReplayKey,
     force_seed,
@@ -45,13 +49,24 @@ from core.run.replay import (
     install_seed,
     target_of,
 )
-from core.run.report import Row, VerifyReport, render_table, write_reports, write_version_record
-from core.run.report_files import running_marker
-from core.run.verdicts import classify, suite_fault
-from core.run.version_records import record_label
-from core.run.watchdog import REPRODUCER_SECONDS, STALL_SECONDS, stall_watchdog, watchdog
-from core.sched import timeline
-from core.sut import (
+from stageflow_verify.core.run.report import (
+    Row,
+    VerifyReport,
+    render_table,
+    write_reports,
+    write_version_record,
+)
+from stageflow_verify.core.run.report_files import running_marker
+from stageflow_verify.core.run.verdicts import classify, suite_fault
+from stageflow_verify.core.run.version_records import record_label
+from stageflow_verify.core.run.watchdog import (
+    REPRODUCER_SECONDS,
+    STALL_SECONDS,
+    stall_watchdog,
+    watchdog,
+)
+from stageflow_verify.core.sched import timeline
+from stageflow_verify.core.sut import (
     StageflowUnavailableError,
     forget_harness_errors,
     stageflow_label,
@@ -88,7 +103,7 @@ def replay_key(sf: ModuleType) -> ReplayKey:
     """How to repeat this run: the profile, seed and Stageflow verify is using now."""
     if _replay_key is not None:
         return _replay_key
-    from core.run.profiles import selected_profile_name
+    from stageflow_verify.core.run.profiles import selected_profile_name
 
     target, pythonpath = target_of(sf, stageflow_label(sf), stageflow_version(sf))
     return ReplayKey(selected_profile_name(), forced_seed(), target, pythonpath)
@@ -249,7 +264,7 @@ def _select(patterns: Sequence[str]) -> tuple[list[registry.Finding], list[regis
     if not findings and not checks:
         raise BadInput(
             f"--checks {','.join(patterns)!r} matches no check; "
-            "run `python -m core.run.verify --list` to see the names"
+            "run `python -m stageflow_verify.core.run.verify --list` to see the names"
         )
     return findings, checks
 
@@ -279,7 +294,9 @@ def _verify(
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m core.run.verify", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m stageflow_verify.core.run.verify", description=__doc__
+    )
     parser.add_argument("--checks", default="", help="comma-separated glob patterns of names")
     parser.add_argument("--reports", default="reports", help="directory for the reports")
     parser.add_argument("--list", action="store_true", help="list check names and exit")

@@ -19,7 +19,7 @@ import hashlib
 from pathlib import Path
 from types import ModuleType
 
-from core.sut import stageflow_label, stageflow_path
+from stageflow_verify.core.sut import stageflow_label, stageflow_path
 
 # Twelve hex digits: enough that two trees verified side by side never collide by chance.
 _DIGEST_LENGTH = 12

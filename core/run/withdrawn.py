@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.run.checks import Basis, _published
+from stageflow_verify.core.run.checks import Basis, _published
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@
 # (and, through threads.py, any threads).
 """The deterministic asyncio scheduler: every interleaving and every fault is a chooser's choice."""
 
-from core.sched.choosers import (
+from stageflow_verify.core.sched.choosers import (
     Chooser,
     HypothesisChooser,
     PCTChooser,
@@ -26,9 +26,9 @@ from core.sched.choosers import (
     ReplayDivergedError,
     SeededChooser,
 )
-from core.sched.exhaustive import ExplorationReport, Violation, explore
-from core.sched.faults import Fault, FaultPlan
-from core.sched.scheduler import (
+from stageflow_verify.core.sched.exhaustive import ExplorationReport, Violation, explore
+from stageflow_verify.core.sched.faults import Fault, FaultPlan
+from stageflow_verify.core.sched.scheduler import (
     NOTE_HEADER,
     DeadlockError,
     DeterministicLoop,
@@ -37,11 +37,11 @@ from core.sched.scheduler import (
     ScheduleFailure,
     run,
 )
-from core.sched.thread_explore import explore_threads
-from core.sched.thread_locks import ControlledLock, focus_on
-from core.sched.thread_reports import ThreadRunResult, UncontrolledBlockError
-from core.sched.threads import ThreadScheduler, run_threads
-from core.sched.trace import Step, StepLog, Trace, render_swimlane
+from stageflow_verify.core.sched.thread_explore import explore_threads
+from stageflow_verify.core.sched.thread_locks import ControlledLock, focus_on
+from stageflow_verify.core.sched.thread_reports import ThreadRunResult, UncontrolledBlockError
+from stageflow_verify.core.sched.threads import ThreadScheduler, run_threads
+from stageflow_verify.core.sched.trace import Step, StepLog, Trace, render_swimlane
 
 __all__ = [
     "NOTE_HEADER",

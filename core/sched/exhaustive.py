@@ -35,9 +35,9 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.sched.choosers import SCHEDULE, ReplayChooser
-from core.sched.faults import FaultPlan
-from core.sched.scheduler import run
+from stageflow_verify.core.sched.choosers import SCHEDULE, ReplayChooser
+from stageflow_verify.core.sched.faults import FaultPlan
+from stageflow_verify.core.sched.scheduler import run
 
 _KEPT_VIOLATIONS = 20
 

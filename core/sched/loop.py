@@ -21,8 +21,8 @@ from typing import Any, TypeVar, TypeVarTuple
 
 from hypothesis.control import currently_in_test_context, note, should_note
 
-from core.sched import timeline
-from core.sched._ready import (
+from stageflow_verify.core.sched import timeline
+from stageflow_verify.core.sched._ready import (
     BUILTIN_METHOD,
     STEP_TYPES,
     LaneHandle,
@@ -31,10 +31,10 @@ from core.sched._ready import (
     ReadyQueue,
     task_entry_owner,
 )
-from core.sched._tasks import TaskRegister
-from core.sched.choosers import FAULT, SCHEDULE, Chooser, ReplayChooser
-from core.sched.faults import Fault, FaultPlan, fault_options, inject
-from core.sched.loop_reports import (
+from stageflow_verify.core.sched._tasks import TaskRegister
+from stageflow_verify.core.sched.choosers import FAULT, SCHEDULE, Chooser, ReplayChooser
+from stageflow_verify.core.sched.faults import Fault, FaultPlan, fault_options, inject
+from stageflow_verify.core.sched.loop_reports import (
     NEXT_RULE_HEADER,
     NOTE_HEADER,
     DeadlockError,
@@ -44,8 +44,8 @@ from core.sched.loop_reports import (
     livelock_message,
     picture_shown,
 )
-from core.sched.task_order import TaskNumbering
-from core.sched.trace import (
+from stageflow_verify.core.sched.task_order import TaskNumbering
+from stageflow_verify.core.sched.trace import (
     CALLBACK_STEP,
     FAULT_STEP,
     NO_CHOICE,

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 
 from hypothesis.control import currently_in_test_context, should_note
 
-from core.sched._ready import Lanes
-from core.sched.trace import Trace
+from stageflow_verify.core.sched._ready import Lanes
+from stageflow_verify.core.sched.trace import Trace
 
 NOTE_HEADER = "Schedule (one lane per task, one row per step):"
 NEXT_RULE_HEADER = "Schedule of the next step (one lane per task, one row per step):"

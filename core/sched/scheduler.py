@@ -30,11 +30,16 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from core.sched.choosers import Chooser
-from core.sched.faults import FaultPlan
-from core.sched.loop import DeterministicLoop
-from core.sched.loop_reports import NOTE_HEADER, DeadlockError, LivelockError, ScheduleFailure
-from core.sched.trace import Trace
+from stageflow_verify.core.sched.choosers import Chooser
+from stageflow_verify.core.sched.faults import FaultPlan
+from stageflow_verify.core.sched.loop import DeterministicLoop
+from stageflow_verify.core.sched.loop_reports import (
+    NOTE_HEADER,
+    DeadlockError,
+    LivelockError,
+    ScheduleFailure,
+)
+from stageflow_verify.core.sched.trace import Trace
 
 __all__ = [
     "NOTE_HEADER",

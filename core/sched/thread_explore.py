@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from core.sched.choosers import Chooser
+from stageflow_verify.core.sched.choosers import Chooser
 
 # The asyncio explorer's search: one backtracking rule and one report for both schedulers.
-from core.sched.exhaustive import ExplorationReport, search_schedules
-from core.sched.thread_locks import Focus
-from core.sched.thread_reports import ThreadRunResult
-from core.sched.threads import run_threads
+from stageflow_verify.core.sched.exhaustive import ExplorationReport, search_schedules
+from stageflow_verify.core.sched.thread_locks import Focus
+from stageflow_verify.core.sched.thread_reports import ThreadRunResult
+from stageflow_verify.core.sched.threads import run_threads
 
 Bodies = Sequence[tuple[str, Callable[[], object]]]
 

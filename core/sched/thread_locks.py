@@ -25,7 +25,7 @@ from types import CodeType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.sched.threads import ThreadScheduler
+    from stageflow_verify.core.sched.threads import ThreadScheduler
 
 Focus = Callable[[CodeType], bool]
 _current = threading.local()  # .worker: the Worker of this controlled thread, if it is one

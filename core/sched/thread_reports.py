@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from core.sched.loop_reports import NOTE_HEADER, ScheduleFailure
-from core.sched.thread_locks import ControlledLock, Worker
-from core.sched.trace import Trace, render_swimlane
+from stageflow_verify.core.sched.loop_reports import NOTE_HEADER, ScheduleFailure
+from stageflow_verify.core.sched.thread_locks import ControlledLock, Worker
+from stageflow_verify.core.sched.trace import Trace, render_swimlane
 
 
 class UncontrolledBlockError(ScheduleFailure):

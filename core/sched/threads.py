@@ -49,18 +49,23 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
-from core.sched import timeline
-from core.sched.choosers import FAULT, SCHEDULE, Chooser, ReplayChooser
-from core.sched.loop_reports import NOTE_HEADER, DeadlockError, LivelockError, ScheduleFailure
-from core.sched.thread_locks import ControlledLock, Focus, Worker
-from core.sched.thread_reports import (
+from stageflow_verify.core.sched import timeline
+from stageflow_verify.core.sched.choosers import FAULT, SCHEDULE, Chooser, ReplayChooser
+from stageflow_verify.core.sched.loop_reports import (
+    NOTE_HEADER,
+    DeadlockError,
+    LivelockError,
+    ScheduleFailure,
+)
+from stageflow_verify.core.sched.thread_locks import ControlledLock, Focus, Worker
+from stageflow_verify.core.sched.thread_reports import (
     ControlledThread,
     RunAborted,
     ThreadRunResult,
     UncontrolledBlockError,
     stack_of,
 )
-from core.sched.trace import TASK_STEP, StepLog, Trace, render_swimlane
+from stageflow_verify.core.sched.trace import TASK_STEP, StepLog, Trace, render_swimlane
 
 WAIT_SECONDS = 5.0  # a switch point is microseconds away; five seconds means blocked
 

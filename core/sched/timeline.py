@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from core.sched.trace import Step, Trace
+from stageflow_verify.core.sched.trace import Step, Trace
 
 MAX_STEPS = 200  # the latest steps kept per timeline: a picture of thousands helps nobody
 _ATTRIBUTE = "schedule_trace"

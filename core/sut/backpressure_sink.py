@@ -19,9 +19,9 @@ import asyncio
 import logging
 from typing import Any
 
-from core.sut import HarnessError
-from models.backpressure_sink import SinkObservation, SinkPlan
-from models.graph_run import t7
+from stageflow_verify.core.sut import HarnessError
+from stageflow_verify.models.backpressure_sink import SinkObservation, SinkPlan
+from stageflow_verify.models.graph_run import t7
 
 # The sink logs every drop and downstream failure (planned here); the report says what
 # happened, so the logger is disabled while a plan plays (a disabled logger builds no record).

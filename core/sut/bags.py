@@ -22,9 +22,9 @@ import warnings
 from collections.abc import Hashable
 from typing import Any
 
-from core.check.history import HistoryRecorder
-from core.sut import HarnessError, stageflow_module
-from models.bags import (
+from stageflow_verify.core.check.history import HistoryRecorder
+from stageflow_verify.core.sut import HarnessError, stageflow_module
+from stageflow_verify.models.bags import (
     BagInput,
     ContextInput,
     CRead,

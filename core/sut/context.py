@@ -24,14 +24,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
-from models.context_tree import (
+from stageflow_verify.models.context_tree import (
     IDENTITY_FIELDS,
     ROOT_ID_FIELDS,
     CreateRoot,
     Fork,
     ReadPath,
 )
-from models.heap import Edit, Path, Plain, edit_plain
+from stageflow_verify.models.heap import Edit, Path, Plain, edit_plain
 
 from . import HarnessError, stageflow_module
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from models.context_views import STAGES
-from models.heap import Plain
+from stageflow_verify.models.context_views import STAGES
+from stageflow_verify.models.heap import Plain
 
 from . import stageflow_module
 from .context import _id, plain

@@ -50,8 +50,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.sut import HarnessError, UnsupportedFeature, stageflow_module
-from models.graph_run import (
+from stageflow_verify.core.sut import HarnessError, UnsupportedFeature, stageflow_module
+from stageflow_verify.models.graph_run import (
     CHILD_WORK,
     SHARED_TOKEN_CLEARED,
     Graph,

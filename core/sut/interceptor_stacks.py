@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from core.sut.graphs import sf
-from models.interceptor_stack import Stack
+from stageflow_verify.core.sut.graphs import sf
+from stageflow_verify.models.interceptor_stack import Stack
 
 HookLog = list[tuple[str, str, str, int, float, str | None]]  # label stage hook prio t status
 _interceptors = sf.pipeline.interceptors

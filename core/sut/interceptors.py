@@ -35,10 +35,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from core.sched.loop import DeterministicLoop
-from core.sut import HarnessError
-from core.sut.graphs import quiet, root_context, sf
-from core.sut.interceptor_stacks import (
+from stageflow_verify.core.sched.loop import DeterministicLoop
+from stageflow_verify.core.sut import HarnessError
+from stageflow_verify.core.sut.graphs import quiet, root_context, sf
+from stageflow_verify.core.sut.interceptor_stacks import (
     HookLog,
     Sink,
     breaker_view,
@@ -46,9 +46,22 @@ from core.sut.interceptor_stacks import (
     store_view,
     unbind_locks,
 )
-from models.interceptor_config import CHILD_RUN, IDS, MODE, TOPOLOGY
-from models.interceptor_runs import HANG, Graph, RunObservation, StageSeen, run_random
-from models.interceptor_stack import EXHAUSTED, SCHEDULED, SLOW, RunData, StageSpec, t7
+from stageflow_verify.models.interceptor_config import CHILD_RUN, IDS, MODE, TOPOLOGY
+from stageflow_verify.models.interceptor_runs import (
+    HANG,
+    Graph,
+    RunObservation,
+    StageSeen,
+    run_random,
+)
+from stageflow_verify.models.interceptor_stack import (
+    EXHAUSTED,
+    SCHEDULED,
+    SLOW,
+    RunData,
+    StageSpec,
+    t7,
+)
 
 _REAL_TIME, _REAL_MONOTONIC, _REAL_DATETIME = time.time, time.monotonic, _dt.datetime
 _BASE = _dt.datetime(2026, 1, 1, tzinfo=_dt.UTC)

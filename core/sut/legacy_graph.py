@@ -21,13 +21,13 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
-from core.sut import stageflow_module
-from core.sut.graphs import quiet
-from core.sut.lifecycle import behave
-from core.sut.subpipelines import ID_FIELDS
-from models.graph_run import t7
-from models.legacy_graph import Event, LegacyObservation
-from models.run_lifecycle import LifeGraph, LifeStage, typed
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.core.sut.graphs import quiet
+from stageflow_verify.core.sut.lifecycle import behave
+from stageflow_verify.core.sut.subpipelines import ID_FIELDS
+from stageflow_verify.models.graph_run import t7
+from stageflow_verify.models.legacy_graph import Event, LegacyObservation
+from stageflow_verify.models.run_lifecycle import LifeGraph, LifeStage, typed
 
 sf = stageflow_module()
 

@@ -37,11 +37,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from core.sut import stageflow_module
-from core.sut.graphs import new_pipeline
-from core.sut.graphs import quiet as quiet
-from models.graph_run import t7
-from models.run_lifecycle import ABSENT, CLEANUP_WORK, LifeGraph, LifeObservation, LifeStage, typed
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.core.sut.graphs import new_pipeline
+from stageflow_verify.core.sut.graphs import quiet as quiet
+from stageflow_verify.models.graph_run import t7
+from stageflow_verify.models.run_lifecycle import (
+    ABSENT,
+    CLEANUP_WORK,
+    LifeGraph,
+    LifeObservation,
+    LifeStage,
+    typed,
+)
 
 sf = stageflow_module()
 _MISSING = object()

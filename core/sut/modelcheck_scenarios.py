@@ -28,11 +28,11 @@ import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from core.check.history import HistoryRecorder
-from core.check.linearizability import Verdict, check_history_verbose
-from core.sut import stageflow_module
-from core.sut.bags import ContextBagSut, OutputBagSut, pause
-from models.bags import (
+from stageflow_verify.core.check.history import HistoryRecorder
+from stageflow_verify.core.check.linearizability import Verdict, check_history_verbose
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.core.sut.bags import ContextBagSut, OutputBagSut, pause
+from stageflow_verify.models.bags import (
     ContextBagModel,
     ContextInput,
     CRead,

@@ -29,11 +29,11 @@ import contextlib
 import inspect
 from typing import Any
 
-from core.sut import stageflow_module
-from core.sut.graphs import features, new_pipeline, root_context
-from core.sut.lifecycle import behave
-from models.run_lifecycle import LifeGraph, LifeStage, typed
-from models.runner_result import RunnerResult
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.core.sut.graphs import features, new_pipeline, root_context
+from stageflow_verify.core.sut.lifecycle import behave
+from stageflow_verify.models.run_lifecycle import LifeGraph, LifeStage, typed
+from stageflow_verify.models.runner_result import RunnerResult
 
 sf = stageflow_module()
 

@@ -24,9 +24,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from core.sched.scheduler import run
-from core.sut import stageflow_module
-from core.sut.subpipelines import root_context
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.core.sut.subpipelines import root_context
 
 Outcome = tuple[Any, ...]
 

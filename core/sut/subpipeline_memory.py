@@ -26,8 +26,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from core.sut import stageflow_module
-from core.sut.subpipelines import root_context
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.core.sut.subpipelines import root_context
 
 WARM_UP_CYCLES = 20
 

@@ -46,8 +46,8 @@ from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from core.sut import HarnessError, UnsupportedFeature, stageflow_module
-from models.subpipeline_events import correlation_of, stage_of
+from stageflow_verify.core.sut import HarnessError, UnsupportedFeature, stageflow_module
+from stageflow_verify.models.subpipeline_events import correlation_of, stage_of
 
 T = TypeVar("T")
 Plain = Any  # nested dicts, lists, strings, numbers: what the model's views produce
@@ -263,7 +263,7 @@ class SubpipelineHarness:
         if inherit and not features().inherit_data:
             raise UnsupportedFeature(
                 "this stageflow's spawn() takes no inherit_data; draw spawns through "
-                "core.sut.subpipelines.bridge_inherit"
+                "stageflow_verify.core.sut.subpipelines.bridge_inherit"
             )
         owner = self.runs[parent]
         run = _Run(child, owner)

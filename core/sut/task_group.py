@@ -15,10 +15,10 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.sut import stageflow_module
-from core.sut.graphs import new_pipeline, root_context
-from models.graph_run import t7
-from models.task_group import CLEANUP_WORK, GroupObservation, GroupPlan
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.core.sut.graphs import new_pipeline, root_context
+from stageflow_verify.models.graph_run import t7
+from stageflow_verify.models.task_group import CLEANUP_WORK, GroupObservation, GroupPlan
 
 sf = stageflow_module()
 

@@ -23,11 +23,11 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from core.check.history import HistoryRecorder
-from core.sched.loop_reports import DeadlockError
-from core.sched.thread_locks import Focus, focus_on
-from core.sut import stageflow_module, stageflow_path
-from models.bags import CRead, Outcome, Raised, Returned, View
+from stageflow_verify.core.check.history import HistoryRecorder
+from stageflow_verify.core.sched.loop_reports import DeadlockError
+from stageflow_verify.core.sched.thread_locks import Focus, focus_on
+from stageflow_verify.core.sut import stageflow_module, stageflow_path
+from stageflow_verify.models.bags import CRead, Outcome, Raised, Returned, View
 
 I = TypeVar("I")  # noqa: E741 - the recorder's input type, as in core.check.history
 

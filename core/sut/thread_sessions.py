@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from core.sut import HarnessError, stageflow_module
+from stageflow_verify.core.sut import HarnessError, stageflow_module
 
 Session = Callable[[], Coroutine[Any, Any, list[str]]]
 

@@ -43,7 +43,7 @@ from stageflow.context import (
 )
 from stageflow.utils.frozen import FrozenDict, FrozenList
 
-from core.sut import HarnessError, stageflow_module
+from stageflow_verify.core.sut import HarnessError, stageflow_module
 
 # --- frozen containers ---------------------------------------------------------------------
 

@@ -38,9 +38,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from core.sched.choosers import Chooser, HypothesisChooser, PCTChooser, SeededChooser
-from core.sched.exhaustive import explore
-from core.sched.scheduler import run
+from stageflow_verify.core.sched.choosers import (
+    Chooser,
+    HypothesisChooser,
+    PCTChooser,
+    SeededChooser,
+)
+from stageflow_verify.core.sched.exhaustive import explore
+from stageflow_verify.core.sched.scheduler import run
 from tests.bench.scenarios import SCENARIOS, Scenario, as_main
 
 SEEDS, BUDGET = 10, 1_000

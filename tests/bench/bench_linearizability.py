@@ -13,9 +13,18 @@ import dataclasses
 import random
 import time
 
-from core.check.history import Operation
-from core.check.linearizability import Verdict, check_history_verbose
-from models.bags import BagInput, Get, Outcome, OutputBagModel, OutputView, Returned, View, Write
+from stageflow_verify.core.check.history import Operation
+from stageflow_verify.core.check.linearizability import Verdict, check_history_verbose
+from stageflow_verify.models.bags import (
+    BagInput,
+    Get,
+    Outcome,
+    OutputBagModel,
+    OutputView,
+    Returned,
+    View,
+    Write,
+)
 
 MODEL = OutputBagModel()
 CLIENTS = 4

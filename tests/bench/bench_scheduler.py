@@ -27,9 +27,14 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from core.sched.choosers import Chooser, HypothesisChooser, ReplayChooser, SeededChooser
-from core.sched.exhaustive import explore
-from core.sched.scheduler import run
+from stageflow_verify.core.sched.choosers import (
+    Chooser,
+    HypothesisChooser,
+    ReplayChooser,
+    SeededChooser,
+)
+from stageflow_verify.core.sched.exhaustive import explore
+from stageflow_verify.core.sched.scheduler import run
 
 TASKS, AWAITS, ROUNDS = 1_000, 10, 9
 TARGET = 2.0

@@ -17,9 +17,9 @@ from typing import Any
 
 from hypothesis import settings
 
-from core.sut import stageflow_module
-from stateful.thread_bag_machine import run_thread_bags
-from stateful.thread_session_machine import check_sessions
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.stateful.thread_bag_machine import run_thread_bags
+from stageflow_verify.stateful.thread_session_machine import check_sessions
 from tests.quality.test_planted_sessions import SPAWNER, is_canceled_on_first_loop
 from tests.quality.test_planted_threads import OutputBag, keys_by_iterating
 

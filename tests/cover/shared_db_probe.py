@@ -12,7 +12,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run.profiles import load_selected_profile
+from stageflow_verify.core.run.profiles import load_selected_profile
 
 load_selected_profile()
 seen: list[int] = []

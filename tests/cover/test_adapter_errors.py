@@ -19,13 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from core.run import checks as registry
-from core.run import verify
-from core.run.report import Row
-from core.sut import HarnessError, stageflow_module
-from core.sut.bags import ContextBagSut
-from core.sut.child_tracker import call
-from core.sut.values import context_snapshot, snapshot_with
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run import verify
+from stageflow_verify.core.run.report import Row
+from stageflow_verify.core.sut import HarnessError, stageflow_module
+from stageflow_verify.core.sut.bags import ContextBagSut
+from stageflow_verify.core.sut.child_tracker import call
+from stageflow_verify.core.sut.values import context_snapshot, snapshot_with
 
 SUT = Path(__file__).resolve().parents[2] / "core" / "sut"
 
@@ -123,7 +123,7 @@ def test_an_adapter_refusing_an_operation_is_error_at_its_line() -> None:
 
 def _bag_records_its_own_error_then_the_comparison_fails() -> None:
     registry.count_example()
-    from core.check.history import HistoryRecorder
+    from stageflow_verify.core.check.history import HistoryRecorder
 
     sut = ContextBagSut(HistoryRecorder())
     outcome = asyncio.run(sut.perform("t0", "not an operation"))  # type: ignore[arg-type]

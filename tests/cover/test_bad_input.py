@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.run.variables import RULES, errors
+from stageflow_verify.core.run.variables import RULES, errors
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.run import cli
+from stageflow_verify.core.run import cli
 
 
 def test_no_command_prints_usage_and_says_bad_input(capsys: pytest.CaptureFixture[str]) -> None:

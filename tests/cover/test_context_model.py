@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.context_tree import (
+from stageflow_verify.models.context_tree import (
     SHALLOW_INHERITED_DATA,
     SHALLOW_PARENT_SNAPSHOT,
     ContextTreeModel,
@@ -13,7 +13,7 @@ from models.context_tree import (
     ReadPath,
     TreeState,
 )
-from models.heap import EMPTY_HEAP, Plain, SetKey, container_paths, load, store
+from stageflow_verify.models.heap import EMPTY_HEAP, Plain, SetKey, container_paths, load, store
 
 ROOT = CreateRoot(
     identity={"pipeline_run_id": "r", "org_id": "o", "user_id": "u"},

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.run import contracts
+from stageflow_verify.core.run import contracts
 
 
 def test_each_stage_gets_its_share_and_a_cut_stage_is_named_and_unknown(
@@ -21,7 +21,11 @@ def test_each_stage_gets_its_share_and_a_cut_stage_is_named_and_unknown(
         return [contracts.Outcome("models/x.py", "OK", 1.0)]
 
     def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        stage = "crosshair diffbehavior" if "properties.diffbehavior" in command else "properties"
+        stage = (
+            "crosshair diffbehavior"
+            if "stageflow_verify.properties.diffbehavior" in command
+            else "properties"
+        )
         budgets[stage] = kwargs["timeout"]
         if stage == "properties":  # the laws overrun their share
             raise subprocess.TimeoutExpired(command, kwargs["timeout"])

@@ -21,14 +21,14 @@ from hypothesis import strategies as st
 from hypothesis.errors import DidNotReproduce
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from core.run import checks as registry
-from core.run import verify
-from core.run.nightly_report import write_failure_scripts
-from core.run.profiles import load_selected_profile
-from core.run.replay import ReplayKey, forced_seed
-from core.run.replay_blob import blob_in, replaying
-from core.run.report import Row, VerifyReport
-from core.sut import stageflow_module
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run import verify
+from stageflow_verify.core.run.nightly_report import write_failure_scripts
+from stageflow_verify.core.run.profiles import load_selected_profile
+from stageflow_verify.core.run.replay import ReplayKey, forced_seed
+from stageflow_verify.core.run.replay_blob import blob_in, replaying
+from stageflow_verify.core.run.report import Row, VerifyReport
+from stageflow_verify.core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
 ROW = "values.frozen_dict_mapping_laws"
@@ -59,7 +59,15 @@ def test_a_new_row_writes_a_script_that_replays_it_and_exits_one(tmp_path: Path)
     copy = _planted_copy(tmp_path)
     reports = tmp_path / "reports"
     found = subprocess.run(
-        [sys.executable, "-m", "core.run.verify", "--checks", ROW, "--reports", str(reports)],
+        [
+            sys.executable,
+            "-m",
+            "stageflow_verify.core.run.verify",
+            "--checks",
+            ROW,
+            "--reports",
+            str(reports),
+        ],
         cwd=ROOT,
         env=_bare_env(PYTHONPATH=str(copy.parent), HYPOTHESIS_PROFILE="ci"),
         capture_output=True,

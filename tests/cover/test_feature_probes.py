@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from core.sut import graphs as sut_graphs
-from core.sut.graphs import GraphFeatures, GraphHarness, root_context
-from models.graph_run import Graph
-from stateful.graph_machine import boundary_graphs, random_graphs
+from stageflow_verify.core.sut import graphs as sut_graphs
+from stageflow_verify.core.sut.graphs import GraphFeatures, GraphHarness, root_context
+from stageflow_verify.models.graph_run import Graph
+from stageflow_verify.stateful.graph_machine import boundary_graphs, random_graphs
 
 SHAPES = {
     # 0.5.x, 0.7.0: nothing but a bare graph on a root StageContext
@@ -77,7 +77,7 @@ def test_a_stage_context_without_cancellation_or_context_ports_reads_absent() ->
     # compared as absent on both sides), never as an AttributeError of the suite's (ERROR).
     from types import SimpleNamespace
 
-    from core.sut.context_views import ABSENT, holds_ports, stage_context_view
+    from stageflow_verify.core.sut.context_views import ABSENT, holds_ports, stage_context_view
 
     inputs = SimpleNamespace(declared_deps=frozenset({"a"}), ports=None)
     old = SimpleNamespace(
@@ -105,7 +105,7 @@ def test_a_pipeline_context_without_create_carries_the_runs_event_sink(
 def test_interceptor_checks_apply_where_a_built_graph_runs_on_a_pipeline_context() -> None:
     from types import SimpleNamespace
 
-    from stateful.interceptor_reproducers import needs_stack
+    from stageflow_verify.stateful.interceptor_reproducers import needs_stack
 
     def build(interceptors: object = None) -> None: ...
 
@@ -119,7 +119,7 @@ def test_interceptor_checks_apply_where_a_built_graph_runs_on_a_pipeline_context
 
 
 def test_the_installed_release_runs_the_lifecycle_through_its_newest_api() -> None:
-    from core.sut.lifecycle import LifeFeatures, life_features
+    from stageflow_verify.core.sut.lifecycle import LifeFeatures, life_features
 
     assert life_features() == LifeFeatures(results_api=True, pipeline_entries=True, root="create")
 
@@ -127,8 +127,8 @@ def test_the_installed_release_runs_the_lifecycle_through_its_newest_api() -> No
 def test_plain_runs_on_a_root_stage_context_leak_nothing_into_a_runner_result() -> None:
     # Before 0.9.5 a plain run's root StageContext names no sink: SF-LIFE-05's leaked global
     # sink (the last runner's) receives nothing from it, so the RunResult keeps its own events.
-    from models.run_lifecycle import LIFECYCLE_EVENTS_MISSING, LifeGraph, LifeStage
-    from models.runner_result import RUNNER_KEEPS_GLOBAL_SINK, predict_sequence
+    from stageflow_verify.models.run_lifecycle import LIFECYCLE_EVENTS_MISSING, LifeGraph, LifeStage
+    from stageflow_verify.models.runner_result import RUNNER_KEEPS_GLOBAL_SINK, predict_sequence
 
     graph = LifeGraph((LifeStage("a", (), "skip", 1.0, 0, ()),), named_sink=False)
     leaking = frozenset({RUNNER_KEEPS_GLOBAL_SINK, LIFECYCLE_EVENTS_MISSING})

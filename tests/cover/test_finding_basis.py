@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from core.run.checks import Finding, Quote, discover_findings
-from core.run.withdrawn import discover_withdrawn
-from core.sut import stageflow_module
+from stageflow_verify.core.run.checks import Finding, Quote, discover_findings
+from stageflow_verify.core.run.withdrawn import discover_withdrawn
+from stageflow_verify.core.sut import stageflow_module
 
 FINDINGS = discover_findings()
 WITHDRAWN = discover_withdrawn()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.run import checks as registry
-from core.run.checks import RELEASES, releases
-from core.sut import stageflow_label, stageflow_module
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run.checks import RELEASES, releases
+from stageflow_verify.core.sut import stageflow_label, stageflow_module
 
 FINDINGS = registry.discover_findings()
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from core.run import checks as registry
-from core.run import mutant_generation
-from core.run.generated_mutation import Scored, score, triage, write_section
-from core.run.mutant_generation import (
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run import mutant_generation
+from stageflow_verify.core.run.generated_mutation import Scored, score, triage, write_section
+from stageflow_verify.core.run.mutant_generation import (
     MODULE_GROUPS,
     GeneratedMutant,
     generate,
@@ -25,7 +25,7 @@ from core.run.mutant_generation import (
     parse_sample,
     sample,
 )
-from core.run.mutation import main, stageflow_package
+from stageflow_verify.core.run.mutation import main, stageflow_package
 from tests.quality.equivalent_mutants import EQUIVALENT, KNOWN_GAPS
 
 ID = re.compile(r"^[a-z_/]+\.py:\d+:[A-Za-z_]+:\d+$")

@@ -22,10 +22,10 @@ from collections.abc import Sequence
 
 from pytest import MonkeyPatch
 
-from core.sched.choosers import SCHEDULE, ReplayChooser, SeededChooser
-from core.sched.scheduler import run
-from core.sut.graphs import LINGER, GraphHarness, features, quiet
-from models.graph_run import Config, Graph, StageDesc
+from stageflow_verify.core.sched.choosers import SCHEDULE, ReplayChooser, SeededChooser
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sut.graphs import LINGER, GraphHarness, features, quiet
+from stageflow_verify.models.graph_run import Config, Graph, StageDesc
 
 GRAPH = Graph(
     (

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import find
 
-from core.run.checks import Finding, still_reproduces
-from core.sut import stageflow_module, stageflow_version
-from core.sut.graphs import features
-from models.graph_run import (
+from stageflow_verify.core.run.checks import Finding, still_reproduces
+from stageflow_verify.core.sut import stageflow_module, stageflow_version
+from stageflow_verify.core.sut.graphs import features
+from stageflow_verify.models.graph_run import (
     DOUBLE_COUNTED,
     ORPHANED_STAGES,
     RETRY_ONCE,
@@ -18,8 +18,8 @@ from models.graph_run import (
     GuardDesc,
     StageDesc,
 )
-from stateful.graph_findings import FINDINGS
-from stateful.graph_machine import boundary_graphs, graphs, run_graph_machine
+from stageflow_verify.stateful.graph_findings import FINDINGS
+from stageflow_verify.stateful.graph_machine import boundary_graphs, graphs, run_graph_machine
 
 RETRY = Config("retry", 3, 500, None)
 

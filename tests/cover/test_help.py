@@ -6,8 +6,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from core.run.help import render, tables
-from core.run.variables import RULES
+from stageflow_verify.core.run.help import render, tables
+from stageflow_verify.core.run.variables import RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,9 +23,9 @@ import pytest
 from hypothesis import settings
 from stageflow.context.output_bag import OutputBag
 
-from core.run import verify
-from core.run.html_report import render_index, render_matrix_index
-from core.run.report import Row, VerifyReport
+from stageflow_verify.core.run import verify
+from stageflow_verify.core.run.html_report import render_index, render_matrix_index
+from stageflow_verify.core.run.report import Row, VerifyReport
 from tests.quality.test_planted_bags import write_split_by_await
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,11 +10,11 @@ import random
 
 import pytest
 
-from core.run.checks import Finding, still_reproduces
-from core.sut import stageflow_version
-from models import interceptor_state as S
-from models.interceptor_runs import Graph, predict_run
-from models.interceptor_stack import (
+from stageflow_verify.core.run.checks import Finding, still_reproduces
+from stageflow_verify.core.sut import stageflow_version
+from stageflow_verify.models import interceptor_state as S
+from stageflow_verify.models.interceptor_runs import Graph, predict_run
+from stageflow_verify.models.interceptor_stack import (
     EVENTS_LOST,
     RETRY_UNTIMED,
     Retry,
@@ -22,8 +22,8 @@ from models.interceptor_stack import (
     Stack,
     StageSpec,
 )
-from models.interceptor_state import StackState
-from stateful.interceptor_findings import FINDINGS
+from stageflow_verify.models.interceptor_state import StackState
+from stageflow_verify.stateful.interceptor_findings import FINDINGS
 
 NONE: frozenset[str] = frozenset()
 DEFAULTS = Stack("omitted", frozenset())

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from core.run.checks import SUITE_ROOT
-from core.run.rename_imports import main as rename_imports
+from stageflow_verify.core.run.checks import SUITE_ROOT
+from stageflow_verify.core.run.rename_imports import main as rename_imports
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "core"

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.check import _search
-from core.check.history import HistoryRecorder, Operation, operations, sequential
-from core.check.linearizability import (
+from stageflow_verify.core.check import _search
+from stageflow_verify.core.check.history import HistoryRecorder, Operation, operations, sequential
+from stageflow_verify.core.check.linearizability import (
     Verdict,
     check_history,
     check_history_timeout,
     check_history_verbose,
 )
-from models.bags import (
+from stageflow_verify.models.bags import (
     BagInput,
     Get,
     Outcome,

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from core.run import checks as registry
-from core.run import matrix
-from core.run.findings_report import render_findings_report, reproducer_source
-from core.run.matrix_table import render_matrix
-from core.sut import stageflow_module
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run import matrix
+from stageflow_verify.core.run.findings_report import render_findings_report, reproducer_source
+from stageflow_verify.core.run.matrix_table import render_matrix
+from stageflow_verify.core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from core.check.statespace import Walk, context_tree_walk, tree_invariant, walk
-from core.run.modelcheck import ALL_CONTEXT_DEVIATIONS, Entry, check_scenario, main, scenarios
+from stageflow_verify.core.check.statespace import Walk, context_tree_walk, tree_invariant, walk
+from stageflow_verify.core.run.modelcheck import (
+    ALL_CONTEXT_DEVIATIONS,
+    Entry,
+    check_scenario,
+    main,
+    scenarios,
+)
 
 
 def test_bag_scenarios_pass_and_spawn_racing_cancel_is_the_known_finding() -> None:

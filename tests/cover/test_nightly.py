@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.run import nightly_shard
-from core.run.checks import Check, count_example
-from core.run.nightly_report import check_rows
+from stageflow_verify.core.run import nightly_shard
+from stageflow_verify.core.run.checks import Check, count_example
+from stageflow_verify.core.run.nightly_report import check_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE_CHECKS = "values.frozen_dict_mapping_laws,bags.context_bag_linearizable"
@@ -24,7 +24,7 @@ SMOKE_CHECKS = "values.frozen_dict_mapping_laws,bags.context_bag_linearizable"
 
 def test_nightly_smoke_run_writes_json_junit_and_progress(tmp_path: Path) -> None:
     command = [
-        sys.executable, "-m", "core.run.nightly",
+        sys.executable, "-m", "stageflow_verify.core.run.nightly",
         "--minutes", "0.1", "--workers", "2",
         "--shards-per-worker", "1", "--chunk", "10", "--checks", SMOKE_CHECKS,
         "--reports", str(tmp_path), "--progress-every", "2",

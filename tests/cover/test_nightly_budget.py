@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from core.run import nightly_budget
-from core.run.nightly_budget import (
+from stageflow_verify.core.run import nightly_budget
+from stageflow_verify.core.run.nightly_budget import (
     FIRST_CHUNK,
     MIN_RUN_SECONDS,
     STOP_SECONDS,

@@ -25,7 +25,7 @@ def test_a_machines_test_cases_are_filed_under_its_check_name(tmp_path: Path) ->
         "HYPOTHESIS_EXPERIMENTAL_OBSERVABILITY": "1",
         "PYTHONPATH": str(ROOT),
     }
-    command = [sys.executable, "-m", "core.run.verify", "--checks", MACHINE,
+    command = [sys.executable, "-m", "stageflow_verify.core.run.verify", "--checks", MACHINE,
                "--reports", str(tmp_path / "reports")]  # fmt: skip
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=300)  # fmt: skip

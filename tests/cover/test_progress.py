@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.run.progress import Progress, format_seconds
-from core.run.report import Row
+from stageflow_verify.core.run.progress import Progress, format_seconds
+from stageflow_verify.core.run.report import Row
 
 
 def test_each_line_says_its_place_and_the_time_left_per_kind_of_row() -> None:

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from hypothesis import settings
 
-from core.run.checks import Check, Finding, still_reproduces
-from properties import frozen, pipeline_context, records, snapshot, stage_output
+from stageflow_verify.core.run.checks import Check, Finding, still_reproduces
+from stageflow_verify.properties import frozen, pipeline_context, records, snapshot, stage_output
 
 MODULES = [frozen, stage_output, records, snapshot, pipeline_context]
 CHECKS: list[Check] = [c for m in MODULES for c in m.CHECKS]

@@ -16,7 +16,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from core.run.checks import SUITE_ROOT
+from stageflow_verify.core.run.checks import SUITE_ROOT
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,10 +57,10 @@ registry.discover_findings = lambda: FINDINGS
 # Installed, the package's pytest11 entry point loads the plugin; naming it again with -p would
 # register it twice. In a checkout without the package it must be named.
 _INSTALLED = any(
-    e.value.endswith("core.run.pytest_plugin")
+    e.value.endswith("stageflow_verify.core.run.pytest_plugin")
     for e in importlib.metadata.entry_points(group="pytest11")
 )
-PLUGIN = [] if _INSTALLED else ["-p", "core.run.pytest_plugin"]
+PLUGIN = [] if _INSTALLED else ["-p", "stageflow_verify.core.run.pytest_plugin"]
 
 
 def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -132,7 +132,14 @@ def test_k_selects_a_check_with_its_findings(tmp_path: Path) -> None:
 def test_real_rows_get_the_verdicts_verify_gives(tmp_path: Path) -> None:
     rows = ["values.frozen_dict_hash", "values.extract_service", "finding.SF-VAL-02"]
     verified = _run(
-        ["-m", "core.run.verify", "--checks", ",".join(rows), "--reports", str(tmp_path / "r")],
+        [
+            "-m",
+            "stageflow_verify.core.run.verify",
+            "--checks",
+            ",".join(rows),
+            "--reports",
+            str(tmp_path / "r"),
+        ],
         tmp_path,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr

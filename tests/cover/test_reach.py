@@ -13,17 +13,25 @@ from pathlib import Path
 
 import pytest
 
-from core.run.reach import exclusion_problems
-from core.run.reach_report import line_ranges
-from core.run.reach_scope import IN_SCOPE, MODELLED, TARGET, NotAPromise
-from core.sut import stageflow_location
+from stageflow_verify.core.run.reach import exclusion_problems
+from stageflow_verify.core.run.reach_report import line_ranges
+from stageflow_verify.core.run.reach_scope import IN_SCOPE, MODELLED, TARGET, NotAPromise
+from stageflow_verify.core.sut import stageflow_location
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_reach(tmp: Path, checks: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "core.run.reach", "--checks", checks, "--reports", str(tmp)],
+        [
+            sys.executable,
+            "-m",
+            "stageflow_verify.core.run.reach",
+            "--checks",
+            checks,
+            "--reports",
+            str(tmp),
+        ],
         cwd=ROOT,
         env={**os.environ, "HYPOTHESIS_PROFILE": "ci", **env},
         capture_output=True,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.run import rename_imports
-from core.run.rename_imports import main, rewrite_python, rewrite_text
+from stageflow_verify.core.run import rename_imports
+from stageflow_verify.core.run.rename_imports import main, rewrite_python, rewrite_text
 
 BEFORE = '''"""Docstring naming core.run.verify stays as it is."""
 import core.run.checks as registry
@@ -57,7 +57,9 @@ def test_imports_and_module_strings_are_renamed_and_nothing_else() -> None:
 
 def test_the_rename_is_idempotent() -> None:
     assert rewrite_python(AFTER) == AFTER
-    text = "\t$(PY) -m core.run.verify\nfrom core.sut.user import explore_pipeline\n"
+    text = (
+        "\t$(PY) -m stageflow_verify.core.run.verify\nfrom core.sut.user import explore_pipeline\n"
+    )
     once = rewrite_text(text)
     assert once == (
         "\t$(PY) -m stageflow_verify.core.run.verify\n"
@@ -96,7 +98,7 @@ def test_pyproject_gets_the_packaging_of_every_subpackage_once(tmp_path: Path) -
 
 
 def test_a_plugin_loaded_by_name_follows_the_rename() -> None:
-    text = "`python -m pytest -p core.run.pytest_plugin --stageflow-verify`\n"
+    text = "`python -m pytest -p stageflow_verify.core.run.pytest_plugin --stageflow-verify`\n"
     once = rewrite_text(text)
     assert (
         once == "`python -m pytest -p stageflow_verify.core.run.pytest_plugin --stageflow-verify`\n"

@@ -12,18 +12,18 @@ from types import ModuleType
 
 import pytest
 
-from core.run import checks as registry
-from core.run import verify
-from core.run.report import Row, VerifyReport, write_version_record
-from core.run.report_files import (
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run import verify
+from stageflow_verify.core.run.report import Row, VerifyReport, write_version_record
+from stageflow_verify.core.run.report_files import (
     MARKER,
     OUTER_RUN_ENV,
     SUPERSEDED_BANNER,
     atomic_write_text,
     running_marker,
 )
-from core.run.version_records import record_label
-from core.sut import stageflow_module
+from stageflow_verify.core.run.version_records import record_label
+from stageflow_verify.core.sut import stageflow_module
 
 
 def _previous_run(reports: Path) -> None:

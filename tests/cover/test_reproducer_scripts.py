@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from core.run.checks import discover_findings
-from core.run.findings_report import INTERLEAVING, render_issue, reproducer_source
-from core.sut import stageflow_module
+from stageflow_verify.core.run.checks import discover_findings
+from stageflow_verify.core.run.findings_report import INTERLEAVING, render_issue, reproducer_source
+from stageflow_verify.core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
 FINDINGS = discover_findings()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.sched.choosers import PCTChooser, ReplayChooser, SeededChooser
-from core.sched.scheduler import run
+from stageflow_verify.core.sched.choosers import PCTChooser, ReplayChooser, SeededChooser
+from stageflow_verify.core.sched.scheduler import run
 from tests.cover.test_scheduler_counter import Counter, staggered_increments
 
 

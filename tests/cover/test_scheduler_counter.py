@@ -15,10 +15,10 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from core.sched.choosers import HypothesisChooser, ReplayChooser
-from core.sched.exhaustive import explore
-from core.sched.scheduler import run
-from core.sched.trace import render_swimlane
+from stageflow_verify.core.sched.choosers import HypothesisChooser, ReplayChooser
+from stageflow_verify.core.sched.exhaustive import explore
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sched.trace import render_swimlane
 
 
 class Counter:

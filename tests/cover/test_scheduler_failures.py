@@ -8,8 +8,13 @@ import warnings
 
 import pytest
 
-from core.sched.choosers import ReplayChooser, ReplayDivergedError
-from core.sched.scheduler import DeadlockError, DeterministicLoop, LivelockError, run
+from stageflow_verify.core.sched.choosers import ReplayChooser, ReplayDivergedError
+from stageflow_verify.core.sched.scheduler import (
+    DeadlockError,
+    DeterministicLoop,
+    LivelockError,
+    run,
+)
 
 
 async def two_locks_in_opposite_order() -> None:

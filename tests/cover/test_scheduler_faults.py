@@ -9,11 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.sched.choosers import HypothesisChooser, PCTChooser, ReplayChooser, SeededChooser
-from core.sched.exhaustive import explore
-from core.sched.faults import FaultPlan
-from core.sched.scheduler import DeterministicLoop, run
-from core.sched.trace import render_swimlane
+from stageflow_verify.core.sched.choosers import (
+    HypothesisChooser,
+    PCTChooser,
+    ReplayChooser,
+    SeededChooser,
+)
+from stageflow_verify.core.sched.exhaustive import explore
+from stageflow_verify.core.sched.faults import FaultPlan
+from stageflow_verify.core.sched.scheduler import DeterministicLoop, run
+from stageflow_verify.core.sched.trace import render_swimlane
 
 
 def _resolve(future: asyncio.Future[str], value: str) -> None:

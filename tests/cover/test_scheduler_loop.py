@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from core.sched.choosers import PCTChooser, ReplayChooser, SeededChooser
-from core.sched.scheduler import DeterministicLoop, run
+from stageflow_verify.core.sched.choosers import PCTChooser, ReplayChooser, SeededChooser
+from stageflow_verify.core.sched.scheduler import DeterministicLoop, run
 
 
 async def primitives_workout() -> list[str]:

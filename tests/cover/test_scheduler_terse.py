@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from core.sched._ready import LaneHandle, ReadyQueue
-from core.sched.choosers import HypothesisChooser, SeededChooser
-from core.sched.exhaustive import explore
-from core.sched.scheduler import NOTE_HEADER, DeterministicLoop, run
-from core.sched.trace import Step, StepLog, Trace, render_swimlane
+from stageflow_verify.core.sched._ready import LaneHandle, ReadyQueue
+from stageflow_verify.core.sched.choosers import HypothesisChooser, SeededChooser
+from stageflow_verify.core.sched.exhaustive import explore
+from stageflow_verify.core.sched.scheduler import NOTE_HEADER, DeterministicLoop, run
+from stageflow_verify.core.sched.trace import Step, StepLog, Trace, render_swimlane
 from tests.cover.test_scheduler_counter import two_increments_must_both_count
 from tests.cover.test_scheduler_loop import primitives_workout
 

@@ -14,10 +14,10 @@ import threading
 
 import pytest
 
-from core.run.checks import reproducing_ids
-from core.sut import stageflow_module
-from stateful.thread_session_findings import FINDINGS
-from stateful.thread_session_machine import check_sessions
+from stageflow_verify.core.run.checks import reproducing_ids
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.stateful.thread_session_findings import FINDINGS
+from stageflow_verify.stateful.thread_session_machine import check_sessions
 
 sub = stageflow_module().pipeline.subpipeline
 
@@ -58,8 +58,8 @@ def test_as_if_first_allows_any_schedule_of_the_session_alone() -> None:
     # global spawner's lock, so session1's second cancel ran after its spawn and cancelled the
     # child. Alone, under the default order, that cancel came first; under another schedule of
     # the same session alone it does not. Both are outcomes "as if first".
-    from core.sut.thread_sessions import SpawnerOp
-    from stateful.thread_session_machine import solo_outcomes
+    from stageflow_verify.core.sut.thread_sessions import SpawnerOp
+    from stageflow_verify.stateful.thread_session_machine import solo_outcomes
 
     ops = [SpawnerOp("cancel", 0), SpawnerOp("spawn", 0), SpawnerOp("cancel", 0)]
     outcomes = solo_outcomes(1, ops)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from core.run.profiles import SharedDatabaseError, redis_database
+from stageflow_verify.core.run.profiles import SharedDatabaseError, redis_database
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("shared_db_probe.py")
@@ -90,7 +90,7 @@ def test_a_failure_found_by_one_process_is_replayed_first_by_another(
 def test_a_malformed_url_is_refused_in_one_line() -> None:
     env = {**os.environ, "HYPOTHESIS_PROFILE": "dev", "HYPOTHESIS_DB": "redis:/oops"}
     done = subprocess.run(
-        [sys.executable, "-m", "core.run.verify",
+        [sys.executable, "-m", "stageflow_verify.core.run.verify",
          "--checks", "values.extract_service"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
     )  # fmt: skip

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from core.run.matrix import pinned_version
+from stageflow_verify.core.run.matrix import pinned_version
 
 ROOT = Path(__file__).resolve().parents[2]
 TAG_ENV = "STAGEFLOW_VERIFY_SIGNAL_TEST"
@@ -29,16 +29,19 @@ TAG_ENV = "STAGEFLOW_VERIFY_SIGNAL_TEST"
 # before the SIGINT is sent: (a part of a command line, how many processes show it), so that the
 # children a target starts (xdist workers, CrossHair, verify subprocesses) are there to stop.
 TARGETS = {
-    "verify": ([], ("core.run.verify", 1)),
-    "modelcheck": ([], ("core.run.modelcheck", 1)),
+    "verify": ([], ("stageflow_verify.core.run.verify", 1)),
+    "modelcheck": ([], ("stageflow_verify.core.run.modelcheck", 1)),
     "nightly": (["NIGHTLY_MINUTES=1", "CHECKS=values.*"], ("python", 4)),
     "contracts": (["CONTRACTS_TOTAL=60"], ("crosshair", 1)),
-    "reach": (["CHECKS=values.*"], ("core.run.reach", 1)),
-    "mutation": (["MUTANTS=fork.inherit_shares_data", "MUTATION_SAMPLE=0"], ("core.run.verify", 1)),
+    "reach": (["CHECKS=values.*"], ("stageflow_verify.core.run.reach", 1)),
+    "mutation": (
+        ["MUTANTS=fork.inherit_shares_data", "MUTATION_SAMPLE=0"],
+        ("stageflow_verify.core.run.verify", 1),
+    ),
     # One release, the pinned one, so the test needs no release venv: matrix, then its verify.
     "verify-all": (
         [f"MATRIX_VERSIONS={pinned_version()}", "CHECKS=values.*"],
-        ("core.run.verify", 1),
+        ("stageflow_verify.core.run.verify", 1),
     ),
 }
 # Generous: Ctrl-C should end a target within 2 s; the shared machine can be ten times slower.

@@ -9,14 +9,23 @@ from typing import Any
 
 import pytest
 
-from core.run.checks import discover_checks, discover_findings, reproducing_ids
-from core.sut import UnsupportedFeature, stageflow_module, stageflow_version
-from core.sut.subpipelines import Driver, SubpipelineHarness, bridge_inherit, features
-from properties.subpipeline_depth import CHECK as DEPTH_CHECK
-from properties.subpipeline_depth import FINDINGS as DEPTH_FINDINGS
-from stateful.subpipeline_findings import SUBPIPELINE_FINDINGS
-from stateful.subpipeline_machine import FINDINGS, run_spawn_tree
-from stateful.subpipeline_memory import UNEXPLAINED_LIMIT, retention_report, run_no_retention
+from stageflow_verify.core.run.checks import discover_checks, discover_findings, reproducing_ids
+from stageflow_verify.core.sut import UnsupportedFeature, stageflow_module, stageflow_version
+from stageflow_verify.core.sut.subpipelines import (
+    Driver,
+    SubpipelineHarness,
+    bridge_inherit,
+    features,
+)
+from stageflow_verify.properties.subpipeline_depth import CHECK as DEPTH_CHECK
+from stageflow_verify.properties.subpipeline_depth import FINDINGS as DEPTH_FINDINGS
+from stageflow_verify.stateful.subpipeline_findings import SUBPIPELINE_FINDINGS
+from stageflow_verify.stateful.subpipeline_machine import FINDINGS, run_spawn_tree
+from stageflow_verify.stateful.subpipeline_memory import (
+    UNEXPLAINED_LIMIT,
+    retention_report,
+    run_no_retention,
+)
 
 
 def test_the_checks_and_findings_are_discovered_once() -> None:
@@ -30,7 +39,7 @@ def test_the_checks_and_findings_are_discovered_once() -> None:
 
 @pytest.mark.parametrize("finding", SUBPIPELINE_FINDINGS, ids=lambda f: f.id)
 def test_every_finding_reproduces_on_the_installed_stageflow(finding: object) -> None:
-    from core.run.checks import Finding
+    from stageflow_verify.core.run.checks import Finding
 
     assert isinstance(finding, Finding)
     assert re.fullmatch(r"SF-SUB-\d\d", finding.id)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from core.run.checks import discover_findings
-from core.sut import stageflow_module
-from core.sut.subpipeline_depth import spawn_chain
-from models.subpipeline_depth import spawn_outcomes
-from properties.subpipeline_depth import CHECK, FINDINGS, FORGETS_ENDED, depth_limit_law
+from stageflow_verify.core.run.checks import discover_findings
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.core.sut.subpipeline_depth import spawn_chain
+from stageflow_verify.models.subpipeline_depth import spawn_outcomes
+from stageflow_verify.properties.subpipeline_depth import (
+    CHECK,
+    FINDINGS,
+    FORGETS_ENDED,
+    depth_limit_law,
+)
 
 SPAWNED, REFUSED_AT_1 = ("spawned",), ("refused", 1)
 

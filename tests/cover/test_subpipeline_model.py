@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from models.subpipeline_batches import linearize, views
-from models.subpipeline_events import Outcome, sink_error
-from models.subpipelines import (
+from stageflow_verify.models.subpipeline_batches import linearize, views
+from stageflow_verify.models.subpipeline_events import Outcome, sink_error
+from stageflow_verify.models.subpipelines import (
     SINK_ABORTS_CASCADE,
     Abort,
     Cancel,

@@ -32,11 +32,11 @@ the cascade ran; it now counts only the 'canceled' emits of the cascade's own ta
 
 from __future__ import annotations
 
-from core.run.checks import reproducing_ids
-from core.sched.choosers import ReplayChooser
-from models.subpipeline_batches import linearize, views
-from models.subpipeline_events import Event
-from models.subpipelines import (
+from stageflow_verify.core.run.checks import reproducing_ids
+from stageflow_verify.core.sched.choosers import ReplayChooser
+from stageflow_verify.models.subpipeline_batches import linearize, views
+from stageflow_verify.models.subpipeline_events import Event
+from stageflow_verify.models.subpipelines import (
     Abort,
     Cancel,
     Config,
@@ -46,7 +46,11 @@ from models.subpipelines import (
     State,
     SubpipelineModel,
 )
-from stateful.subpipeline_machine import FINDINGS, SubpipelineComparison, comparison_for
+from stageflow_verify.stateful.subpipeline_machine import (
+    FINDINGS,
+    SubpipelineComparison,
+    comparison_for,
+)
 
 MODEL = SubpipelineModel()
 # The scheduler's choices that let c3 end, and the cascade run, before c2's runner returns.

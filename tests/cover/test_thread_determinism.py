@@ -26,13 +26,13 @@ from typing import Any
 import pytest
 from hypothesis.internal.conjecture import engine
 
-from core.sched.choosers import ReplayChooser, SeededChooser
-from core.sched.scheduler import run
-from core.sched.thread_reports import ThreadRunResult
-from core.sched.threads import run_threads
-from core.sut import stageflow_module
-from core.sut.thread_bags import stageflow_focus
-from stateful.thread_bag_machine import run_thread_bags
+from stageflow_verify.core.sched.choosers import ReplayChooser, SeededChooser
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sched.thread_reports import ThreadRunResult
+from stageflow_verify.core.sched.threads import run_threads
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.core.sut.thread_bags import stageflow_focus
+from stageflow_verify.stateful.thread_bag_machine import run_thread_bags
 from tests.quality.test_planted_threads import write_without_lock
 
 sf = stageflow_module()

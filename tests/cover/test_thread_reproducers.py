@@ -17,9 +17,12 @@ from types import ModuleType
 
 import pytest
 
-from core.sut import stageflow_module
-from stateful.thread_bag_findings import context_write_never_returns, output_write_never_returns
-from stateful.thread_session_findings import spawner_lock_lost_wakeup
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.stateful.thread_bag_findings import (
+    context_write_never_returns,
+    output_write_never_returns,
+)
+from stageflow_verify.stateful.thread_session_findings import spawner_lock_lost_wakeup
 from tests.quality.test_planted_threads import context_write_without_lock as unlocked_context
 from tests.quality.test_planted_threads import write_without_lock
 

@@ -18,13 +18,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.sched.choosers import HypothesisChooser, PCTChooser, ReplayChooser, SeededChooser
-from core.sched.loop_reports import NOTE_HEADER, DeadlockError, LivelockError
-from core.sched.scheduler import run
-from core.sched.thread_explore import explore_threads
-from core.sched.thread_locks import ControlledLock, focus_on
-from core.sched.thread_reports import ThreadRunResult, UncontrolledBlockError
-from core.sched.threads import run_threads
+from stageflow_verify.core.sched.choosers import (
+    HypothesisChooser,
+    PCTChooser,
+    ReplayChooser,
+    SeededChooser,
+)
+from stageflow_verify.core.sched.loop_reports import NOTE_HEADER, DeadlockError, LivelockError
+from stageflow_verify.core.sched.scheduler import run
+from stageflow_verify.core.sched.thread_explore import explore_threads
+from stageflow_verify.core.sched.thread_locks import ControlledLock, focus_on
+from stageflow_verify.core.sched.thread_reports import ThreadRunResult, UncontrolledBlockError
+from stageflow_verify.core.sched.threads import run_threads
 
 FOCUS = focus_on(__file__)
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.sut.user import PipelineRun, check_pipeline_run, replay_pipeline_run
-from core.sut.user.fixture import PipelineExplorer, stageflow_pipeline
+from stageflow_verify.core.sut.user import PipelineRun, check_pipeline_run, replay_pipeline_run
+from stageflow_verify.core.sut.user.fixture import PipelineExplorer, stageflow_pipeline
 
 sf = pytest.importorskip("stageflow")
 __all__ = ["stageflow_pipeline"]  # the fixture, registered here as the plugin registers it

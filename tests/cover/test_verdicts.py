@@ -18,15 +18,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.run import checks as registry
-from core.run import nightly_shard, verify
-from core.run.nightly_report import check_rows as nightly_check_rows
-from core.run.report import Row
-from core.run.verdicts import classify
-from core.sched.choosers import PCTChooser
-from core.sut import UnsupportedFeature, forget_harness_errors, stageflow_module
-from core.sut.graphs import GraphHarness
-from models.graph_run import Config, Graph, StageDesc
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run import nightly_shard, verify
+from stageflow_verify.core.run.nightly_report import check_rows as nightly_check_rows
+from stageflow_verify.core.run.report import Row
+from stageflow_verify.core.run.verdicts import classify
+from stageflow_verify.core.sched.choosers import PCTChooser
+from stageflow_verify.core.sut import UnsupportedFeature, forget_harness_errors, stageflow_module
+from stageflow_verify.core.sut.graphs import GraphHarness
+from stageflow_verify.models.graph_run import Config, Graph, StageDesc
 
 
 def _adapter_refuses() -> None:
@@ -200,7 +200,10 @@ def test_a_hang_in_the_suites_own_code_is_error_not_new(
     # The innermost frame that is not a library's is the suite's own (here a stand-in for a
     # model that spins, compiled under a models.* module name): our hang, never a finding.
     monkeypatch.setattr(verify, "REPRODUCER_SECONDS", 0.3)
-    namespace: dict[str, object] = {"__name__": "models.spinning_model", "time": time}
+    namespace: dict[str, object] = {
+        "__name__": "stageflow_verify.models.spinning_model",
+        "time": time,
+    }
     exec("def spin(sf):\n    while True:\n        time.sleep(0.01)\n", namespace)
     reproduce = namespace["spin"]
     assert callable(reproduce)

@@ -10,10 +10,10 @@ from types import ModuleType
 
 import pytest
 
-from core.run import checks as registry
-from core.run import verify
-from core.run.profiles import selected_profile_name
-from core.sut import stageflow_module
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run import verify
+from stageflow_verify.core.run.profiles import selected_profile_name
+from stageflow_verify.core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +98,14 @@ def test_bad_input_exits_two_with_one_line_and_runs_nothing(
     env: dict[str, str], argv: list[str], message: str, tmp_path: Path
 ) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "core.run.verify", "--reports", str(tmp_path), *argv],
+        [
+            sys.executable,
+            "-m",
+            "stageflow_verify.core.run.verify",
+            "--reports",
+            str(tmp_path),
+            *argv,
+        ],
         cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,

@@ -11,9 +11,9 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from core.check.history import Operation
-from core.check.linearizability import Verdict
-from models.bags import (
+from stageflow_verify.core.check.history import Operation
+from stageflow_verify.core.check.linearizability import Verdict
+from stageflow_verify.models.bags import (
     ContextBagModel,
     CRead,
     CView,

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.check.linearizability import Verdict, check_history, check_history_verbose
+from stageflow_verify.core.check.linearizability import (
+    Verdict,
+    check_history,
+    check_history_verbose,
+)
 from tests.histories.bag_histories import ALL, BAG, Case
 
 

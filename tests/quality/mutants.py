@@ -17,7 +17,7 @@ observable).
 
 from __future__ import annotations
 
-from core.run.mutation import Edit, Mutant
+from stageflow_verify.core.run.mutation import Edit, Mutant
 
 CTX = "stages/context.py"
 FROZEN = "utils/frozen.py"

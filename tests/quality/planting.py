@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.run.verify import run_captured
+from stageflow_verify.core.run.verify import run_captured
 
 
 @dataclass(frozen=True)

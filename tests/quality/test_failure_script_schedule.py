@@ -19,8 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.run import verify
-from core.run.mutation import make_copy
+from stageflow_verify.core.run import verify
+from stageflow_verify.core.run.mutation import make_copy
 from tests.quality.mutants import MUTANTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,15 @@ def test_a_planted_race_replays_with_its_schedule_from_the_script_and_the_comman
     copy = make_copy(tmp_path / "sut", RACE)
     reports = tmp_path / "reports"
     found = subprocess.run(
-        [sys.executable, "-m", "core.run.verify", "--checks", ROW, "--reports", str(reports)],
+        [
+            sys.executable,
+            "-m",
+            "stageflow_verify.core.run.verify",
+            "--checks",
+            ROW,
+            "--reports",
+            str(reports),
+        ],
         cwd=ROOT,
         env=_bare_env(PYTHONPATH=str(copy), HYPOTHESIS_PROFILE="ci"),
         capture_output=True,

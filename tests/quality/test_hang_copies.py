@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from core.run.mutation import REPO, stageflow_package
-from core.run.watchdog import STALL_SECONDS
+from stageflow_verify.core.run.mutation import REPO, stageflow_package
+from stageflow_verify.core.run.watchdog import STALL_SECONDS
 
 _WRITE = "        async with self._lock:\n            existing = self._entries.get(stage_name)\n"
 _PLANTS = {
@@ -38,7 +38,7 @@ def test_verify_on_a_hanging_copy_ends_with_a_new_row_naming_the_planted_line(
     assert text.count(_WRITE) == 1, "OutputBag.write changed: update the planted edit"
     bag.write_text(text.replace(_WRITE, _PLANTS[plant] + _WRITE))
     reports = tmp_path / "reports"
-    argv = [sys.executable, "-m", "core.run.verify", "--reports", str(reports),
+    argv = [sys.executable, "-m", "stageflow_verify.core.run.verify", "--reports", str(reports),
             "--checks", "bags.output_bag_linearizable"]  # fmt: skip
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(package.parent), "HYPOTHESIS_PROFILE": "ci"}
     done = subprocess.run(

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from core.run import checks as registry
-from core.run.mutation import (
+from stageflow_verify.core.run import checks as registry
+from stageflow_verify.core.run.mutation import (
     Edit,
     Mutant,
     StaleCatalogError,

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from core.sched.scheduler import NOTE_HEADER
-from core.sut import stageflow_module
-from stateful.bag_machine import (
+from stageflow_verify.core.sched.scheduler import NOTE_HEADER
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.stateful.bag_machine import (
     OutputBagComparison,
     bounded_settings,
     run_context_bag,

@@ -10,7 +10,10 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from stateful.child_tracker_machine import ChildTrackerComparison, run_child_tracker
+from stageflow_verify.stateful.child_tracker_machine import (
+    ChildTrackerComparison,
+    run_child_tracker,
+)
 from tests.quality.planting import expect_failure, expect_pass
 
 sub = pytest.importorskip("stageflow.pipeline.subpipeline")

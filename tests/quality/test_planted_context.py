@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from hypothesis.stateful import run_state_machine_as_test
 
-from stateful.context_findings import CHECK, FINDINGS
-from stateful.context_machine import machine_adopting, run_fork_tree
+from stageflow_verify.stateful.context_findings import CHECK, FINDINGS
+from stageflow_verify.stateful.context_machine import machine_adopting, run_fork_tree
 from tests.quality.planting import expect_failure, expect_pass
 
 PipelineContext = pytest.importorskip("stageflow").PipelineContext

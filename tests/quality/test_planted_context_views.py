@@ -24,8 +24,11 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from models.context_tree import LIVE_SNAPSHOT_CONTAINERS
-from stateful.context_views_machine import ContextViewsComparison, run_context_views
+from stageflow_verify.models.context_tree import LIVE_SNAPSHOT_CONTAINERS
+from stageflow_verify.stateful.context_views_machine import (
+    ContextViewsComparison,
+    run_context_views,
+)
 from tests.quality.planting import expect_failure, expect_pass
 
 sf = pytest.importorskip("stageflow")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.run.contracts import main
+from stageflow_verify.core.run.contracts import main
 
 PLANTED = "tests/quality/contract_bugs/wrong_post.py"
 

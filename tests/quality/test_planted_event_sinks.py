@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from core.sut import stageflow_module
-from properties.event_sinks import run_event_sinks_law
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.properties.event_sinks import run_event_sinks_law
 from tests.quality.planting import expect_failure, expect_pass
 
 sf = stageflow_module()

@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 
-from core.sut import stageflow_module
+from stageflow_verify.core.sut import stageflow_module
 
 # Both planted bugs live in concepts 0.5.1 lacks (RetryInterceptor, guard-retry policies).
 pytest.importorskip("stageflow.pipeline.retry", reason="this stageflow has no RetryInterceptor")
 
-from stateful.graph_machine import run_graph_machine
+from stageflow_verify.stateful.graph_machine import run_graph_machine
 from tests.quality.planting import expect_failure, expect_pass
 
 sf = stageflow_module()

@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 from _pytest.outcomes import Failed
 
-from core.run import checks, modelcheck, nightly_shard, verify, watchdog
-from core.sut import stageflow_module
+from stageflow_verify.core.run import checks, modelcheck, nightly_shard, verify, watchdog
+from stageflow_verify.core.sut import stageflow_module
 
 HERE = Path(__file__).name
 
@@ -134,7 +134,7 @@ def test_a_deadlocking_graph_ends_a_reproducer_with_a_row_naming_the_wait(
 ) -> None:
     from stageflow.pipeline.dag import UnifiedStageGraph
 
-    from stateful.graph_findings import FINDINGS
+    from stageflow_verify.stateful.graph_findings import FINDINGS
 
     monkeypatch.setattr(UnifiedStageGraph, "run", _deadlock_async)
     finding = next(f for f in FINDINGS if f.applies(stageflow_module()) is None)

@@ -17,7 +17,7 @@ import pytest
 
 pytest.importorskip("stageflow.pipeline.idempotency", reason="no IdempotencyInterceptor here")
 
-from core.sut import stageflow_module
+from stageflow_verify.core.sut import stageflow_module
 from tests.quality.test_planted_interceptors import _caught_shrunk
 
 sf = stageflow_module()

@@ -23,8 +23,8 @@ import pytest
 
 pytest.importorskip("stageflow.pipeline.idempotency", reason="no IdempotencyInterceptor here")
 
-from core.sut import stageflow_module
-from stateful.interceptor_machine import run_interceptor_machine
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.stateful.interceptor_machine import run_interceptor_machine
 from tests.quality.planting import Caught, expect_failure, expect_pass
 
 sf = stageflow_module()

@@ -28,22 +28,22 @@ from typing import Any
 
 import pytest
 
-from core.run.checks import reproducing_ids
-from core.sut import stageflow_module
-from properties.legacy_graph import ADOPTED as LEGACY_ADOPTED
-from properties.legacy_graph import legacy_graph_law, run_legacy_graph_law
-from properties.runner import FINDINGS as RUNNER_FINDINGS
-from properties.runner import run_runner_law, runner_law
-from properties.task_group import FINDINGS as TASK_GROUP_FINDINGS
-from properties.task_group import (
+from stageflow_verify.core.run.checks import reproducing_ids
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.properties.legacy_graph import ADOPTED as LEGACY_ADOPTED
+from stageflow_verify.properties.legacy_graph import legacy_graph_law, run_legacy_graph_law
+from stageflow_verify.properties.runner import FINDINGS as RUNNER_FINDINGS
+from stageflow_verify.properties.runner import run_runner_law, runner_law
+from stageflow_verify.properties.task_group import FINDINGS as TASK_GROUP_FINDINGS
+from stageflow_verify.properties.task_group import (
     run_task_group_in_run_law,
     run_task_group_law,
     task_group_in_run_law,
     task_group_law,
 )
-from stateful.lifecycle_findings import FINDINGS as LIFECYCLE_FINDINGS
-from stateful.lifecycle_findings import KNOWN_ELSEWHERE, applies
-from stateful.lifecycle_machine import run_lifecycle_machine
+from stageflow_verify.stateful.lifecycle_findings import FINDINGS as LIFECYCLE_FINDINGS
+from stageflow_verify.stateful.lifecycle_findings import KNOWN_ELSEWHERE, applies
+from stageflow_verify.stateful.lifecycle_machine import run_lifecycle_machine
 from tests.quality.planting import Caught, expect_failure, expect_pass
 
 sf = stageflow_module()

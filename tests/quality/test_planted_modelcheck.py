@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from core.run.modelcheck import Entry, check_scenario, output_bag_model
-from core.sut import modelcheck_scenarios as sc
-from core.sut import stageflow_module
+from stageflow_verify.core.run.modelcheck import Entry, check_scenario, output_bag_model
+from stageflow_verify.core.sut import modelcheck_scenarios as sc
+from stageflow_verify.core.sut import stageflow_module
 
 
 def _plant_unlocked_write(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from properties import pipeline_context
+from stageflow_verify.properties import pipeline_context
 from tests.quality.planting import expect_failure, expect_pass
 
 PipelineContext = pytest.importorskip("stageflow").PipelineContext

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from core.run.checks import Check
-from core.sut import stageflow_module
-from properties import frozen
-from stateful.bag_machine import run_context_bag, run_output_bag
+from stageflow_verify.core.run.checks import Check
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.properties import frozen
+from stageflow_verify.stateful.bag_machine import run_context_bag, run_output_bag
 from tests.quality.planting import expect_failure
 
 sf = stageflow_module()
@@ -67,7 +67,7 @@ def test_adopted_sf_val_09_excuses_only_the_missing_version(
 ) -> None:
     """SF-VAL-09 (to_dict omits the version) stays adopted; a to_dict that writes a *wrong*
     version is a second bug in the same code, and the law must still report it."""
-    from properties import records
+    from stageflow_verify.properties import records
 
     entry_class = sf.context.OutputEntry
     original = entry_class.to_dict

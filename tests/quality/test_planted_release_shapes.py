@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-import core.sut.lifecycle as sut_lifecycle
-import stateful.lifecycle_machine as lifecycle_machine
-from core.sut import stageflow_module
-from core.sut.lifecycle import LifeFeatures
-from stateful.lifecycle_findings import applies
-from stateful.lifecycle_machine import run_lifecycle_machine
+import stageflow_verify.core.sut.lifecycle as sut_lifecycle
+import stageflow_verify.stateful.lifecycle_machine as lifecycle_machine
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.core.sut.lifecycle import LifeFeatures
+from stageflow_verify.stateful.lifecycle_findings import applies
+from stageflow_verify.stateful.lifecycle_machine import run_lifecycle_machine
 from tests.quality.planting import expect_failure, expect_pass
 
 sf = stageflow_module()

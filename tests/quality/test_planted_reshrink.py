@@ -25,9 +25,9 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-from core.run import profiles  # noqa: F401 (registers the profiles)
-from core.run.reshrink import ShrinkAgainDatabase
-from core.sut import stageflow_module
+from stageflow_verify.core.run import profiles  # noqa: F401 (registers the profiles)
+from stageflow_verify.core.run.reshrink import ShrinkAgainDatabase
+from stageflow_verify.core.sut import stageflow_module
 from tests.quality.planting import Caught, expect_failure
 
 _MINIMAL = {"": 10}

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from core.run.checks import reproducing_ids
-from core.sut import stageflow_module
-from stateful.thread_session_findings import FINDINGS
-from stateful.thread_session_machine import check_sessions
+from stageflow_verify.core.run.checks import reproducing_ids
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.stateful.thread_session_findings import FINDINGS
+from stageflow_verify.stateful.thread_session_machine import check_sessions
 
 sub = stageflow_module().pipeline.subpipeline
 

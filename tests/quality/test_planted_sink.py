@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from core.run.checks import reproducing_ids
-from core.sut import stageflow_module
-from properties.backpressure_sink import (
+from stageflow_verify.core.run.checks import reproducing_ids
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.properties.backpressure_sink import (
     FINDINGS,
     applies,
     backpressure_sink_law,

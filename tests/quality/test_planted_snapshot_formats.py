@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from core.run.checks import Check
-from core.sut.values import snapshot_takes_dict_extensions
-from properties import snapshot, snapshot_formats
+from stageflow_verify.core.run.checks import Check
+from stageflow_verify.core.sut.values import snapshot_takes_dict_extensions
+from stageflow_verify.properties import snapshot, snapshot_formats
 from tests.quality.planting import expect_failure, expect_pass
 
 ContextSnapshot = pytest.importorskip("stageflow.context").ContextSnapshot

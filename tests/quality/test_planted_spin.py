@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from core.run import checks, verify, watchdog
-from core.run.checks import Finding, still_reproduces
-from core.sut import stageflow_module
-from stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
+from stageflow_verify.core.run import checks, verify, watchdog
+from stageflow_verify.core.run.checks import Finding, still_reproduces
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
 
 
 async def _spin_with_awaits(self: Any, ctx: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from properties import records, subpipeline_events
+from stageflow_verify.properties import records, subpipeline_events
 from tests.quality.planting import expect_failure, expect_pass
 
 subpipeline = pytest.importorskip("stageflow.pipeline.subpipeline")

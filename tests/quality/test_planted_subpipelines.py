@@ -14,9 +14,9 @@ import textwrap
 
 import pytest
 
-from core.sut import stageflow_module
-from properties.subpipeline_depth import CHECKS as DEPTH_CHECKS
-from stateful.subpipeline_machine import run_spawn_tree
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.properties.subpipeline_depth import CHECKS as DEPTH_CHECKS
+from stageflow_verify.stateful.subpipeline_machine import run_spawn_tree
 from tests.quality.planting import expect_failure, expect_pass
 
 RULES = tuple(
@@ -291,7 +291,7 @@ def test_a_spawn_that_inherits_by_default_is_found(monkeypatch: pytest.MonkeyPat
 def test_a_cascade_marking_a_parent_before_its_child_is_still_found_in_that_batch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from core.sched.choosers import ReplayChooser
+    from stageflow_verify.core.sched.choosers import ReplayChooser
     from tests.cover.test_subpipeline_regressions import (
         CHILD_ENDS_BEFORE_CASCADE,
         PARENT_DRAINING_BATCH,

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from core.run.checks import reproducing_ids
-from core.sched.loop_reports import NOTE_HEADER
-from core.sut import stageflow_module
-from stateful.bag_findings import FINDINGS as BAG_FINDINGS
-from stateful.thread_bag_findings import FINDINGS
-from stateful.thread_bag_machine import run_thread_bags
+from stageflow_verify.core.run.checks import reproducing_ids
+from stageflow_verify.core.sched.loop_reports import NOTE_HEADER
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.stateful.bag_findings import FINDINGS as BAG_FINDINGS
+from stageflow_verify.stateful.thread_bag_findings import FINDINGS
+from stageflow_verify.stateful.thread_bag_machine import run_thread_bags
 
 sf = stageflow_module()
 OutputBag = sf.context.OutputBag

@@ -14,7 +14,7 @@ from uuid import UUID
 
 import pytest
 
-from core.sut.user import PipelineInvariantError, explore_pipeline
+from stageflow_verify.core.sut.user import PipelineInvariantError, explore_pipeline
 from tests.quality.planting import expect_failure, expect_pass
 
 sf = pytest.importorskip("stageflow")

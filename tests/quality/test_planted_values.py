@@ -14,8 +14,8 @@ import pytest
 import stageflow
 from stageflow.utils.frozen import FrozenDict
 
-from core.run.checks import Check
-from properties import frozen, stage_output
+from stageflow_verify.core.run.checks import Check
+from stageflow_verify.properties import frozen, stage_output
 
 
 def _check(module: Any, name: str) -> Check:

@@ -24,10 +24,10 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from core.run.checks import Finding, reproducing_ids
-from core.sut.graphs import features as graph_features
-from stateful import graph_machine, subpipeline_machine
-from stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
+from stageflow_verify.core.run.checks import Finding, reproducing_ids
+from stageflow_verify.core.sut.graphs import features as graph_features
+from stageflow_verify.stateful import graph_machine, subpipeline_machine
+from stageflow_verify.stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
 from tests.quality.planting import expect_failure
 
 MachineFor = Callable[[frozenset[str]], Any]

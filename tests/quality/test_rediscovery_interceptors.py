@@ -15,9 +15,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import Phase, settings
 
-from core.run.checks import reproducing_ids
-from stateful.interceptor_findings import adopted_findings
-from stateful.interceptor_machine import check_stacks, machine_settings
+from stageflow_verify.core.run.checks import reproducing_ids
+from stageflow_verify.stateful.interceptor_findings import adopted_findings
+from stageflow_verify.stateful.interceptor_machine import check_stacks, machine_settings
 from tests.quality.planting import expect_failure
 
 pytest.importorskip("stageflow.pipeline.idempotency", reason="no IdempotencyInterceptor here")

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from core.run.checks import Finding, reproducing_ids
-from core.sut import stageflow_module
-from stateful.lifecycle_findings import FINDINGS, KNOWN_ELSEWHERE, applies
-from stateful.lifecycle_machine import comparison_for, lifecycle_settings
+from stageflow_verify.core.run.checks import Finding, reproducing_ids
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.stateful.lifecycle_findings import FINDINGS, KNOWN_ELSEWHERE, applies
+from stageflow_verify.stateful.lifecycle_machine import comparison_for, lifecycle_settings
 from tests.quality.planting import expect_failure
 
 sf = stageflow_module()

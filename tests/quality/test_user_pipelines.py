@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
-from core.sut.user import (
+from stageflow_verify.core.sut.user import (
     PipelineInvariantError,
     PipelineRun,
     explore_pipeline,
     replay_pipeline_run,
 )
-from core.sut.user.examples import fan_out, payments, subpipelines
+from stageflow_verify.core.sut.user.examples import fan_out, payments, subpipelines
 from tests.quality.planting import expect_failure, expect_pass
 
 Invariant = Callable[[PipelineRun], "list[str] | None"]

@@ -10,14 +10,14 @@
 # (tests/cover/test_layout.py); it imports core.sched, as the rest of core/sut does.
 """Verify your own Stageflow pipeline: explored interleavings and faults, built-in invariants."""
 
-from core.sut.user.explore import (
+from stageflow_verify.core.sut.user.explore import (
     DEFAULT_FAULTS,
     PipelineInvariantError,
     check_pipeline_run,
     explore_pipeline,
     replay_pipeline_run,
 )
-from core.sut.user.invariants import BUILT_IN, PipelineRun
+from stageflow_verify.core.sut.user.invariants import BUILT_IN, PipelineRun
 
 __all__ = [
     "BUILT_IN",

@@ -40,19 +40,19 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 from hypothesis.control import currently_in_test_context
 
-from core.sched import Chooser, FaultPlan, HypothesisChooser, ReplayChooser, run
-from core.sched.choosers import DEFAULT_FAULT_RATE
-from core.sched.trace import render_swimlane
-from core.sut import stageflow_module
-from core.sut.graphs import quiet
-from core.sut.user.invariants import (
+from stageflow_verify.core.sched import Chooser, FaultPlan, HypothesisChooser, ReplayChooser, run
+from stageflow_verify.core.sched.choosers import DEFAULT_FAULT_RATE
+from stageflow_verify.core.sched.trace import render_swimlane
+from stageflow_verify.core.sut import stageflow_module
+from stageflow_verify.core.sut.graphs import quiet
+from stageflow_verify.core.sut.user.invariants import (
     BUILT_IN,
     TENANT_FIELDS,
     Invariant,
     PipelineRun,
     no_task_left_running,
 )
-from core.sut.user.observe import RunRecorder
+from stageflow_verify.core.sut.user.observe import RunRecorder
 
 # A stage raises (the operation it awaits fails), is cancelled, or times out (a timer it
 # guards with fires first): the three faults of issue 20, at most one per run by default so a

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import pytest
 
-from core.sut.user.explore import check_pipeline_run, explore_pipeline, replay_pipeline_run
+from stageflow_verify.core.sut.user.explore import (
+    check_pipeline_run,
+    explore_pipeline,
+    replay_pipeline_run,
+)
 
 
 class PipelineExplorer:

@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.sut import stageflow_path
-from core.sut.user.observe import RunRecord, is_missing
+from stageflow_verify.core.sut import stageflow_path
+from stageflow_verify.core.sut.user.observe import RunRecord, is_missing
 
 TENANT_FIELDS = ("user_id", "org_id", "session_id")
 _ABSENT = object()

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.sut import stageflow_module
+from stageflow_verify.core.sut import stageflow_module
 
 _MISSING = object()
 
