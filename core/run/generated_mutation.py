@@ -34,7 +34,12 @@ from stageflow_verify.core.run.mutant_generation import (
     generate,
     sample,
 )
-from stageflow_verify.core.run.mutation import make_copy, run_verify, stageflow_package
+from stageflow_verify.core.run.mutation import (
+    import_checkout_tests,
+    make_copy,
+    run_verify,
+    stageflow_package,
+)
 from stageflow_verify.core.run.report_files import atomic_write_json, completed
 
 # A mutant that makes a check hang must not stall the run. One file's globs took 1-40 s per
@@ -185,6 +190,7 @@ def run_generated(
     a timeout or an error; 2 if ``only`` names a mutant that does not exist."""
     from concurrent.futures import ThreadPoolExecutor
 
+    import_checkout_tests()
     from tests.quality.equivalent_mutants import EQUIVALENT, KNOWN_GAPS
 
     files = MODULE_GROUPS[group]

@@ -56,6 +56,14 @@ VERIFY_TIMEOUT = 600  # seconds per mutant; a hung check is an error, not a kill
 WITNESS_TIMEOUT = 120
 
 
+def import_checkout_tests() -> None:
+    """Make the checkout's ``tests`` package importable: mutation reads its catalog, witnesses and
+    triage lists, which are not packaged (tests/ stays out of the wheel), and the console script's
+    ``sys.path`` holds only the venv, not the working directory."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+
+
 @dataclass(frozen=True)
 class Edit:
     """Replace ``old`` (which must occur exactly once) by ``new`` in ``file``, a path relative
@@ -222,6 +230,7 @@ def judge(
 
 
 def judge_pristine(globs: Sequence[str], baseline: bool) -> tuple[Outcome, dict[str, str]]:
+    import_checkout_tests()
     from tests.quality.mutants import MUTANTS
 
     with tempfile.TemporaryDirectory(prefix="mutant-pristine-") as tmp:
@@ -308,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_catalog(args: argparse.Namespace) -> int:
     """The hand-written catalog: every planted bug must be killed and its witness must differ."""
     from stageflow_verify.core.run.generated_mutation import write_section
+
+    import_checkout_tests()
     from tests.quality.mutants import MUTANTS
 
     unknown = set(args.only) - {m.id for m in MUTANTS}

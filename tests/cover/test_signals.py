@@ -28,12 +28,14 @@ TAG_ENV = "STAGEFLOW_VERIFY_SIGNAL_TEST"
 # Each target with inputs that keep it short if the SIGINT never came, and what must be running
 # before the SIGINT is sent: (a part of a command line, how many processes show it), so that the
 # children a target starts (xdist workers, CrossHair, verify subprocesses) are there to stop.
+# make runs the suite's console script (`stageflow-verify COMMAND`); the subprocesses it starts
+# run `python -m stageflow_verify...`.
 TARGETS = {
-    "verify": ([], ("stageflow_verify.core.run.verify", 1)),
-    "modelcheck": ([], ("stageflow_verify.core.run.modelcheck", 1)),
+    "verify": ([], ("stageflow-verify verify", 1)),
+    "modelcheck": ([], ("stageflow-verify modelcheck", 1)),
     "nightly": (["NIGHTLY_MINUTES=1", "CHECKS=values.*"], ("python", 4)),
     "contracts": (["CONTRACTS_TOTAL=60"], ("crosshair", 1)),
-    "reach": (["CHECKS=values.*"], ("stageflow_verify.core.run.reach", 1)),
+    "reach": (["CHECKS=values.*"], ("stageflow-verify reach", 1)),
     "mutation": (
         ["MUTANTS=fork.inherit_shares_data", "MUTATION_SAMPLE=0"],
         ("stageflow_verify.core.run.verify", 1),
