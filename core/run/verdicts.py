@@ -40,13 +40,10 @@ from types import TracebackType
 
 from hypothesis.errors import HypothesisException
 
+from stageflow_verify.core.run.code_owner import ROOT, code_owner
 from stageflow_verify.core.run.watchdog import StageflowStuckError
 from stageflow_verify.core.sched.loop_reports import ScheduleFailure
-from stageflow_verify.core.sut import HarnessError, harness_errors, stageflow_module
-
-ROOT = Path(__file__).resolve().parents[2]
-SUITE_DIRS = tuple(ROOT / d for d in ("core", "stateful", "properties", "models"))
-PLANTED_DIR = ROOT / "tests"
+from stageflow_verify.core.sut import HarnessError, harness_errors
 
 
 @dataclass(frozen=True)
@@ -63,27 +60,16 @@ def _frames(tb: TracebackType | None) -> list[traceback.FrameSummary]:
     return list(traceback.extract_tb(tb))
 
 
-def _is_under(filename: str, directories: tuple[Path, ...]) -> bool:
-    path = Path(filename)
-    return any(path.is_relative_to(d) for d in directories)
-
-
-def _stageflow_dirs() -> tuple[Path, ...]:
-    # The stageflow actually imported: a SUT=PATH copy or a mutant is judged as Stageflow.
-    return tuple(Path(p).resolve() for p in stageflow_module().__path__)
-
-
 def _in_stageflow(frame: traceback.FrameSummary) -> bool:
-    return _is_under(str(Path(frame.filename).resolve()), _stageflow_dirs())
+    return code_owner(frame.filename) == "stageflow"
 
 
 def _planted(frame: traceback.FrameSummary) -> bool:
-    return _is_under(str(Path(frame.filename).resolve()), (PLANTED_DIR,))
+    return code_owner(frame.filename) == "planted"
 
 
 def _in_suite(frame: traceback.FrameSummary) -> bool:
-    resolved = str(Path(frame.filename).resolve())
-    return _is_under(resolved, SUITE_DIRS) and not _is_under(resolved, _stageflow_dirs())
+    return code_owner(frame.filename) == "suite"
 
 
 def _raised_by_stageflow(frames: list[traceback.FrameSummary]) -> bool:

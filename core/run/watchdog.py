@@ -47,6 +47,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
+from stageflow_verify.core.run.code_owner import code_owner
+
 # Wall-clock seconds a finding's reproducer may take: they finish in milliseconds, so this only
 # ever fires on a hang, and is generous for a loaded 2-core machine.
 REPRODUCER_SECONDS = 30.0
@@ -75,19 +77,11 @@ class StageflowStuckError(Exception):
         self.in_stageflow = in_stageflow
 
 
-# Frames of these packages are the suite's own; planted bugs in tests/ stand in for Stageflow.
-_SUITE_PACKAGES = ("core", "models", "stateful", "properties")
-
-
 def _owner(frame: FrameType) -> str:
-    """ "stageflow", "suite", "hypothesis" or "other" (the standard library, pytest...)."""
-    module = str(frame.f_globals.get("__name__", ""))
-    top = module.split(".")
-    if top[0] == "stageflow" or "tests" in top[:2]:
-        return "stageflow"  # Stageflow, a copy of it, or a bug a test planted in its place
-    if any(part in _SUITE_PACKAGES for part in top[:2]):
-        return "suite"
-    return "hypothesis" if top[0] == "hypothesis" else "other"
+    """ "stageflow" (Stageflow, a copy of it, or a bug a test planted in its place), "suite",
+    "hypothesis" or "other" (the standard library, pytest...)."""
+    owner = code_owner(frame.f_code.co_filename)
+    return "stageflow" if owner == "planted" else owner
 
 
 def _in_hypothesis(frame: FrameType | None) -> bool:
