@@ -1,0 +1,192 @@
+"""Findings about the builder and the run helpers (checks ``pipelines.builder`` and
+``helpers.run_utils``), each with its reproducer: plain Stageflow code that prints
+``VIOLATION: ...`` and returns True while the violation is there.
+
+Each was argued against before registering. SF-PIPE-01: 0.5.0-0.9.6's ``Pipeline.build``
+only refuses an empty pipeline (pipeline.py, ``if not self.stages: raise ValueError``), and
+``UnifiedStageGraph.__init__`` checks nothing else, while the docstring promises dependency
+validation; 1.0.0 added pipeline/validation.py. SF-HELP-01: ``create_snapshot`` passes
+``metadata={"channel": channel}`` and ``**kwargs`` to ``ContextSnapshot`` (run_utils.py:444-
+451), so the documented ``metadata`` can only collide. SF-HELP-02: ``MemoryTracker.observe``
+raises on a tracker not started (helpers/memory_tracker.py:56-57), the runner keeps its tracker
+in ``_memory_tracker`` and calls ``observe`` before running (run_utils.py:517-518); the docs
+only show ``memory_tracker_auto_start=True`` (docs/advanced/hardening.md:45).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import inspect
+from types import ModuleType
+from typing import Any
+
+from stageflow_verify.core.run.checks import Finding, Severity, documented, expected, releases
+from stageflow_verify.models import pipeline_builder as builder_model
+from stageflow_verify.models import run_helpers as model
+
+BUILDER_CHECK = "pipelines.builder"
+CHECK = "helpers.run_utils"
+
+
+def has_helpers(sf: ModuleType) -> str | None:
+    if importlib.util.find_spec("stageflow.helpers.run_utils") is None:
+        return "this stageflow has no stageflow.helpers.run_utils"
+    return None
+
+
+def builds_what_it_cannot_run(sf: ModuleType) -> bool:
+    async def ok(ctx: Any) -> Any:
+        return sf.StageOutput.ok()
+
+    async def main() -> bool:
+        # "a" depends on a stage nobody added: build() should refuse it.
+        pipeline = sf.Pipeline().with_stage("a", ok, sf.StageKind.TRANSFORM, ("ghost",))
+        try:
+            pipeline.build()
+        except Exception:
+            return False
+        print("VIOLATION: SF-PIPE-01: build() accepted a dependency on a missing stage")
+        return True
+
+    return asyncio.run(main())
+
+
+BUILDER_FINDINGS = [
+    Finding(
+        builder_model.UNBUILDABLE,
+        "Pipeline.build() accepts a dependency on a missing stage, or a cycle: the run "
+        "deadlocks instead",
+        releases("0.5.0", "0.9.6"),
+        BUILDER_CHECK,
+        "Pipeline.build(): 'Validates that at least one stage exists and dependencies are "
+        "resolvable' and raises 'If pipeline is empty or dependencies are invalid'.",
+        "build() checks only that the pipeline is not empty; a dependency on a missing stage, "
+        "or a cycle, builds, and every run of the graph raises RuntimeError('Deadlocked stage "
+        "graph; remaining stages: [...]') after running whatever it could. 1.0.0 validates.",
+        builds_what_it_cannot_run,
+        basis=documented(
+            (
+                "Validates that at least one stage exists and dependencies",
+                "stageflow/pipeline/pipeline.py:255",
+            ),
+        ),
+        severity=Severity(
+            "medium",
+            "a loud failure, one run later than promised, after the stages that could run ran",
+        ),
+        fix="Pipeline.build (stageflow/pipeline/pipeline.py): validate the dependencies and "
+        "cycles before building, as 1.0.0's pipeline/validation.py does.",
+    ),
+]
+
+
+def metadata_refused(sf: ModuleType) -> bool:
+    from stageflow.helpers.run_utils import run_simple_pipeline
+
+    async def ok(ctx: Any) -> Any:
+        return sf.StageOutput.ok()
+
+    async def main() -> bool:
+        pipeline = sf.Pipeline().with_stage("a", ok, sf.StageKind.TRANSFORM)
+        try:
+            await run_simple_pipeline(pipeline, "hello", metadata={"origin": "docs"})
+        except TypeError as exc:
+            print(f"VIOLATION: SF-HELP-01: run_simple_pipeline(metadata=...) raised {exc}")
+            return True
+        return False
+
+    return asyncio.run(main())
+
+
+HELPER_FINDINGS = [
+    Finding(
+        model.METADATA_REFUSED,
+        "run_simple_pipeline(metadata=...) and PipelineRunner.run(metadata=...) raise TypeError",
+        releases(),
+        CHECK,
+        "run_simple_pipeline: 'metadata: Optional metadata dict to include in snapshot'; "
+        "PipelineRunner.run: '**snapshot_kwargs: Additional snapshot creation args'.",
+        "create_snapshot passes metadata={'channel': channel} and **kwargs to ContextSnapshot, "
+        "so any metadata given raises TypeError: got multiple values for keyword argument "
+        "'metadata' (from run_simple_pipeline, run or create_snapshot itself), before "
+        "anything runs.",
+        metadata_refused,
+        basis=documented(
+            (
+                "metadata: Optional metadata dict to include in snapshot.",
+                "stageflow/helpers/run_utils.py:676",
+            ),
+        ),
+        severity=Severity(
+            "medium", "a loud failure of a documented argument on the helper's main path"
+        ),
+        fix="PipelineRunner.create_snapshot (stageflow/helpers/run_utils.py:444): merge "
+        "kwargs.pop('metadata', {}) with {'channel': channel} instead of passing both.",
+        applies=has_helpers,
+    ),
+]
+
+
+def idle_tracker_raises(sf: ModuleType) -> bool:
+    from stageflow.helpers.run_utils import PipelineRunner
+
+    async def ok(ctx: Any) -> Any:
+        return sf.StageOutput.ok()
+
+    async def main() -> bool:
+        pipeline = sf.Pipeline().with_stage("a", ok, sf.StageKind.TRANSFORM)
+        runner = PipelineRunner(
+            verbose=False, enable_memory_tracker=True, memory_tracker_auto_start=False
+        )
+        try:
+            await runner.run(pipeline, input_text="hello")
+        except RuntimeError as exc:
+            print(f"VIOLATION: SF-HELP-02: PipelineRunner.run raised {exc}")
+            return True
+        return False
+
+    return asyncio.run(main())
+
+
+def has_memory_tracker(sf: ModuleType) -> str | None:
+    if has_helpers(sf):
+        return has_helpers(sf)
+    from stageflow.helpers.run_utils import PipelineRunner
+
+    if "memory_tracker_auto_start" not in inspect.signature(PipelineRunner).parameters:
+        return "this stageflow's PipelineRunner has no memory tracker"
+    return None
+
+
+HELPER_FINDINGS.append(
+    Finding(
+        model.IDLE_TRACKER_RAISES,
+        "PipelineRunner(enable_memory_tracker=True, memory_tracker_auto_start=False) cannot "
+        "run: every run raises RuntimeError",
+        releases("0.7.0"),
+        CHECK,
+        "PipelineRunner: 'memory_tracker_auto_start: Whether to auto-start the memory "
+        "tracker.' A tracker not started automatically is one the caller starts; the runner "
+        "keeps it private, so nothing can.",
+        "run() calls self._memory_tracker.observe(label='pipeline:start') before running, and "
+        "MemoryTracker.observe raises RuntimeError('MemoryTracker is not active; call start() "
+        "first') on a tracker nobody started: the pipeline never runs.",
+        idle_tracker_raises,
+        basis=expected(
+            "An option the constructor offers should give a runner that runs; with "
+            "auto-start off, the runner's tracker is private and never started, so every run "
+            "fails before any stage runs.",
+            (
+                "memory_tracker_auto_start: Whether to auto-start the memory tracker.",
+                "stageflow/helpers/run_utils.py:382",
+            ),
+        ),
+        severity=Severity("low", "loud, and avoided by leaving auto-start on"),
+        fix="PipelineRunner.run (stageflow/helpers/run_utils.py:517): start the tracker "
+        "there when it is not active (or accept a MemoryTracker the caller starts).",
+        applies=has_memory_tracker,
+    )
+)
+
+FINDINGS = [*BUILDER_FINDINGS, *HELPER_FINDINGS]
