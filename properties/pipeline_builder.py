@@ -26,7 +26,7 @@ from stageflow_verify.core.run.checks import (
     adopting_known,
     count_example,
 )
-from stageflow_verify.core.sched.choosers import HypothesisChooser
+from stageflow_verify.core.sched.choosers import HypothesisChooser, ReplayChooser
 from stageflow_verify.core.sched.scheduler import run
 from stageflow_verify.core.sut.graphs import quiet
 from stageflow_verify.core.sut.pipeline_builder import (
@@ -41,7 +41,7 @@ from stageflow_verify.properties.pipeline_builder_judge import judge
 from stageflow_verify.stateful.helper_findings import BUILDER_FINDINGS
 
 CHECK = "pipelines.builder"
-NAMES = ("a", "b", "c", "d")
+NAMES = ("sa", "sb", "sc", "sd")  # two letters: a string taken for a sequence shows
 ENTRIES = (
     "build_run",
     "run_ctx",
@@ -120,7 +120,47 @@ def builder_law(program: BuilderProgram, data: st.DataObject, active: frozenset[
     judge(program, played, builder_features(), active)
 
 
-run_builder_law = adopting_known(builder_law, lambda: BUILDER_FINDINGS)
+def canonical_programs(can: BuilderFeatures) -> list[BuilderProgram]:
+    """Programs ci's draws can miss, played after the search whatever it drew: a base reused
+    by two branches composed back (identical specs kept; the same name with another runner
+    refused), an ``after`` chain, a dependency on a missing stage and a cycle, each run by
+    every entry point this release has."""
+
+    def decl(name: str, deps: tuple[str, ...] = (), form: str = "class") -> Decl:
+        dep_form = "after" if deps and can.after else "dependencies" if deps else "omitted"
+        return Decl(name, form, "work", False, None, deps, dep_form, False, False, None)
+
+    entries = ENTRIES if can.entries else ("build_run",)
+    base = [("with_stage", 0, decl("sa"))]
+    shapes = [
+        [
+            *base,
+            ("with_stage", 1, decl("sb", ("sa",))),
+            ("with_stage", 1, decl("sc", ("sa",))),
+            ("compose", 2, 3),
+        ],
+        [
+            *base,
+            ("with_stage", 1, decl("sb", form="callable")),
+            ("with_stage", 1, decl("sb")),
+            ("compose", 2, 3),
+        ],
+        [*base, ("with_stage", 1, decl("sb", ("sd",)))],
+        [*base, ("with_stage", 1, decl("sb", ("sa",))), ("with_stage", 2, decl("sa", ("sb",)))],
+    ]
+    wide = (True, True) if can.wide else (False, False)
+    return [BuilderProgram("p", tuple(ops), entries, wide) for ops in shapes]
+
+
+def builder_check(active: frozenset[str]) -> None:
+    builder_law(active=active)
+    for program in canonical_programs(builder_features()):
+        with quiet():
+            played = run(lambda p=program: play(p), ReplayChooser()).value  # type: ignore[misc]
+        judge(program, played, builder_features(), active)
+
+
+run_builder_law = adopting_known(builder_check, lambda: BUILDER_FINDINGS)
 
 CHECKS = [
     Check(
