@@ -16,6 +16,7 @@ For example::
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from hypothesis import given
@@ -131,8 +132,8 @@ def canonical_programs(can: BuilderFeatures) -> list[BuilderProgram]:
         return Decl(name, form, "work", False, None, deps, dep_form, False, False, None)
 
     entries = ENTRIES if can.entries else ("build_run",)
-    base = [("with_stage", 0, decl("sa"))]
-    shapes = [
+    base: list[tuple[Any, ...]] = [("with_stage", 0, decl("sa"))]
+    shapes: list[list[tuple[Any, ...]]] = [
         [
             *base,
             ("with_stage", 1, decl("sb", ("sa",))),
@@ -156,7 +157,7 @@ def builder_check(active: frozenset[str]) -> None:
     builder_law(active=active)
     for program in canonical_programs(builder_features()):
         with quiet():
-            played = run(lambda p=program: play(p), ReplayChooser()).value  # type: ignore[misc]
+            played = run(functools.partial(play, program), ReplayChooser()).value
         judge(program, played, builder_features(), active)
 
 

@@ -14,8 +14,8 @@ For example::
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
-from types import ModuleType
 from typing import Any
 
 from hypothesis import given
@@ -26,10 +26,11 @@ from stageflow_verify.core.run.checks import (
     adopting_known,
     count_example,
 )
-from stageflow_verify.core.sched.choosers import HypothesisChooser
+from stageflow_verify.core.sched.choosers import HypothesisChooser, ReplayChooser
 from stageflow_verify.core.sched.scheduler import run
-from stageflow_verify.core.sut.graphs import features, quiet
+from stageflow_verify.core.sut.graphs import quiet
 from stageflow_verify.core.sut.run_helpers import (
+    helper_features,
     play_helper_run,
     play_logging,
     play_sink,
@@ -51,22 +52,14 @@ EVENT_TYPES = (
 )
 
 
-def applies(sf: ModuleType) -> str | None:
-    if has_helpers(sf):
-        return has_helpers(sf)
-    if not features().create:
-        return "this stageflow's PipelineRunner runs a root StageContext this law does not model"
-    return None
-
-
 @st.composite
 def helper_runs(draw: st.DrawFn) -> HelperRun:
+    can = helper_features()
     simple = draw(st.booleans())
-    contexts = (
-        ["kwargs", "metadata"]
-        if simple
-        else ["kwargs", "ids", "snapshot", "pipeline_ctx", "both", "metadata"]
-    )
+    contexts = ["kwargs", "metadata"]
+    if not simple:
+        contexts += ["ids", "snapshot"] + (["pipeline_ctx", "both"] if can.takes_context else [])
+    instruments = ["none", "started", "idle"] if can.instruments and not simple else ["none"]
     return HelperRun(
         stages=tuple(draw(st.lists(st.sampled_from(model.BEHAVIOURS), min_size=1, max_size=3))),
         verbose=draw(st.booleans()),
@@ -76,7 +69,7 @@ def helper_runs(draw: st.DrawFn) -> HelperRun:
         context_as=draw(st.sampled_from(contexts)),
         simple=simple,
         long_text=draw(st.booleans()),
-        instruments="none" if simple else draw(st.sampled_from(["none", "started", "idle"])),
+        instruments=draw(st.sampled_from(instruments)),
     )
 
 
@@ -222,13 +215,39 @@ def judge_logging(drawn: Any, seen: dict[str, Any]) -> None:
         assert ("exception" in entry) == with_error, f"exception field {entry}{where}"
 
 
-run_helpers_law = adopting_known(helpers_law, lambda: HELPER_FINDINGS)
+def canonical_plans() -> list[HelperRun]:
+    """Runs ci's draws can miss, played after the search: a cancelled run and a failed one,
+    verbose and coloured, with every instrument this release has."""
+    can = helper_features()
+    instruments = "started" if can.instruments else "none"
+    plan = HelperRun(
+        ("ok", "cancel"), True, True, True, "graph", "kwargs", False, True, instruments
+    )
+    return [plan, HelperRun(**{**plan.__dict__, "stages": ("ok", "raise"), "colorize": False})]
+
+
+CANONICAL_EVENTS: list[tuple[str, dict[str, Any] | None]] = [
+    (t, {"stage": "a", "error": "e" * 90}) for t in EVENT_TYPES
+]
+
+
+def helpers_check(active: frozenset[str]) -> None:
+    helpers_law(active=active)
+    with quiet():
+        for plan in canonical_plans():
+            seen = run(functools.partial(play_helper_run, plan), ReplayChooser()).value
+            judge_run(plan, seen, active)
+        sink = (True, True, True, CANONICAL_EVENTS)
+        judge_sink(sink, asyncio.run(play_sink(*sink)))
+
+
+run_helpers_law = adopting_known(helpers_check, lambda: HELPER_FINDINGS)
 
 CHECKS = [
     Check(
         name=CHECK,
         run=run_helpers_law,
-        applies=applies,
+        applies=has_helpers,
         summary="run_utils: PipelineRunner, run_simple_pipeline, RunResult, sink, logging",
     )
 ]

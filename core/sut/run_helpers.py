@@ -17,6 +17,8 @@ For example::
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import io
 import json
 import logging
@@ -24,6 +26,7 @@ import os
 import tempfile
 import tracemalloc
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from stageflow_verify.core.sut import stageflow_module
@@ -31,6 +34,26 @@ from stageflow_verify.core.sut.graphs import root_context
 from stageflow_verify.models.run_helpers import CANCEL_REASON, HelperRun, stage_name
 
 sf = stageflow_module()
+
+
+@dataclass(frozen=True)
+class HelperFeatures:
+    takes_context: bool  # PipelineRunner.run(pipeline_ctx=...): 0.9.5 on
+    instruments: bool  # PipelineRunner(enable_memory_tracker=..., ...): 0.7.0 on
+
+
+def helper_features() -> HelperFeatures:
+    from stageflow.helpers.run_utils import PipelineRunner
+
+    return _helper_features(PipelineRunner)
+
+
+@functools.lru_cache(maxsize=8)
+def _helper_features(runner: Any) -> HelperFeatures:
+    return HelperFeatures(
+        takes_context="pipeline_ctx" in inspect.signature(runner.run).parameters,
+        instruments="enable_memory_tracker" in inspect.signature(runner).parameters,
+    )
 
 
 def _stage(index: int, behaviour: str) -> Any:

@@ -33,7 +33,7 @@ def test_to_dict_without_the_cancellation_is_caught(monkeypatch: pytest.MonkeyPa
     real = run_utils.RunResult.to_dict
 
     def to_dict(self: Any) -> dict[str, Any]:
-        made = real(self)
+        made: dict[str, Any] = real(self)
         made.pop("cancel_reason", None)  # the planted bug
         return made
 
