@@ -144,15 +144,15 @@ def _context_args(run: HelperRun, runner: Any, text: str, run_id: uuid.UUID) -> 
         return {"input_text": text, "pipeline_run_id": run_id, "topology": "given"}
     if run.context_as == "metadata":
         return {"input_text": text, "metadata": {"origin": "law"}}
+    if run.context_as == "kwargs":
+        return {"input_text": text}
     snapshot = runner.create_snapshot(input_text=text, pipeline_run_id=run_id)
     if run.context_as == "snapshot":
         return {"snapshot": snapshot}
-    ctx = root_context(text, pipeline_run_id=run_id)
+    ctx = root_context(text, pipeline_run_id=run_id)  # drawn where run takes pipeline_ctx
     if run.context_as == "pipeline_ctx":
         return {"pipeline_ctx": ctx}
-    if run.context_as == "both":
-        return {"pipeline_ctx": ctx, "snapshot": snapshot}
-    return {"input_text": text}
+    return {"pipeline_ctx": ctx, "snapshot": snapshot}  # "both": refused
 
 
 def read_snapshots(given: dict[str, Any]) -> tuple[Any, Any]:
