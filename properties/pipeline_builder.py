@@ -150,7 +150,8 @@ def canonical_programs(can: BuilderFeatures) -> list[BuilderProgram]:
         [*base, ("with_stage", 1, decl("sb", ("sa",))), ("with_stage", 2, decl("sa", ("sb",)))],
     ]
     wide = (True, True) if can.wide else (False, False)
-    return [BuilderProgram("p", tuple(ops), entries, wide) for ops in shapes]
+    name = "p" if can.named else None
+    return [BuilderProgram(name, tuple(ops), entries, wide) for ops in shapes]
 
 
 def builder_check(active: frozenset[str]) -> None:
