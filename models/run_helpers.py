@@ -37,6 +37,7 @@ from dataclasses import dataclass
 BEHAVIOURS = ("ok", "raise", "cancel")
 METADATA_REFUSED = "SF-HELP-01"
 IDLE_TRACKER_RAISES = "SF-HELP-02"
+STAGE_EVENTS_BY_SUBSTRING = "SF-HELP-03"
 CANCEL_REASON = "enough"
 
 
@@ -103,6 +104,18 @@ def predict(run: HelperRun, deviations: frozenset[str]) -> HelperResult:
             return HelperResult(None, True, tuple(done), None, True, CANCEL_REASON, keys)
     plain: tuple[str, ...] = ("success", "stages", "duration_ms", "pipeline_run_id")
     return HelperResult(None, True, tuple(done), None, False, None, plain)
+
+
+def stage_events(
+    kept: list[tuple[str, dict[str, object]]], stage: str, deviations: frozenset[str]
+) -> list[str]:
+    """``ObservableEventSink.get_stage_events(stage)`` (277 "Get events for a specific
+    stage"): the events whose data names the stage, or whose type does as one of its dotted
+    parts (``stage.{name}.completed``). SF-HELP-03 (adopted while it reproduces): any event
+    whose type contains the name anywhere, so "a" matches ``stage.b.completed``."""
+    if STAGE_EVENTS_BY_SUBSTRING in deviations:
+        return [t for t, d in kept if d.get("stage") == stage or stage in t]
+    return [t for t, d in kept if d.get("stage") == stage or stage in t.split(".")]
 
 
 def printed_claims(run: HelperRun, printed: str, event_types: tuple[str, ...]) -> list[str]:

@@ -110,7 +110,7 @@ def helpers_law(
     with quiet():
         seen = run(lambda: play_helper_run(plan), HypothesisChooser(data)).value
         judge_run(plan, seen, active)
-        judge_sink(sink, asyncio.run(play_sink(*sink)))
+        judge_sink(sink, asyncio.run(play_sink(*sink)), active)
     judge_logging(logs, play_logging(*logs))
     judge_snapshots(snapshot, read_snapshots(snapshot))
 
@@ -174,7 +174,7 @@ def judge_run(plan: HelperRun, seen: dict[str, Any], active: frozenset[str]) -> 
         assert "\033[" not in printed, f"print_result printed ANSI with colorize=False{where}"
 
 
-def judge_sink(drawn: Any, seen: dict[str, Any]) -> None:
+def judge_sink(drawn: Any, seen: dict[str, Any], active: frozenset[str]) -> None:
     verbose, colorize, capture, sent = drawn
     where = f"\n  sink: {drawn}"
     kept = [(t, d or {}) for t, d in sent] if capture else []
@@ -183,7 +183,7 @@ def judge_sink(drawn: Any, seen: dict[str, Any]) -> None:
         assert types == [t for t, _ in kept if pattern in t], (
             f"get_events_by_type({pattern}){where}"
         )
-    stage_a = [t for t, d in kept if d.get("stage") == "a" or "a" in t]
+    stage_a = model.stage_events(kept, "a", active)
     assert seen["stage_a"] == stage_a, f"get_stage_events('a') {seen['stage_a']}{where}"
     printed = seen["printed"]
     assert bool(printed) == (verbose and bool(sent)), (
@@ -238,7 +238,7 @@ def helpers_check(active: frozenset[str]) -> None:
             seen = run(functools.partial(play_helper_run, plan), ReplayChooser()).value
             judge_run(plan, seen, active)
         sink = (True, True, True, CANONICAL_EVENTS)
-        judge_sink(sink, asyncio.run(play_sink(*sink)))
+        judge_sink(sink, asyncio.run(play_sink(*sink)), active)
 
 
 run_helpers_law = adopting_known(helpers_check, lambda: HELPER_FINDINGS)

@@ -10,7 +10,8 @@ validation; 1.0.0 added pipeline/validation.py. SF-HELP-01: ``create_snapshot`` 
 451), so the documented ``metadata`` can only collide. SF-HELP-02: ``MemoryTracker.observe``
 raises on a tracker not started (helpers/memory_tracker.py:56-57), the runner keeps its tracker
 in ``_memory_tracker`` and calls ``observe`` before running (run_utils.py:517-518); the docs
-only show ``memory_tracker_auto_start=True`` (docs/advanced/hardening.md:45).
+only show ``memory_tracker_auto_start=True`` (docs/advanced/hardening.md:45). SF-HELP-03: the
+name is a plain substring test on the type (run_utils.py:281); nothing documents that.
 """
 
 from __future__ import annotations
@@ -195,6 +196,40 @@ HELPER_FINDINGS.append(
         fix="PipelineRunner.run (stageflow/helpers/run_utils.py:517): start the tracker "
         "there when it is not active (or accept a MemoryTracker the caller starts).",
         applies=has_memory_tracker,
+    )
+)
+
+
+def other_stages_events(sf: ModuleType) -> bool:
+    from stageflow.helpers.run_utils import ObservableEventSink
+
+    sink = ObservableEventSink(verbose=False)
+    sink.try_emit(type="stage.b.completed", data={"stage": "b"})
+    found = [e["type"] for e in sink.get_stage_events("a")]
+    if found:
+        print(f"VIOLATION: SF-HELP-03: get_stage_events('a') returned stage b's events {found}")
+    return bool(found)
+
+
+HELPER_FINDINGS.append(
+    Finding(
+        model.STAGE_EVENTS_BY_SUBSTRING,
+        "ObservableEventSink.get_stage_events(name) returns other stages' events whose type "
+        "contains the name",
+        releases(),
+        CHECK,
+        "ObservableEventSink.get_stage_events: 'Get events for a specific stage.'",
+        "It keeps every event whose type contains the name anywhere (`stage_name in "
+        "e['type']`): get_stage_events('a') returns stage.b.completed ('stage' contains 'a'), "
+        "and 'llm' returns the events of 'llm_router'.",
+        other_stages_events,
+        basis=documented(
+            ("Get events for a specific stage.", "stageflow/helpers/run_utils.py:277"),
+        ),
+        severity=Severity("low", "a helper for post-run analysis, wrong for short or shared names"),
+        fix="ObservableEventSink.get_stage_events (stageflow/helpers/run_utils.py:278): match "
+        "the name as a dotted part of the type (stage.{name}.*), not as a substring.",
+        applies=has_helpers,
     )
 )
 
