@@ -27,7 +27,9 @@ cancelling the run, run once through the helper chosen. Every rule quotes its ba
 - The instruments watch a run and leave its result alone (``enable_memory_tracker: Enable
   memory growth tracking``, 380). SF-HELP-02 (adopted while it reproduces): with
   ``memory_tracker_auto_start=False`` (382 "Whether to auto-start the memory tracker") every
-  run raises RuntimeError, and nothing public starts the runner's tracker.
+  run raises RuntimeError, and nothing public starts the runner's tracker. SF-HELP-04 (adopted
+  while it reproduces): where a built graph has no interceptor stack (before 0.9.6), either
+  hardening option (383-384) makes every run raise AttributeError.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ BEHAVIOURS = ("ok", "raise", "cancel")
 METADATA_REFUSED = "SF-HELP-01"
 IDLE_TRACKER_RAISES = "SF-HELP-02"
 STAGE_EVENTS_BY_SUBSTRING = "SF-HELP-03"
+HARDENING_CRASHES = "SF-HELP-04"
 CANCEL_REASON = "enough"
 
 
@@ -86,6 +89,8 @@ def predict(run: HelperRun, deviations: frozenset[str]) -> HelperResult:
         return HelperResult("TypeError", False, (), None, False, None, ())
     if run.instruments == "idle" and IDLE_TRACKER_RAISES in deviations:
         return HelperResult("RuntimeError", False, (), None, False, None, ())
+    if run.instruments == "started" and HARDENING_CRASHES in deviations:
+        return HelperResult("AttributeError", False, (), None, False, None, ())
     done: list[tuple[str, tuple[tuple[str, object], ...]]] = []
     for i, behaviour in enumerate(run.stages):
         if behaviour == "raise":

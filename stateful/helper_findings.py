@@ -12,6 +12,8 @@ raises on a tracker not started (helpers/memory_tracker.py:56-57), the runner ke
 in ``_memory_tracker`` and calls ``observe`` before running (run_utils.py:517-518); the docs
 only show ``memory_tracker_auto_start=True`` (docs/advanced/hardening.md:45). SF-HELP-03: the
 name is a plain substring test on the type (run_utils.py:281); nothing documents that.
+SF-HELP-04: 0.7.0-0.9.5's ``UnifiedStageGraph.__init__`` sets no ``_interceptors`` (it runs
+no stack), and the runner reads it unconditionally (run_utils.py:523 there).
 """
 
 from __future__ import annotations
@@ -230,6 +232,63 @@ HELPER_FINDINGS.append(
         fix="ObservableEventSink.get_stage_events (stageflow/helpers/run_utils.py:278): match "
         "the name as a dotted part of the type (stage.{name}.*), not as a substring.",
         applies=has_helpers,
+    )
+)
+
+
+def hardening_without_a_stack(sf: ModuleType) -> str | None:
+    # The runner prepends its hardening interceptors to the graph's own stack; a release whose
+    # build() takes no interceptors (before 0.9.6) gives a graph without one.
+    if has_memory_tracker(sf):
+        return has_memory_tracker(sf)
+    if "interceptors" in inspect.signature(sf.Pipeline.build).parameters:
+        return "this stageflow's built graph has an interceptor stack the runner can extend"
+    return None
+
+
+def hardening_crashes(sf: ModuleType) -> bool:
+    from stageflow.helpers.run_utils import PipelineRunner
+
+    async def ok(ctx: Any) -> Any:
+        return sf.StageOutput.ok()
+
+    async def main() -> bool:
+        pipeline = sf.Pipeline().with_stage("a", ok, sf.StageKind.TRANSFORM)
+        runner = PipelineRunner(verbose=False, enable_immutability_check=True)
+        try:
+            await runner.run(pipeline, input_text="hello")
+        except AttributeError as exc:
+            print(f"VIOLATION: SF-HELP-04: PipelineRunner.run raised AttributeError: {exc}")
+            return True
+        return False
+
+    return asyncio.run(main())
+
+
+HELPER_FINDINGS.append(
+    Finding(
+        model.HARDENING_CRASHES,
+        "PipelineRunner(enable_immutability_check=True) (or enable_context_size_monitor) "
+        "raises AttributeError on every run where a graph has no interceptor stack",
+        releases("0.7.0", "0.9.5"),
+        CHECK,
+        "PipelineRunner: 'enable_immutability_check: Enable deep context immutability "
+        "validation (slow).', 'enable_context_size_monitor: Enable context payload size "
+        "warnings.'",
+        "run() prepends the hardening interceptors to graph._interceptors, which a "
+        "UnifiedStageGraph before 0.9.6 does not have (its build() takes no interceptors): "
+        "AttributeError before any stage runs.",
+        hardening_crashes,
+        basis=documented(
+            (
+                "enable_immutability_check: Enable deep context immutability validation (slow).",
+                "stageflow/helpers/run_utils.py:383",
+            ),
+        ),
+        severity=Severity("medium", "a loud failure of two documented options, on every run"),
+        fix="PipelineRunner.run (stageflow/helpers/run_utils.py:550): build the graph with the "
+        "hardening interceptors (or refuse the options) where the graph has no stack.",
+        applies=hardening_without_a_stack,
     )
 )
 
