@@ -1,10 +1,13 @@
 """``helpers.run_utils``: PipelineRunner, run_simple_pipeline, RunResult, ObservableEventSink,
-setup_logging and JsonLogFormatter against :mod:`models.run_helpers`, and SF-HELP-01.
+setup_logging, JsonLogFormatter and create_snapshot against :mod:`models.run_helpers`, with
+SF-HELP-01..04 (``stateful/helper_findings.py``) adopted while they reproduce.
 
-Each example draws one helper run (a chain of 1 to 3 stages, each returning data, raising or
-cancelling; the runner's options; how the pipeline and the context are given), one event
-sink session (events of every kind the sink colours, with and without data, emitted by
-``emit`` and ``try_emit``) and one ``setup_logging`` call with a record logged through it.
+Two laws, run one after the other: ``runs_law`` draws one helper run per example (a chain of 1
+to 3 stages, each returning data, raising or cancelling; the runner's options; how the
+pipeline and the context are given); ``tools_law`` draws one event sink session (events of
+every kind the sink colours, with and without data, emitted by ``emit`` and ``try_emit``), one
+``setup_logging`` call with a record logged through it and one ``create_snapshot`` call.
+Canonical runs and a sink session follow, which ci's draws can miss.
 
 For example::
 
@@ -91,26 +94,24 @@ snapshot_args = st.dictionaries(
 )
 
 
-@given(
-    plan=helper_runs(),
-    sink=st.tuples(st.booleans(), st.booleans(), st.booleans(), events),
-    logs=st.tuples(st.booleans(), st.booleans(), st.booleans(), records, st.booleans()),
-    snapshot=snapshot_args,
-    data=st.data(),
-)
-def helpers_law(
-    plan: HelperRun,
-    sink: Any,
-    logs: Any,
-    snapshot: dict[str, Any],
-    data: st.DataObject,
-    active: frozenset[str],
-) -> None:
+@given(plan=helper_runs(), data=st.data())
+def runs_law(plan: HelperRun, data: st.DataObject, active: frozenset[str]) -> None:
     count_example()
     with quiet():
         seen = run(lambda: play_helper_run(plan), HypothesisChooser(data)).value
         judge_run(plan, seen, active)
-        judge_sink(sink, asyncio.run(play_sink(*sink)), active)
+
+
+# The sink, logging and snapshot claims need no run: a law of their own, so that shrinking a
+# failure of one of them replays only these cheap calls.
+@given(
+    sink=st.tuples(st.booleans(), st.booleans(), st.booleans(), events),
+    logs=st.tuples(st.booleans(), st.booleans(), st.booleans(), records, st.booleans()),
+    snapshot=snapshot_args,
+)
+def tools_law(sink: Any, logs: Any, snapshot: dict[str, Any], active: frozenset[str]) -> None:
+    count_example()
+    judge_sink(sink, asyncio.run(play_sink(*sink)), active)
     judge_logging(logs, play_logging(*logs))
     judge_snapshots(snapshot, read_snapshots(snapshot))
 
@@ -232,7 +233,8 @@ CANONICAL_EVENTS: list[tuple[str, dict[str, Any] | None]] = [
 
 
 def helpers_check(active: frozenset[str]) -> None:
-    helpers_law(active=active)
+    runs_law(active=active)
+    tools_law(active=active)
     with quiet():
         for plan in canonical_plans():
             seen = run(functools.partial(play_helper_run, plan), ReplayChooser()).value
