@@ -217,14 +217,19 @@ def judge_logging(drawn: Any, seen: dict[str, Any]) -> None:
 
 
 def canonical_plans() -> list[HelperRun]:
-    """Runs ci's draws can miss, played after the search: a cancelled run and a failed one,
-    verbose and coloured, with every instrument this release has."""
+    """Runs ci's draws can miss, played after the search: a cancelled, a failed and a
+    successful run, verbose, with every instrument this release has."""
     can = helper_features()
     instruments = "started" if can.instruments else "none"
     plan = HelperRun(
         ("ok", "cancel"), True, True, True, "graph", "kwargs", False, True, instruments
     )
-    return [plan, HelperRun(**{**plan.__dict__, "stages": ("ok", "raise"), "colorize": False})]
+    given = "pipeline_ctx" if can.takes_context else "snapshot"
+    return [
+        plan,
+        HelperRun(**{**plan.__dict__, "stages": ("ok", "raise"), "colorize": False}),
+        HelperRun(**{**plan.__dict__, "stages": ("ok", "ok"), "context_as": given}),
+    ]
 
 
 CANONICAL_EVENTS: list[tuple[str, dict[str, Any] | None]] = [
