@@ -51,14 +51,25 @@ def builds_what_it_cannot_run(sf: ModuleType) -> bool:
         return sf.StageOutput.ok()
 
     async def main() -> bool:
-        # "a" depends on a stage nobody added: build() should refuse it.
-        pipeline = sf.Pipeline().with_stage("a", ok, sf.StageKind.TRANSFORM, ("ghost",))
-        try:
-            pipeline.build()
-        except Exception:
-            return False
-        print("VIOLATION: SF-PIPE-01: build() accepted a dependency on a missing stage")
-        return True
+        kind = sf.StageKind.TRANSFORM
+        shapes = {
+            # "a" depends on a stage nobody added
+            "a dependency on a missing stage": sf.Pipeline().with_stage("a", ok, kind, ("ghost",)),
+            # "a" and "b" depend on each other
+            "a cycle": sf.Pipeline()
+            .with_stage("a", ok, kind, ("b",))
+            .with_stage("b", ok, kind, ("a",)),
+        }
+        accepted = []
+        for shape, pipeline in shapes.items():
+            try:
+                pipeline.build()  # should refuse: the docstring promises the dependencies
+            except Exception:
+                continue
+            accepted.append(shape)
+        if accepted:
+            print(f"VIOLATION: SF-PIPE-01: build() accepted {' and '.join(accepted)}")
+        return bool(accepted)
 
     return asyncio.run(main())
 
@@ -76,6 +87,7 @@ BUILDER_FINDINGS = [
         "or a cycle, builds, and every run of the graph raises RuntimeError('Deadlocked stage "
         "graph; remaining stages: [...]') after running whatever it could. 1.0.0 validates.",
         builds_what_it_cannot_run,
+        symptoms=("a dependency on a missing stage builds", "a cycle builds"),
         basis=documented(
             (
                 "Validates that at least one stage exists and dependencies",
