@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stageflow_verify.core.sut import stageflow_module
-from stageflow_verify.core.sut.pipeline_entries import run_entries
+from stageflow_verify.core.sut.pipeline_entries import raised_in_stageflow, run_entries
 from stageflow_verify.models.pipeline_builder import Decl, PipeView, SpecView
 
 sf = stageflow_module()
@@ -203,6 +203,8 @@ async def play(program: BuilderProgram) -> Played:
             made.append(_apply(op, made, runners))
             played.results.append("ok")
         except Exception as exc:  # compared by class: ValueError, PipelineValidationError
+            if not raised_in_stageflow(exc):
+                raise
             played.results.append(type(exc).__name__)
     target = made[-1]
     if features.introspection:

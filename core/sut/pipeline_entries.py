@@ -4,11 +4,12 @@ be refused; every run's outputs and the wide events a recording emitter was aske
 
 For example::
 
-    await run_entries(program, target, played)
+    await run_entries(program, target, played, wide_supported=True)
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from stageflow_verify.core.sut import HarnessError, stageflow_module
@@ -17,6 +18,17 @@ from stageflow_verify.core.sut.graphs import root_context
 sf = stageflow_module()
 
 REFUSED_ENTRIES = ("run_both", "invoke_ctx_text", "invoke_twice")
+
+
+def raised_in_stageflow(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by Stageflow's own code (its innermost frame is in the
+    ``stageflow`` package): only that is a refusal to compare with a model. Anything else (an
+    argument this release cannot bind, an adapter's slip) is the suite's, and propagates."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_code.co_filename if tb is not None else ""
+    return f"{os.sep}stageflow{os.sep}" in where
 
 
 def refusal(exc: Exception) -> tuple[str, Any]:
@@ -59,6 +71,8 @@ async def run_entries(program: Any, target: Any, played: Any, wide_supported: bo
     try:
         graph = target.build(**wide)
     except Exception as exc:  # the outcome compared: refusals, and anything else by class
+        if not raised_in_stageflow(exc):
+            raise
         played.build = refusal(exc)
         graph = None
     for i, entry in enumerate(program.entries):
@@ -67,6 +81,8 @@ async def run_entries(program: Any, target: Any, played: Any, wide_supported: bo
         try:
             outcome = await _enter(entry, target, graph, text, wide)
         except Exception as exc:
+            if not raised_in_stageflow(exc):
+                raise
             outcome = ("raised", *refusal(exc))
         played.runs.append((entry, outcome, tuple(sorted(recorder.seen))))
 

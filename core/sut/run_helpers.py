@@ -31,6 +31,7 @@ from typing import Any
 
 from stageflow_verify.core.sut import stageflow_module
 from stageflow_verify.core.sut.graphs import root_context
+from stageflow_verify.core.sut.pipeline_entries import raised_in_stageflow
 from stageflow_verify.models.run_helpers import CANCEL_REASON, HelperRun, stage_name
 
 sf = stageflow_module()
@@ -124,7 +125,7 @@ async def play_helper_run(run: HelperRun) -> dict[str, Any]:
             seen["during"] = printed.getvalue()
             runner.print_result(result, show_data=True)
     except Exception as exc:
-        if not _raised_in_stageflow(exc):
+        if not raised_in_stageflow(exc):
             raise  # the suite's own failure: verify judges it ERROR, not a refusal
         seen["raised"] = type(exc).__name__  # compared with the model's
         return seen
@@ -139,14 +140,6 @@ async def play_helper_run(run: HelperRun) -> dict[str, Any]:
     seen["data_absent"] = result.get_stage_data("absent", "index", "none")
     seen["run_id"] = run_id
     return seen
-
-
-def _raised_in_stageflow(exc: BaseException) -> bool:
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        tb = tb.tb_next
-    where = tb.tb_frame.f_code.co_filename if tb is not None else ""
-    return f"{os.sep}stageflow{os.sep}" in where
 
 
 def _context_args(run: HelperRun, runner: Any, text: str, run_id: uuid.UUID) -> dict[str, Any]:
