@@ -9,7 +9,7 @@ For example::
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 from typing import Any
 
 from stageflow_verify.core.sut import HarnessError, stageflow_module
@@ -20,15 +20,29 @@ sf = stageflow_module()
 REFUSED_ENTRIES = ("run_both", "invoke_ctx_text", "invoke_twice")
 
 
+# The suite's own folders, and tests/, where a planted bug stands in for Stageflow (as
+# core/run/code_owner.py has them; core/sut may not import core/run).
+_ROOT = Path(__file__).resolve().parents[2]
+_SUITE_DIRS = tuple(_ROOT / d for d in ("core", "stateful", "properties", "models"))
+_PLANTED_DIR = _ROOT / "tests"
+
+
 def raised_in_stageflow(exc: BaseException) -> bool:
-    """Whether ``exc`` was raised by Stageflow's own code (its innermost frame is in the
-    ``stageflow`` package): only that is a refusal to compare with a model. Anything else (an
-    argument this release cannot bind, an adapter's slip) is the suite's, and propagates."""
+    """Whether ``exc`` was raised by Stageflow's code (or a bug a test plants in its place):
+    the innermost frame of its traceback that is Stageflow's or the suite's is Stageflow's.
+    Only that is a refusal to compare with a model; an argument this release cannot bind or
+    an adapter's slip is the suite's, and propagates (verify's ERROR)."""
+    stageflow_dirs = tuple(Path(p).resolve() for p in sf.__path__)
+    owner = ""
     tb = exc.__traceback__
-    while tb is not None and tb.tb_next is not None:
+    while tb is not None:
+        path = Path(tb.tb_frame.f_code.co_filename).resolve()
+        if any(path.is_relative_to(d) for d in (*stageflow_dirs, _PLANTED_DIR)):
+            owner = "stageflow"
+        elif any(path.is_relative_to(d) for d in _SUITE_DIRS):
+            owner = "suite"
         tb = tb.tb_next
-    where = tb.tb_frame.f_code.co_filename if tb is not None else ""
-    return f"{os.sep}stageflow{os.sep}" in where
+    return owner == "stageflow"
 
 
 def refusal(exc: Exception) -> tuple[str, Any]:
