@@ -39,7 +39,7 @@ from stageflow_verify.core.sut.pipeline_builder import (
 from stageflow_verify.models import pipeline_builder as model
 from stageflow_verify.models.pipeline_builder import Decl
 from stageflow_verify.properties.pipeline_builder_judge import judge
-from stageflow_verify.stateful.helper_findings import BUILDER_FINDINGS
+from stageflow_verify.stateful.builder_findings import BUILDER_FINDINGS
 
 CHECK = "pipelines.builder"
 NAMES = ("sa", "sb", "sc", "sd")  # two letters: a string taken for a sequence shows

@@ -19,7 +19,7 @@ import pytest
 
 from stageflow_verify.core.sut import stageflow_module
 from stageflow_verify.properties.pipeline_builder import builder_check, run_builder_law
-from stageflow_verify.stateful.helper_findings import builds_what_it_cannot_run
+from stageflow_verify.stateful.builder_findings import builds_what_it_cannot_run
 from tests.quality.planting import expect_failure, expect_pass
 
 sf = stageflow_module()
