@@ -25,7 +25,12 @@ A pipeline is a name and a mapping of stage name to spec (``Pipeline`` docstring
 - ``run(ctx=None, **context_kwargs)``: the kwargs are "forwarded to PipelineContext.create(...)
   when ctx is omitted" (pipeline.py:343-344), with the pipeline's name as the topology unless
   one is given (pipeline.py:355-356); ``invoke(text)`` is "a small alias for run(...) with
-  optional positional input text" (pipeline.py:380).
+  optional positional input text" (pipeline.py:380); ``run_stage`` executes "a single stage
+  through the unified pipeline runtime" (pipeline.py:432) named ``{name}_pipeline`` (433).
+- Wide events: "Pipeline.run() and Pipeline.build() both support wide-event emission directly"
+  (docs/api/wide-events.md:108): one stage event per stage run, one pipeline event per run.
+- SF-PIPE-01 (adopted while it reproduces, before 1.0.0): ``build`` accepts a missing
+  dependency or a cycle, and every run of the graph deadlocks (RuntimeError "Deadlocked").
 """
 
 from __future__ import annotations
