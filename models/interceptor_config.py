@@ -17,12 +17,18 @@ EVENTS_LOST = "SF-INT-02"  # retry events never reach an EventSink with keyword-
 NO_TOTAL_TIME = "SF-INT-03"  # stage.retry_exhausted carries no total_time_ms
 RETRY_UNTIMED = "SF-INT-04"  # only the first attempt is bounded by the timeout
 REPLAY_NESTS = "SF-INT-09"  # a replay re-stores itself wrapped: later replays lose the data
+STATUS_NOT_RERUN = "SF-INT-12"  # retry_on_status announces and waits, and never re-runs
 
 PRIORITY = {"idempotency": 4, "timeout": 5, "breaker": 10, "retry": 15}
-DEFAULTS = frozenset({"idempotency", "timeout", "breaker"})  # the observable defaults
+PRIORITY |= {"metrics": 40, "logging": 50}
+# The default stack's loggers: their records are documented (docs/guides/observability.md:
+# 370-384, "Stage starting: llm", "Stage completed: llm - completed", "Stage metrics: llm").
+LOGGERS = frozenset({"metrics", "logging"})
+DEFAULTS = frozenset({"idempotency", "timeout", "breaker"}) | LOGGERS  # the observable defaults
 DEFAULT_TIMEOUT = 30.0
 SLOW = 45.0  # a slow attempt's work: past every timeout the machine draws
 RETRYABLE = ("conn", "timeout")  # ConnectionError (an OSError) and TimeoutError
+RATE_LIMITED = "ratelimit"  # stageflow.pipeline.retry.RateLimitError
 SCHEDULED = ("stage", "attempt", "delay_ms", "error")
 EXHAUSTED = ("stage", "attempts", "total_time_ms", "error")
 
@@ -34,6 +40,13 @@ class Retry:
     backoff: str = "exponential"  # exponential | linear | constant
     jitter: str = "full"  # none | full | equal | decorrelated (JitterStrategy; default FULL)
     max_delay_ms: int = 30000
+    # retryable_errors also naming stageflow's RateLimitError: "Define which errors trigger
+    # retries" (docs/advanced/retry-backoff.md:361-376); the default tuple is TimeoutError,
+    # ConnectionError, OSError (:175-179), which RateLimitError is not.
+    rate_limits: bool = False
+    # retry_on_status=("retry", "failed"): "StageResult status values that trigger retry"
+    # (stageflow/pipeline/retry.py:91); the default is ("retry",).
+    on_failed: bool = False
 
     def delay(self, retries_so_far: int, rng: random.Random, previous: int | None) -> int:
         """``_calculate_delay``: the back-off, capped, then jittered with ``rng``; jitter
@@ -56,7 +69,8 @@ class Stack:
     (get_default_interceptors(...) + extras) or ``custom``; ``parts`` the behavioural
     interceptors asked for; ``probes`` the priorities of recording interceptors, of which
     ``raising`` raise RuntimeError from every hook and ``gate`` raises CriticalInterceptorError
-    from ``before`` in runs whose data asks for it (``RunData.abort``)."""
+    from its ``gate_hook`` (``before`` or ``after``) in runs whose data asks for it
+    (``RunData.abort``)."""
 
     how: str
     parts: frozenset[str]
@@ -66,6 +80,7 @@ class Stack:
     rotate: int = 0  # the list is built rotated by this much: the stack sorts it by priority
     raising: frozenset[int] = frozenset()
     gate: int | None = None
+    gate_hook: str = "before"  # the gate's hook that raises: before or after
 
     @property
     def empty(self) -> bool:
@@ -79,7 +94,9 @@ class Stack:
     def layers(self, dev: frozenset[str]) -> tuple[tuple[int, str], ...]:
         if self.fresh_per_build(dev):
             return tuple(sorted((PRIORITY[p], p) for p in DEFAULTS))
-        parts = sorted((PRIORITY[p], p) for p in self.parts)
+        # get_default_interceptors always includes the loggers: a "defaults" stack has them.
+        named = self.parts | (LOGGERS if self.how == "defaults" else frozenset())
+        parts = sorted((PRIORITY[p], p) for p in named)
         return tuple(sorted([*parts, *((p, "probe") for p in self.probes)]))
 
 
@@ -87,7 +104,8 @@ class Stack:
 class StageSpec:
     """``behaviour``: ok, fail, raise (ValueError), transient (ConnectionError ``n`` times, then
     ok), retry (StageOutput.retry ``n`` times, then ok), slow (ConnectionError ``n`` times, then
-    ``SLOW`` seconds of work), cancel (StageOutput.cancel), interrupted (its task is cancelled
+    ``SLOW`` seconds of work), ratelimit (RateLimitError ``n`` times, then ok), cancel
+    (StageOutput.cancel), interrupted (its task is cancelled
     half way through the first attempt). ``kind``: the StageKind value, work or transform."""
 
     name: str
@@ -98,9 +116,9 @@ class StageSpec:
 
     def attempt(self, k: int) -> str:
         b = self.behaviour
-        if b in ("transient", "retry", "slow") and k <= self.n:
-            return "retry" if b == "retry" else "conn"
-        return {"transient": "ok", "retry": "ok"}.get(b, b)
+        if b in ("transient", "retry", "slow", RATE_LIMITED) and k <= self.n:
+            return {"retry": "retry", RATE_LIMITED: RATE_LIMITED}.get(b, "conn")
+        return {"transient": "ok", "retry": "ok", RATE_LIMITED: "ok"}.get(b, b)
 
 
 @dataclass(frozen=True)
@@ -125,6 +143,26 @@ def uuid_text(n: int) -> str:
     return f"00000000-0000-0000-0000-{n:012x}"
 
 
+# The loggers whose records the docs show, the priority of the interceptor that writes each,
+# and the fields of its ``extra`` they show: docs/guides/observability.md:370-384 (the default
+# stack's), docs/advanced/retry-backoff.md:238-259 (the retrier's, "Retrying stage {stage_name}
+# in {delay_ms}ms (attempt {attempt + 2}/{self.max_attempts})"). A record's duration_ms is
+# left out: the model does not follow the StageResult's wall-clock stamps.
+LOG_PRIORITY = {"stage_interceptor": 50, "stage_metrics": 40, "stageflow.pipeline.retry": 15}
+LOG_FIELDS: tuple[str, ...] = ("stage", "status", "pipeline_run_id", "topology", "attempt")
+LOG_FIELDS += ("attempts", "delay_ms", "error")
+
+
+def log_line(message: str, **fields: object) -> str:
+    """One log record as the suite compares it: its message, then its documented fields."""
+    return "|".join([message, *(f"{k}={fields[k]}" for k in LOG_FIELDS if k in fields)])
+
+
+def run_id_of(data: RunData) -> str:
+    """The run's ``pipeline_run_id`` as text (a child run has its own)."""
+    return uuid_text(CHILD_RUN if data.child else IDS["pipeline_run_id"])
+
+
 def view_of(probe: int, data: RunData) -> str:
     """What a probe reads through ``InterceptorContext(ctx, _interceptor_name=name)`` in its
     ``before``: its name, the run's ids, topology and execution mode ("Read-only view of
@@ -132,8 +170,7 @@ def view_of(probe: int, data: RunData) -> str:
     ``data`` not starting with ``_`` ("Read-only copy of context data"): what the run put
     there. Each probe also writes into its copy; a view that handed out the live dict would
     show that key to the next probe."""
-    run = CHILD_RUN if data.child else IDS["pipeline_run_id"]
-    ids = [uuid_text(run)] + [uuid_text(IDS[f]) for f in ("request_id", "session_id")]
+    ids = [run_id_of(data)] + [uuid_text(IDS[f]) for f in ("request_id", "session_id")]
     ids += [uuid_text(IDS[f]) for f in ("user_id", "org_id")]
     keys = ["idempotency_key"] if data.key else []
     keys += ["idempotency_params"] if data.params else []
@@ -155,6 +192,9 @@ class StageRun:
     events: list[Event] = field(default_factory=list)
     end: float = 0.0
     breaker_saw_error: bool = False  # the failing on_error chain reached the breaker
+    lock_let_go: bool = False  # ... and the idempotency interceptor (its on_error releases)
+    retries: int = 0  # retries the retrier scheduled (its per-run attempt counter)
+    result_error: str = ""  # the failed StageResult's error
 
 
 def t7(x: float) -> float:

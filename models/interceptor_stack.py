@@ -39,7 +39,7 @@ import random
 
 from stageflow_verify.models import interceptor_state as S
 from stageflow_verify.models.graph_run import OPEN_BREAKER_OK
-from stageflow_verify.models.interceptor_attempts import attempts
+from stageflow_verify.models.interceptor_attempts import after_status_retry, attempts
 from stageflow_verify.models.interceptor_config import (
     DEFAULT_TIMEOUT,
     EMPTY_IS_DEFAULT,
@@ -50,6 +50,8 @@ from stageflow_verify.models.interceptor_config import (
     RETRY_UNTIMED,
     SCHEDULED,
     SLOW,
+    STATUS_NOT_RERUN,
+    TOPOLOGY,
     Attempt,
     Event,
     Hook,
@@ -58,6 +60,8 @@ from stageflow_verify.models.interceptor_config import (
     Stack,
     StageRun,
     StageSpec,
+    log_line,
+    run_id_of,
     t7,
     view_of,
 )
@@ -103,7 +107,7 @@ def execute(
         if name == "probe":
             run.hooks.append(("before", prio, now, None))
             run.hooks.append(("view", prio, now, view_of(prio, data)))
-            if prio == stack.gate and data.abort:
+            if prio == stack.gate and data.abort and stack.gate_hook == "before":
                 run.status = "aborted"
                 if owner and S.LOCK_LEAKS_ON_ABORT in dev:
                     state.held.add(scope)  # type: ignore[arg-type]  # owner implies a scope
@@ -125,6 +129,10 @@ def execute(
         elif name == "breaker" and not S.admits(state, spec.name, now):
             short = "open"
             break
+        elif name == "logging":
+            started = log_line(f"Stage starting: {spec.name}", stage=spec.name,
+                               pipeline_run_id=run_id_of(data), topology=TOPOLOGY)  # fmt: skip
+            run.hooks.append(("log", prio, now, started))
     if isinstance(short, S.Entry):
         run.data = () if short.nested and REPLAY_NESTS in dev else short.data
     elif short == "open":
@@ -137,16 +145,42 @@ def execute(
             return run
     now = run.end
     failed = run.status == "failed"
+    status = "failed" if failed else "completed"  # the StageResult's
+    released = False
+    breaker_pending = any(name == "breaker" for _, name in layers)
     for prio, name in reversed(layers):
         if name == "probe":
-            run.hooks.append(("after", prio, now, "failed" if failed else "completed"))
+            run.hooks.append(("after", prio, now, status))
+            if prio == stack.gate and data.abort and stack.gate_hook == "after":
+                # "abort stage execution immediately": the outer after hooks never run.
+                run.status = "aborted"
+                kept = owner and not (released or run.lock_let_go)
+                if scope is not None and kept and S.LOCK_LEAKS_ON_ABORT in dev:
+                    state.held.add(scope)
+                if breaker_pending and run.breaker_saw_error and S.COUNTS_TWICE in dev:
+                    S.record(state, spec.name, True, now)  # its on_error's count stays
+                return run
+        elif name == "logging":
+            done = f"Stage completed: {spec.name} - {status}"
+            run.hooks.append(("log", prio, now, log_line(done, stage=spec.name, status=status)))
+        elif name == "metrics":
+            line = log_line(f"Stage metrics: {spec.name}", stage=spec.name, status=status,
+                            pipeline_run_id=run_id_of(data))  # fmt: skip
+            run.hooks.append(("log", prio, now, line))
         elif name == "breaker" and (short != "open" or OPEN_BREAKER_OK in dev):
+            breaker_pending = False
             twice = run.breaker_saw_error and S.COUNTS_TWICE in dev
             S.record(state, spec.name, failed, now, 2 if twice else 1)
         elif name == "retry" and not failed:  # "Clear retry state on success"
             state.previous_delay.pop(spec.name, None)
-        elif name == "idempotency" and scope is not None and not failed:
-            _store(state, scope, run, short, params, now, dev)
+        elif name == "retry" and stack.retry is not None and stack.retry.on_failed:
+            if STATUS_NOT_RERUN in dev:  # announced, waited for, never run (SF-INT-12)
+                now = run.end = after_status_retry(run, spec, stack.retry, data, now, dev,
+                                                   state, rng)  # fmt: skip
+        elif name == "idempotency" and scope is not None:
+            released = True  # its after lets the lock go, whatever the status
+            if not failed:
+                _store(state, scope, run, short, params, now, dev)
     return run
 
 

@@ -305,8 +305,8 @@ FINDINGS = [
         "after() drops the answer and run_with_interceptors never re-runs a stage from its "
         "after phase: the stage ran once and the run fails (with retry_on_status=('failed',): "
         "one call, UnifiedStageExecutionError). Distinct from SF-RUN-02, whose fix (report "
-        "RETRY as 'retry') would land here. Reproducer only: the machine draws no "
-        "retry_on_status.",
+        "RETRY as 'retry') would land here. The machine draws retry_on_status=('retry', "
+        "'failed') and adopts it (models/interceptor_attempts.py after_status_retry).",
         r.failed_status_retry_never_runs,
         basis=documented(
             (
@@ -327,8 +327,8 @@ FINDINGS = [
 ]
 
 
-# Reported by their reproducer alone: the machine draws nothing they are about.
-REPRODUCER_ONLY = ("SF-INT-11", "SF-INT-12")
+# Reported by its reproducer alone: the machine draws nothing it is about.
+REPRODUCER_ONLY = ("SF-INT-11",)
 
 
 def adopted_findings() -> list[Finding]:

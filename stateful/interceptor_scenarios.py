@@ -32,14 +32,17 @@ ALL_SPELLED = SPELLED | {"backoff_strategy"}
 JITTERY = Retry(3, 100, "linear", "decorrelated")
 EQUAL = Retry(3, 100, "constant", "equal")
 FULL = Retry(2, 100, jitter="full")
+ON_FAILED = Retry(3, 100, jitter="none", on_failed=True)
+LIMITED = Retry(3, 100, jitter="none", rate_limits=True)
 
 
 def _one(behaviour: str, stack: Stack = OMITTED, kind: str = "work", n: int = 0) -> Graph:
     return Graph((StageSpec("a", kind, behaviour, A, n),), stack)
 
 
-# (what it is for, graph, the data of each run, one run after the other; a pair: two at once)
-Runs = list[RunData | tuple[RunData, RunData]]
+# (what it is for, graph, the data of each run, one run after the other; a pair: two at once;
+# a number: that many virtual seconds of waiting)
+Runs = list[RunData | tuple[RunData, RunData] | float]
 SCENARIOS: list[tuple[str, Graph, Runs]] = [
     ("breaker threshold and short-circuit (SF-RUN-11, SF-RUN-08)", _one("raise"), [RunData()] * 5),
     ("replays on the 1st, 2nd, 3rd repeat (SF-INT-09)", _one("ok"), [K1] * 4),
@@ -80,6 +83,50 @@ SCENARIOS: list[tuple[str, Graph, Runs]] = [
         _one("slow", Stack("custom", frozenset({"timeout", "retry"}), RETRY3, (), SPELLED)),
         [RunData(timeout_ms=1500)],
     ),
+    (
+        "an abort from an after hook inside the key's lock (SF-INT-10), then outside it",
+        _one(
+            "ok",
+            Stack(
+                "custom",
+                frozenset({"idempotency", "breaker"}),
+                None,
+                PROBES,
+                gate=12,
+                gate_hook="after",
+            ),
+        ),
+        [RunData(key="k1", abort=True), RunData(key="k2", abort=True), RunData(abort=True)],
+    ),
+    (
+        "the store's TTL between its edges: kept 15 minutes short of 24 h, gone after",
+        _one("ok"),
+        [K1, 85500.5, K1, 1000.0, K1],
+    ),
+    (
+        "the default stack's log records and the retrier's, scheduled and exhausted",
+        _one(
+            "transient",
+            Stack("defaults", frozenset({"timeout", "breaker", "retry"}), RETRY3, (), SPELLED),
+            n=3,
+        ),
+        [RunData(child=True)],
+    ),
+    (
+        "retry_on_status naming 'failed': announced, waited for, never run again (SF-INT-12)",
+        _one("fail", Stack("custom", frozenset({"retry"}), ON_FAILED, PROBES, SPELLED)),
+        [LENIENT],
+    ),
+    (
+        "RateLimitError named in retryable_errors: retried (TransientError alone is not)",
+        _one("ratelimit", Stack("custom", frozenset({"retry"}), LIMITED, PROBES, SPELLED), n=1),
+        [LENIENT],
+    ),
+    (
+        "RateLimitError under the default retryable_errors: not retried",
+        _one("ratelimit", Stack("custom", frozenset({"retry"}), RETRY3, (), SPELLED), n=1),
+        [LENIENT],
+    ),
     ("an empty list (SF-RUN-09)", _one("ok", Stack("empty", frozenset())), [K1] * 2),
     (
         "probes raising from every hook, on_error included, around a raising stage: isolated",
@@ -116,7 +163,9 @@ def play_scenarios(machine: type[Any]) -> None:
         m.sut = StackHarness(graph)
         try:
             for values in runs:
-                if isinstance(values, tuple):
+                if isinstance(values, float):
+                    m.wait(values)
+                elif isinstance(values, tuple):
                     m.run_pair(ReplayChooser([]), *values)
                 else:
                     m.run_once(ReplayChooser([]), values)

@@ -5,7 +5,8 @@ Omitted arguments are drawn as often as explicit ones: a stack is ``build()`` wi
 left out (plus a RetryInterceptor whose ``max_attempts``, ``base_delay_ms``,
 ``backoff_strategy`` and ``jitter_strategy`` are each given or left at their defaults), or a
 custom list; recording probes sit between the built-in priorities (some raising from every
-hook, one a gate raising CriticalInterceptorError when a run asks) and the list is built
+hook, one a gate raising CriticalInterceptorError from its ``before`` or its ``after`` when a
+run asks) and the list is built
 rotated, so only the stack's own sorting puts it in order. Failure counts lean toward the retry
 budget's edge (``max_attempts`` and one less): where an off-by-one in the budget shows. Runs
 draw ``idempotency_key``, ``idempotency_params``, ``_timeout_ms``, the sink and the gate.
@@ -13,14 +14,20 @@ draw ``idempotency_key``, ``idempotency_params``, ``_timeout_ms``, the sink and 
 
 from __future__ import annotations
 
+import dataclasses
+
 from hypothesis import strategies as st
 
 from stageflow_verify.models.interceptor_runs import Graph
 from stageflow_verify.models.interceptor_stack import Retry, RunData, Stack, StageSpec
 
-BEHAVIOURS = ("transient", "ok", "fail", "raise", "retry", "slow", "cancel", "interrupted")
+BEHAVIOURS: tuple[str, ...] = ("transient", "ok", "fail", "raise", "retry", "slow", "cancel")
+BEHAVIOURS += ("interrupted",)
+BEHAVIOURS = (*BEHAVIOURS, "ratelimit")  # last: the draws of the others stay as they were
 PROBE_PRIORITIES = (3, 7, 12, 30)  # outside idempotency, between timeout/breaker/retry, inside
-WAITS = (29.5, 30.5, 86400.5)  # either side of the breaker's 30 s; past the store's 24 h TTL
+# Either side of the breaker's 30 s; short of the store's 24 h TTL by 15 minutes (an entry
+# stored in an earlier run is still there, or expired under a shorter TTL), and past it.
+WAITS = (29.5, 30.5, 85500.5, 86400.5)
 
 
 def fine(index: int) -> float:
@@ -50,6 +57,10 @@ def retries(draw: st.DrawFn) -> tuple[Retry, frozenset[str]]:
     if jitter is not None:
         spelled.add("jitter_strategy")
         retry = Retry(retry.max_attempts, retry.base_delay_ms, retry.backoff, jitter)
+    # retryable_errors naming RateLimitError, and retry_on_status naming "failed": each left
+    # at its default as often as given.
+    rate_limits, on_failed = draw(st.booleans()), draw(st.booleans())
+    retry = dataclasses.replace(retry, rate_limits=rate_limits, on_failed=on_failed)
     return retry, frozenset(spelled)
 
 
@@ -81,7 +92,10 @@ def stacks(draw: st.DrawFn) -> Stack:
     rotate = draw(st.integers(0, 9))
     raising = frozenset(draw(st.sets(st.sampled_from(probes)))) if probes else frozenset()
     gate = draw(st.sampled_from([None, *probes]))
-    return Stack(how, frozenset(parts), retry, probes, frozenset(spelled), rotate, raising, gate)
+    gate_hook = draw(st.sampled_from(["before", "after"]))
+    return Stack(
+        how, frozenset(parts), retry, probes, frozenset(spelled), rotate, raising, gate, gate_hook
+    )
 
 
 BOUNDARY_SHARE = 3  # about one example in 3 is a canonical graph at a rule's edge
@@ -135,7 +149,7 @@ def random_graphs(draw: st.DrawFn) -> Graph:
     for i, name in enumerate(draw(st.sampled_from(["a", "ab"]))):
         behaviour = draw(st.sampled_from(BEHAVIOURS))
         n = 0
-        if behaviour in ("transient", "retry"):
+        if behaviour in ("transient", "retry", "ratelimit"):
             n = draw(st.one_of(edge, st.integers(1, 3)))
         elif behaviour == "slow":
             n = draw(st.integers(0, 1))

@@ -13,21 +13,65 @@ declares it; ``lenient`` takes positional arguments as well.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
+import logging
+from collections.abc import Iterator
 from typing import Any
 
 from stageflow_verify.core.sut.graphs import sf
+from stageflow_verify.models.interceptor_config import LOG_FIELDS, LOG_PRIORITY, log_line
 from stageflow_verify.models.interceptor_stack import Stack
 
 HookLog = list[tuple[str, str, str, int, float, str | None]]  # label stage hook prio t status
 _interceptors = sf.pipeline.interceptors
 
 
+class _LogRecorder(logging.Handler):
+    """Files each record of a documented logger as a hook of the run whose task wrote it."""
+
+    def __init__(self, log: HookLog, run_label: contextvars.ContextVar[str]) -> None:
+        super().__init__(logging.INFO)
+        self.log, self.run_label = log, run_label
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = {k: getattr(record, k) for k in LOG_FIELDS if hasattr(record, k)}
+        stage = str(fields.get("stage"))
+        now = asyncio.get_running_loop().time()
+        line = log_line(record.getMessage(), **fields)
+        self.log.append((self.run_label.get(), stage, "log", LOG_PRIORITY[record.name], now, line))
+
+
+@contextlib.contextmanager
+def recording_logs(log: HookLog, run_label: contextvars.ContextVar[str]) -> Iterator[None]:
+    """Record the documented loggers' records into ``log`` (and nowhere else: they are
+    disabled by ``quiet()`` and would otherwise reach the root logger's handlers)."""
+    recorder = _LogRecorder(log, run_label)
+    loggers = [logging.getLogger(name) for name in LOG_PRIORITY]
+    saved = [(lg.disabled, lg.propagate, lg.level) for lg in loggers]
+    for lg in loggers:
+        lg.disabled, lg.propagate = False, False
+        lg.setLevel(logging.INFO)
+        lg.addHandler(recorder)
+    try:
+        yield
+    finally:
+        for lg, (disabled, propagate, level) in zip(loggers, saved, strict=True):
+            lg.removeHandler(recorder)
+            lg.disabled, lg.propagate = disabled, propagate
+            lg.setLevel(level)
+
+
 class Probe(_interceptors.BaseInterceptor):  # type: ignore[misc,name-defined]
-    def __init__(self, priority: int, log: HookLog, raising: bool, gate: bool) -> None:
+    def __init__(self, priority: int, log: HookLog, raising: bool, gate: str | None) -> None:
         self.priority = priority
         self.name = f"probe{priority}"
         self.log = log
-        self.raising, self.gate = raising, gate
+        self.raising, self.gate = raising, gate  # gate: the hook that aborts, if any
+
+    def _abort(self, hook: str, ctx: Any) -> None:
+        if self.gate == hook and ctx.data.get("_abort"):
+            raise _interceptors.CriticalInterceptorError("the gate is closed", self.name)
 
     def _note(self, hook: str, stage: str, ctx: Any, status: str | None = None) -> None:
         now = asyncio.get_running_loop().time()
@@ -46,8 +90,7 @@ class Probe(_interceptors.BaseInterceptor):  # type: ignore[misc,name-defined]
         self._note("view", stage_name, ctx, _summary(view))
         view.data["scribble"] = self.name  # into the view's copy: no later view may see it
         view.add_observation("start", asyncio.get_running_loop().time())
-        if self.gate and ctx.data.get("_abort"):
-            raise _interceptors.CriticalInterceptorError("the gate is closed", self.name)
+        self._abort("before", ctx)
         self._fail("before")
         return await super().before(stage_name, ctx)  # "None to continue" (BaseInterceptor)
 
@@ -55,6 +98,7 @@ class Probe(_interceptors.BaseInterceptor):  # type: ignore[misc,name-defined]
         self._note("after", stage_name, ctx, str(result.status))
         seen = self._view(ctx).get_observation("start")
         self._note("observed", stage_name, ctx, None if seen is None else repr(round(seen, 7)))
+        self._abort("after", ctx)
         self._fail("after")
         await super().after(stage_name, result, ctx)
 
@@ -119,8 +163,14 @@ def build_stack(stack: Stack, log: HookLog) -> list[Any] | None:
             "jitter_strategy": JitterStrategy(r.jitter),
         }
         args = {k: v for k, v in given.items() if k in stack.spelled}
+        if r.rate_limits:  # the documented default tuple, and stageflow's RateLimitError
+            limited = sf.pipeline.retry.RateLimitError
+            args["retryable_errors"] = (TimeoutError, ConnectionError, OSError, limited)
+        if r.on_failed:
+            args["retry_on_status"] = ("retry", "failed")
         made.append(RetryInterceptor(**args))
-    made += [Probe(p, log, p in stack.raising, p == stack.gate) for p in stack.probes]
+    gate = {stack.gate: stack.gate_hook}
+    made += [Probe(p, log, p in stack.raising, gate.get(p)) for p in stack.probes]
     cut = stack.rotate % len(made) if made else 0
     return made[cut:] + made[:cut]
 

@@ -43,10 +43,17 @@ from stageflow_verify.core.sut.interceptor_stacks import (
     Sink,
     breaker_view,
     build_stack,
+    recording_logs,
     store_view,
     unbind_locks,
 )
-from stageflow_verify.models.interceptor_config import CHILD_RUN, IDS, MODE, TOPOLOGY
+from stageflow_verify.models.interceptor_config import (
+    CHILD_RUN,
+    IDS,
+    MODE,
+    RATE_LIMITED,
+    TOPOLOGY,
+)
 from stageflow_verify.models.interceptor_runs import (
     HANG,
     Graph,
@@ -149,7 +156,7 @@ def virtual_clocks(harness: StackHarness, seed: int = 0) -> Iterator[None]:
     try:
         # quiet() stills the wall clock for the graph machine; entered first, so that this
         # harness's own virtual clocks, which the breaker and the store must see move, win.
-        with quiet():
+        with quiet(), recording_logs(harness.hooks, _RUN_LABEL):
             time.time, time.monotonic = _time, _monotonic
             _dt.datetime = _VirtualDatetime  # type: ignore[misc]  # run_with_interceptors imports it
             dag.datetime = _VirtualDatetime
@@ -221,6 +228,8 @@ class StackHarness:
         data = {"stage": spec.name, "attempt": k}
         if did == "conn":
             raise ConnectionError(f"{spec.name} is unreachable")
+        if did == RATE_LIMITED:
+            raise sf.pipeline.retry.RateLimitError(f"{spec.name} is rate limited", retry_after=1.0)
         if did == "raise":
             raise ValueError(f"{spec.name} raises")
         if did == "fail":

@@ -60,7 +60,7 @@ def test_a_raised_failure_counts_twice_under_sf_int_01() -> None:
 def test_before_hooks_ascend_after_hooks_descend_and_on_error_stops_at_the_retrier() -> None:
     stack = Stack("custom", frozenset({"retry"}), Retry(2, 100, jitter="none"), probes=(3, 30))
     seen = predict_run(one("transient", stack, n=1), RunData(), StackState(), 0.0, NONE)
-    hooks = [(h, p) for h, p, _, _ in seen.stages[0].hooks if h not in ("view", "observed")]
+    hooks = [(h, p) for h, p, _, _ in seen.stages[0].hooks if h not in ("view", "observed", "log")]
     assert hooks == [("before", 3), ("before", 30), ("on_error", 30), ("after", 30), ("after", 3)]
 
 
