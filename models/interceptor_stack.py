@@ -29,7 +29,16 @@ by name (``dev``) and switches its rule to what 1.2.0 does.
   shouldn't crash the pipeline", docs/guides/interceptors.md:510); a CriticalInterceptorError
   "should abort stage execution immediately" (its docstring): the stage fails with it, no
   ``after`` hook runs (1.2.0; so the breaker does not count it), and a key's lock taken by an
-  outer idempotency interceptor ends with the stage (SF-INT-10: 1.2.0 keeps it).
+  outer idempotency interceptor ends with the stage (SF-INT-10: 1.2.0 keeps it). Raised from an
+  ``after`` hook it aborts there: the outer ``after`` hooks never run (so an outer breaker does
+  not count the run, beyond what its ``on_error`` counted, and an outer store keeps nothing);
+  the lock is let go only if the idempotency interceptor's ``on_error`` or ``after`` ran.
+- Log records (docs/guides/observability.md:370-384): the default stack's ``LoggingInterceptor``
+  writes "Stage starting: {stage}" in ``before`` (with the run id and topology) and "Stage
+  completed: {stage} - {status}" in ``after``, its ``MetricsInterceptor`` "Stage metrics:
+  {stage}" in ``after`` (status, run id); the retrier "Retrying stage {stage} in {delay}ms
+  (attempt {n + 1}/{max})" and "Stage {stage} exhausted {max} attempts"
+  (docs/advanced/retry-backoff.md:238-259). They are compared as hooks of their priority.
 - Breaker and idempotency: ``models/interceptor_state.py``.
 """
 
