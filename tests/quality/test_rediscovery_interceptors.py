@@ -4,8 +4,9 @@ The machine passes on 1.2.0 by adopting 16 findings (SF-INT-02..10, SF-INT-12 an
 findings about the same stack: SF-RUN-01, 02, 03, 08, 09, 11). That PASS means something only
 if each of them would fail the check on its own, under the budget ``make verify`` gives it (the
 ci profile's examples times ``EXAMPLE_FACTOR``, then the canonical scenarios of
-``stateful/interceptor_scenarios.py``), not a larger one. Each case also says whether the random machine alone found it, which is what
-the canonical graphs in its strategy and the repeat in every example are for. No shrink phase
+``stateful/interceptor_scenarios.py``), not a larger one. Each case also says whether the
+random machine alone found it, which is what the canonical graphs in its strategy and the
+repeat in every example are for. No shrink phase
 and no example database: only finding matters here, and one variant's saved failure must not be
 replayed into the next.
 """
