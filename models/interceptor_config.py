@@ -21,6 +21,10 @@ STATUS_NOT_RERUN = "SF-INT-12"  # retry_on_status announces and waits, and never
 
 PRIORITY = {"idempotency": 4, "timeout": 5, "breaker": 10, "retry": 15}
 PRIORITY |= {"metrics": 40, "logging": 50}
+# get_default_interceptors(include_auth=True) adds AuthInterceptor (1) and
+# OrgEnforcementInterceptor (2): "AuthInterceptor ... Priority: 1 (runs first)", "Priority: 2
+# (runs after auth)" (docs/api/auth.md:151, :205).
+PRIORITY |= {"auth": 1, "org": 2}
 # The default stack's loggers: their records are documented (docs/guides/observability.md:
 # 370-384, "Stage starting: llm", "Stage completed: llm - completed", "Stage metrics: llm").
 LOGGERS = frozenset({"metrics", "logging"})
@@ -129,6 +133,7 @@ class RunData:
     sink: str = "protocol"  # protocol (keyword-only try_emit) | lenient (takes any arguments)
     abort: bool = False  # the stack's gate (if any) raises CriticalInterceptorError
     child: bool = False  # the run's context is a child (fork of a root): is_child_run
+    token: bool = False  # ctx.data["_auth_token"] holds a token the default validator accepts
 
 
 # The ids every run's context carries (a child's own run id is CHILD_RUN). UUIDs as text, as

@@ -138,13 +138,18 @@ def execute(
         elif name == "breaker" and not S.admits(state, spec.name, now):
             short = "open"
             break
+        elif name == "auth" and not data.token:
+            # "InterceptorResult to short-circuit on auth failure" (AuthInterceptor.before):
+            # the stage is skipped; reported like an open breaker's skip (SF-RUN-08: OK, {}).
+            short = "auth"
+            break
         elif name == "logging":
             started = log_line(f"Stage starting: {spec.name}", stage=spec.name,
                                pipeline_run_id=run_id_of(data), topology=TOPOLOGY)  # fmt: skip
             run.hooks.append(("log", prio, now, started))
     if isinstance(short, S.Entry):
         run.data = () if short.nested and REPLAY_NESTS in dev else short.data
-    elif short == "open":
+    elif short in ("open", "auth"):
         run.status = "ok" if OPEN_BREAKER_OK in dev else "failed"
     else:
         attempts(run, spec, stack, layers, data, now, dev, state, rng)

@@ -32,6 +32,7 @@ ALL_SPELLED = SPELLED | {"backoff_strategy"}
 JITTERY = Retry(3, 100, "linear", "decorrelated")
 EQUAL = Retry(3, 100, "constant", "equal")
 FULL = Retry(2, 100, jitter="full")
+AUTH_PARTS = frozenset({"timeout", "breaker", "idempotency", "auth", "org"})
 ON_FAILED = Retry(3, 100, jitter="none", on_failed=True)
 LIMITED = Retry(3, 100, jitter="none", rate_limits=True)
 
@@ -126,6 +127,12 @@ SCENARIOS: list[tuple[str, Graph, Runs]] = [
         "RateLimitError under the default retryable_errors: not retried",
         _one("ratelimit", Stack("custom", frozenset({"retry"}), RETRY3, (), SPELLED), n=1),
         [LENIENT],
+    ),
+    (
+        "include_auth: a run without a token skips the stage, reported OK (SF-RUN-08), and the "
+        "key stores that empty result, which a run with a token replays",
+        _one("ok", Stack("defaults", AUTH_PARTS, spelled=frozenset({"include_auth"}))),
+        [K1, RunData(key="k1", token=True), RunData(token=True)],
     ),
     ("an empty list (SF-RUN-09)", _one("ok", Stack("empty", frozenset())), [K1] * 2),
     (

@@ -81,6 +81,11 @@ def stacks(draw: st.DrawFn) -> Stack:
             parts.add("idempotency")
             if draw(st.booleans()):
                 spelled.add("store")  # get_default_interceptors(idempotency_store=...)
+        auth = draw(st.sampled_from([None, False, True]))  # include_auth: default False
+        if auth is not None:
+            spelled.add("include_auth")
+        if auth:
+            parts |= {"auth", "org"}
     else:
         parts = set(draw(st.sets(st.sampled_from(["idempotency", "timeout", "breaker"]))))
     retry = None
@@ -169,4 +174,5 @@ def run_data() -> st.SearchStrategy[RunData]:
         sink=st.sampled_from(["lenient", "protocol"]),
         abort=st.booleans(),
         child=st.booleans(),
+        token=st.booleans(),
     )

@@ -146,6 +146,8 @@ def build_stack(stack: Stack, log: HookLog) -> list[Any] | None:
             kwargs["include_idempotency"] = "idempotency" in stack.parts
         if "store" in stack.spelled:
             kwargs["idempotency_store"] = InMemoryIdempotencyStore()
+        if "include_auth" in stack.spelled or "auth" in stack.parts:
+            kwargs["include_auth"] = "auth" in stack.parts
         made = list(_interceptors.get_default_interceptors(**kwargs))
     else:
         kinds = {

@@ -251,6 +251,8 @@ class StackHarness:
             values["_timeout_ms"] = data.timeout_ms
         if data.abort:
             values["_abort"] = True
+        if data.token:  # MockJwtValidator, the default, takes any other token as valid
+            values["_auth_token"] = "verify-token"
         sink = self.sinks[label] = Sink(lenient=data.sink == "lenient")
         ids = {field: uuid.UUID(int=n) for field, n in IDS.items()}
         where = {"event_sink": sink, "topology": TOPOLOGY, "execution_mode": MODE, **ids}

@@ -10,7 +10,12 @@ The rules (``models/interceptor_stack.py``, ``models/interceptor_attempts.py``):
 380-384), the retrier "Retrying stage {stage} in {delay}ms (attempt {n}/{max})" and "Stage
 {stage} exhausted {max} attempts" (docs/advanced/retry-backoff.md:238-259), each with its
 documented fields; a CriticalInterceptorError "should abort stage execution immediately", from
-``after`` too, so the outer ``after`` hooks never run; a stored result lives 24 h.
+``after`` too, so the outer ``after`` hooks never run; a stored result lives 24 h; the default
+retryable errors are TimeoutError, ConnectionError, OSError (docs/advanced/retry-backoff.md:
+175-179), so stageflow's RateLimitError is retried only when named in ``retryable_errors``;
+``retry_on_status`` naming "failed" makes the retrier act on a failed output (under SF-INT-12,
+adopted: announce, wait, never re-run); ``include_auth=True`` skips every stage of a run
+without a token ("InterceptorResult to short-circuit on auth failure", AuthInterceptor).
 """
 
 from __future__ import annotations
@@ -154,3 +159,47 @@ def test_a_store_ttl_other_than_24_hours_is_caught(
     defaults = Idempotency.__init__.__kwdefaults__
     monkeypatch.setitem(defaults, "ttl_seconds", ttl)  # the planted bug (generated mutants')
     _caught("idempotency store", "differs from the model")
+
+
+Retry = retry_module.RetryInterceptor
+
+
+def test_rate_limits_retried_by_default_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The planted bug: the default retryable errors take in TransientError (RateLimitError's
+    # base); the documented default is TimeoutError, ConnectionError, OSError.
+    widened = (*Retry.DEFAULT_RETRYABLE, retry_module.TransientError)
+    monkeypatch.setattr(Retry, "DEFAULT_RETRYABLE", widened)
+    _caught("differs from the model")
+
+
+def test_named_rate_limits_not_retried_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    init = Retry.__init__
+
+    def dropping(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.pop("retryable_errors", None)  # the planted bug: the argument is ignored
+        init(self, *args, **kwargs)
+
+    monkeypatch.setattr(Retry, "__init__", dropping)
+    _caught("differs from the model")
+
+
+def test_a_status_retry_never_announced_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    after = Retry.after
+
+    async def deaf(self: Any, stage: str, result: Any, ctx: Any) -> None:
+        if result.status == "failed":  # the planted bug: a listed "failed" is not seen
+            return
+        await after(self, stage, result, ctx)
+
+    monkeypatch.setattr(Retry, "after", deaf)
+    _caught("differs from the model")
+
+
+def test_a_tokenless_run_let_through_by_auth_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    auth = pytest.importorskip("stageflow.auth.interceptors")
+
+    async def lenient(self: Any, stage: str, ctx: Any) -> Any:
+        return None  # the planted bug: no token, no short-circuit
+
+    monkeypatch.setattr(auth.AuthInterceptor, "before", lenient)
+    _caught("differs from the model", "idempotency store")
