@@ -147,6 +147,11 @@ SCENARIOS: list[tuple[str, Graph, Runs]] = [
         [LENIENT],
     ),
     (
+        "decorrelated jitter after a failed run: its last delay is kept (cleared on success only)",
+        _one("transient", Stack("custom", frozenset({"retry"}), JITTERY, (), ALL_SPELLED), n=3),
+        [LENIENT, LENIENT],
+    ),
+    (
         "constant back-off with equal jitter (half fixed, half drawn)",
         _one("transient", Stack("custom", frozenset({"retry"}), EQUAL, (), ALL_SPELLED), n=2),
         [LENIENT],

@@ -96,41 +96,9 @@ KNOWN_GAPS: dict[str, str] = {
         "guard-retry policies are also looked up for stage kinds sorting after 'guard'; visible"
         " only if such a stage has a policy, which no graph draws (later module; issues 13-14)"
     ),
-    "pipeline/idempotency.py:125:ReplaceBinaryOperator_Mul_Add:5": (
-        "the store's default TTL is 24 * 60 + 60 s (25 min), not 24 h: the machine waits 30 s "
-        "or past 24 h, never between (issue 16 sample, seed 16)"
-    ),
-    "pipeline/retry.py:191:ReplaceBinaryOperator_Add_FloorDiv:2": (
-        "the retry log line says attempt N // 2; no check reads log records (issue 16 sample)"
-    ),
-    "pipeline/interceptors.py:228:ReplaceBinaryOperator_Sub_BitOr:0": (
-        "the logging interceptor's after() raises TypeError (datetime | datetime), which the "
-        "stack isolates and logs; no check reads log records (issue 16 sample, seed 16)"
-    ),
-    "pipeline/interceptors.py:214:AddNot:5": (
-        "the logging interceptor logs pipeline_run_id None for a run that has one (and 'None' "
-        "for one that has none); no check reads log records (issue 16 sample, seed 16)"
-    ),
-    "pipeline/interceptors.py:228:ReplaceBinaryOperator_Sub_RShift:0": (
-        "the logging interceptor's completion event computes datetime >> datetime (TypeError); "
-        "that event is never observed (later module; issues 13-14)"
-    ),
-    "pipeline/interceptors.py:246:ReplaceBinaryOperator_Mul_BitAnd:1": (
-        "the metrics interceptor logs seconds & 1000 as duration_ms; no check reads log records"
-        " (later module; issues 13-14)"
-    ),
     "pipeline/results.py:28:ReplaceComparisonOperator_NotEq_Gt:0": (
         "the results API hands back a failed or cancelled stage's output ('fail' < 'ok') "
         "instead of raising; no check calls it (later module; issues 13-14)"
-    ),
-    "pipeline/retry.py:161:ReplaceBinaryOperator_Sub_Mul:0": (
-        "RetryInterceptor allows one more attempt; probably hidden behind SF-RUN-01 (at most "
-        "two attempts ever run), which the graph machine adopts (issue 15 pattern 3), not "
-        "traced (later module; issues 13-14)"
-    ),
-    "pipeline/retry.py:191:NumberReplacer:21": (
-        "the retry log line says attempt N+1 instead of N+2; no check reads log records (later "
-        "module; issues 13-14)"
     ),
     "pipeline/subpipeline.py:125:NumberReplacer:6": (
         "PipelineCanceledEvent's default cascade_depth 0 -> 1: stageflow always passes it, a "

@@ -203,3 +203,14 @@ def test_a_tokenless_run_let_through_by_auth_is_caught(monkeypatch: pytest.Monke
 
     monkeypatch.setattr(auth.AuthInterceptor, "before", lenient)
     _caught("differs from the model", "idempotency store")
+
+
+def test_a_failed_run_forgetting_its_last_delay_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    after = Retry.after
+
+    async def forgetting(self: Any, stage: str, result: Any, ctx: Any) -> None:
+        await after(self, stage, result, ctx)
+        self._previous_delays.pop(stage, None)  # the planted bug: cleared on failure too
+
+    monkeypatch.setattr(Retry, "after", forgetting)
+    _caught("differs from the model")
