@@ -28,6 +28,14 @@ PRIORITY |= {"auth": 1, "org": 2}
 # The default stack's loggers: their records are documented (docs/guides/observability.md:
 # 370-384, "Stage starting: llm", "Stage completed: llm - completed", "Stage metrics: llm").
 LOGGERS = frozenset({"metrics", "logging"})
+# Each built-in interceptor's documented priority, by class: docs/api/interceptors.md:148
+# (Timeout 5), :164 (CircuitBreaker 10), :176 (Tracing 20), :186 (ChildTrackerMetrics 45), :196
+# (Metrics 40), :206 (Logging 50), :279 (Auth 1), :295 (OrgEnforcement 2); "priority = 15  # Run
+# after circuit breaker" (docs/advanced/retry-backoff.md:166).
+DOCUMENTED_PRIORITY = {"TimeoutInterceptor": 5, "CircuitBreakerInterceptor": 10}
+DOCUMENTED_PRIORITY |= {"TracingInterceptor": 20, "ChildTrackerMetricsInterceptor": 45}
+DOCUMENTED_PRIORITY |= {"MetricsInterceptor": 40, "LoggingInterceptor": 50, "RetryInterceptor": 15}
+DOCUMENTED_PRIORITY |= {"AuthInterceptor": 1, "OrgEnforcementInterceptor": 2}
 DEFAULTS = frozenset({"idempotency", "timeout", "breaker"}) | LOGGERS  # the observable defaults
 DEFAULT_TIMEOUT = 30.0
 SLOW = 45.0  # a slow attempt's work: past every timeout the machine draws

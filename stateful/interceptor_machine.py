@@ -46,6 +46,7 @@ from stageflow_verify.core.run.checks import Check, count_example, reproducing_i
 from stageflow_verify.core.sched.choosers import Chooser, HypothesisChooser
 from stageflow_verify.core.sched.scheduler import run
 from stageflow_verify.core.sut.interceptors import StackHarness, pipeline_runs, virtual_clocks
+from stageflow_verify.models.interceptor_config import DOCUMENTED_PRIORITY
 from stageflow_verify.models.interceptor_runs import (
     Graph,
     RunObservation,
@@ -182,6 +183,15 @@ class InterceptorStackComparison(RuleBasedStateMachine):
     def idempotency_store_agrees(self) -> None:
         real, mine = self._h().store(), self.state.store_view(self.epoch)
         assert real == mine, f"idempotency store: stageflow {real}, model {mine}"
+
+    @precondition(lambda self: self.sut is not None)
+    @invariant()
+    def documented_priorities_hold(self) -> None:
+        for i in self._h().built._interceptors:
+            want = DOCUMENTED_PRIORITY.get(type(i).__name__)
+            assert want in (None, i.priority), (
+                f"{type(i).__name__}.priority {i.priority}, not {want}"
+            )
 
     # -- comparison ------------------------------------------------------------------------
     def _agree(self, labels: list[str], expected: list[RunObservation], data: RunData) -> None:

@@ -134,6 +134,7 @@ SCENARIOS: list[tuple[str, Graph, Runs]] = [
         _one("ok", Stack("defaults", AUTH_PARTS, spelled=frozenset({"include_auth"}))),
         [K1, RunData(key="k1", token=True), RunData(token=True)],
     ),
+    ("a slow stage under the default 30 s timeout (30000 ms)", _one("slow"), [RunData()]),
     ("an empty list (SF-RUN-09)", _one("ok", Stack("empty", frozenset())), [K1] * 2),
     (
         "probes raising from every hook, on_error included, around a raising stage: isolated",

@@ -13,6 +13,10 @@ reported as ``survived`` and listed, but do not fail the run; a survivor in neit
 from __future__ import annotations
 
 EQUIVALENT: dict[str, str] = {
+    "pipeline/interceptors.py:294:ReplaceComparisonOperator_Eq_GtE:0": (
+        "the breaker's state >= 'open' instead of == 'open': its states are 'closed', 'open' and "
+        "'half_open', and only 'open' sorts at or after 'open' (issue 16 sample, seed 17)"
+    ),
     "context/output_bag.py:308:ReplaceComparisonOperator_Gt_NotEq:0": (
         "get_retry_stages: an entry's attempt is always >= 1 (1, or the previous attempt + 1), "
         "so `!= 1` and `> 1` agree"

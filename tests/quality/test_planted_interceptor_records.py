@@ -214,3 +214,10 @@ def test_a_failed_run_forgetting_its_last_delay_is_caught(monkeypatch: pytest.Mo
 
     monkeypatch.setattr(Retry, "after", forgetting)
     _caught("differs from the model")
+
+
+def test_a_priority_off_the_documented_one_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The planted bug (a generated mutant's): the breaker's priority is 11, not 10; no drawn
+    # probe sits at 11, so only the documented value itself shows it.
+    monkeypatch.setattr(interceptors.CircuitBreakerInterceptor, "priority", 11)
+    _caught("CircuitBreakerInterceptor.priority 11, not 10")
