@@ -70,6 +70,7 @@ _LOGGERS = (
     "stageflow.cancellation",
     "stageflow.idempotency",
     "stageflow.child_tracker_metrics",
+    "auth_interceptor",  # get_default_interceptors(include_auth=True) warns per tokenless stage
 )
 # Stageflow logs every failed stage at ERROR (with a traceback); with no handler configured,
 # logging's last-resort handler would print them all over verify's table and pytest's output.

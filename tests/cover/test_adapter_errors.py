@@ -45,6 +45,7 @@ DELIBERATE = {
     ("interceptor_stacks.py", "TypeError"),  # the EventSink protocol's keyword-only try_emit
     ("interceptors.py", "ConnectionError"),
     ("interceptors.py", "ValueError"),
+    ("interceptors.py", "RateLimitError"),  # stageflow's own, retried only when named
     ("legacy_graph.py", "OSError"),  # the legacy graph's /tmp debug files, refused
     ("lifecycle.py", "ValueError"),
     ("subpipelines.py", "SinkFailure"),  # a failing event sink
