@@ -23,7 +23,7 @@ PRIORITY = {"idempotency": 4, "timeout": 5, "breaker": 10, "retry": 15}
 PRIORITY |= {"metrics": 40, "logging": 50}
 # get_default_interceptors(include_auth=True) adds AuthInterceptor (1) and
 # OrgEnforcementInterceptor (2): "AuthInterceptor ... Priority: 1 (runs first)", "Priority: 2
-# (runs after auth)" (docs/api/auth.md:151, :205).
+# (runs after auth)" (docs/api/auth.md:152, :204).
 PRIORITY |= {"auth": 1, "org": 2}
 # The default stack's loggers: their records are documented (docs/guides/observability.md:
 # 370-384, "Stage starting: llm", "Stage completed: llm - completed", "Stage metrics: llm").
@@ -53,7 +53,7 @@ class Retry:
     jitter: str = "full"  # none | full | equal | decorrelated (JitterStrategy; default FULL)
     max_delay_ms: int = 30000
     # retryable_errors also naming stageflow's RateLimitError: "Define which errors trigger
-    # retries" (docs/advanced/retry-backoff.md:361-376); the default tuple is TimeoutError,
+    # retries" (docs/advanced/retry-backoff.md:356-376); the default tuple is TimeoutError,
     # ConnectionError, OSError (:175-179), which RateLimitError is not.
     rate_limits: bool = False
     # retry_on_status=("retry", "failed"): "StageResult status values that trigger retry"
