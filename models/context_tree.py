@@ -29,8 +29,8 @@ What the model encodes, rule by rule, with the Stageflow text it rests on
   for every forked context (SF-CTX-07 when the parent had no run id).
 - configuration, metadata and extensions: undocumented for fork. A user expects a child not to
   be able to change what its parent owns, so the model gives the child its own deep copies
-  (SF-CTX-03 configuration and SF-CTX-04 metadata are copied one level; SF-CTX-05 extensions
-  are the parent's very object).
+  (SF-CTX-03: configuration and metadata are copied one level, one cause in two fields, which
+  absorbed SF-CTX-04; SF-CTX-05: extensions are the parent's very object).
 - ``fork``: "topology: Optional different topology for child", "execution_mode: Optional
   different execution mode": None means inherit, any string is the child's
   (SF-CTX-06: an empty string is ignored).
@@ -75,7 +75,8 @@ from stageflow_verify.models.heap import (
 SHALLOW_PARENT_SNAPSHOT = "SF-CTX-01"
 SHALLOW_INHERITED_DATA = "SF-CTX-02"
 SHALLOW_CONFIGURATION = "SF-CTX-03"
-SHALLOW_METADATA = "SF-CTX-04"
+# One finding: fork copies both dicts one level, side by side (context.py:403, :410).
+SHALLOW_METADATA = SHALLOW_CONFIGURATION  # was SF-CTX-04
 LIVE_EXTENSIONS = "SF-CTX-05"
 EMPTY_OVERRIDE_IGNORED = "SF-CTX-06"
 UNIDENTIFIED_PARENT_NOT_CHILD = "SF-CTX-07"

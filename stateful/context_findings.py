@@ -62,18 +62,18 @@ def child_writes_parent_through_inherited_data(sf: ModuleType) -> bool:
     return bool(parent.data["profile"]["tier"] == "pro")
 
 
-def child_writes_parent_configuration(sf: ModuleType) -> bool:
-    parent = _parent(sf, configuration={"llm": {"model": "small"}})
+def child_writes_parent_configuration_or_metadata(sf: ModuleType) -> bool:
+    # Both symptoms, each where the context has the field (metadata came in 0.9.5).
+    has_metadata = "metadata" in {f.name for f in dataclasses.fields(sf.PipelineContext)}
+    metadata: dict[str, Any] = {"metadata": {"labels": {"env": "prod"}}} if has_metadata else {}
+    parent = _parent(sf, configuration={"llm": {"model": "small"}}, **metadata)
     child = parent.fork(CHILD, "stage", ACTION)
     child.configuration["llm"]["model"] = "large"
-    return bool(parent.configuration["llm"]["model"] == "large")
-
-
-def child_writes_parent_metadata(sf: ModuleType) -> bool:
-    parent = _parent(sf, metadata={"labels": {"env": "prod"}})
-    child = parent.fork(CHILD, "stage", ACTION)
-    child.metadata["labels"]["env"] = "test"
-    return bool(parent.metadata["labels"]["env"] == "test")
+    shared = parent.configuration["llm"]["model"] == "large"
+    if has_metadata:
+        child.metadata["labels"]["env"] = "test"
+        shared = shared or parent.metadata["labels"]["env"] == "test"
+    return bool(shared)
 
 
 def child_writes_parent_extensions(sf: ModuleType) -> bool:
@@ -190,39 +190,36 @@ FINDINGS = [
     ),
     _finding(
         model.SHALLOW_CONFIGURATION,
-        "A child's nested configuration write changes the parent's configuration",
+        "A child's nested configuration or metadata write changes the parent's",
         "Undocumented for fork; a user expects a child not to change what its parent owns "
-        "(fork copies configuration, so it means to isolate it).",
-        "configuration.copy() is shallow: nested configuration is shared.",
-        child_writes_parent_configuration,
+        "(fork copies configuration and metadata, so it means to isolate them).",
+        "configuration.copy() and metadata.copy() are shallow: nested values of both are "
+        "shared with the parent.",
+        child_writes_parent_configuration_or_metadata,
         basis=expected(
-            "fork copies configuration for the child (configuration=self.configuration.copy()), "
-            "so it means to isolate it, and a child pipeline tuning its own configuration "
-            "(a nested model setting, say) should not retune the parent's.",
+            "fork copies configuration and metadata for the child "
+            "(configuration=self.configuration.copy(), metadata=self.metadata.copy()), so it "
+            "means to isolate them, and a child pipeline tuning its own configuration (a nested "
+            "model setting, say) or labelling its own metadata should not change the parent's; "
+            "a copy that still shares nested values isolates only the top level.",
             (
                 "# configuration: static wiring/configuration for this topology",
                 "stageflow/stages/context.py:73",
             ),
         ),
-        severity=Severity("low", "configuration is meant to be static; few children write it"),
-        fix="PipelineContext.fork (stageflow/stages/context.py:403): "
-        "copy.deepcopy(self.configuration).",
-    ),
-    _finding(
-        model.SHALLOW_METADATA,
-        "A child's nested metadata write changes the parent's metadata",
-        "Undocumented for fork; a user expects a child not to change what its parent owns "
-        "(fork copies metadata, so it means to isolate it).",
-        "metadata.copy() is shallow: nested metadata is shared.",
-        child_writes_parent_metadata,
-        SINCE_0_9_5,
-        applies=_needs_field("metadata"),
-        basis=expected(
-            "fork copies metadata for the child (metadata=self.metadata.copy()), so it means to "
-            "isolate it; a copy that still shares nested values isolates only the top level.",
+        severity=Severity(
+            "low",
+            "configuration is meant to be static and metadata is rarely nested; few children "
+            "write into either",
         ),
-        severity=Severity("low", "needs nested metadata and a child that writes into it"),
-        fix="PipelineContext.fork (stageflow/stages/context.py:410): copy.deepcopy(self.metadata).",
+        symptoms=(
+            "child.configuration['llm']['model'] = 'large' changes parent.configuration",
+            "child.metadata['labels']['env'] = 'test' changes parent.metadata (from 0.9.5, "
+            "where contexts have metadata; was SF-CTX-04)",
+        ),
+        merged=("SF-CTX-04",),
+        fix="PipelineContext.fork (stageflow/stages/context.py:403 and :410): "
+        "copy.deepcopy(self.configuration) and copy.deepcopy(self.metadata).",
     ),
     _finding(
         model.LIVE_EXTENSIONS,

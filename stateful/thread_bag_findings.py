@@ -23,6 +23,12 @@ from types import ModuleType
 from typing import Any
 
 from stageflow_verify.core.run.checks import Finding, Severity, documented, releases
+from stageflow_verify.stateful.thread_schedules import (
+    context_lock_schedule,
+    iteration_race_schedule,
+    output_lock_schedule,
+    writer_lags_schedule,
+)
 
 OUTPUT_CHECK = "threads.bags"
 ITERATION_RACE = "SF-THR-01"
@@ -231,7 +237,8 @@ FINDINGS = [
         "Without hooks, to_dict() polled while another thread wrote 200 stages raised in 62 of "
         "200 trials (sys.setswitchinterval(1e-6))." + LOCK_CAVEAT,
         iteration_race,
-        tags=("threads",),
+        tags=("threads", "interleaving"),
+        schedules=iteration_race_schedule,
         basis=documented(
             ("OutputBag, a thread-safe collection for stage", "stageflow/context/output_bag.py:3"),
             (
@@ -262,7 +269,8 @@ FINDINGS = [
         "asyncio.run hung in 28 of 30 trials, and 54 writes raised the RuntimeError "
         "(sys.setswitchinterval(1e-5))." + LOCK_CAVEAT,
         output_write_never_returns,
-        tags=("threads",),
+        tags=("threads", "interleaving"),
+        schedules=output_lock_schedule,
         basis=documented(
             ("OutputBag, a thread-safe collection for stage", "stageflow/context/output_bag.py:3"),
         ),
@@ -282,7 +290,8 @@ FINDINGS = [
         "detection'; :34 'Thread-safe output bag with conflict detection.'",
         "As SF-THR-02, through ContextBag.write's asyncio.Lock (bag.py:70)." + LOCK_CAVEAT,
         context_write_never_returns,
-        tags=("threads",),
+        tags=("threads", "interleaving"),
+        schedules=context_lock_schedule,
         basis=documented(
             ("Thread-safe output bag with conflict detection.", "stageflow/context/bag.py:34"),
         ),
@@ -305,7 +314,8 @@ FINDINGS = [
         "get_writer(key) return None: no order of the operations explains both. Found by the "
         "thread machine (ci misses it at 30 examples; 300 find it)." + LOCK_CAVEAT,
         writer_lags_value,
-        tags=("threads",),
+        tags=("threads", "interleaving"),
+        schedules=writer_lags_schedule,
         basis=documented(
             ("Thread-safe output bag with conflict detection.", "stageflow/context/bag.py:34"),
             ("Read a value (no lock needed for reads).", "stageflow/context/bag.py:81"),

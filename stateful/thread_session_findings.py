@@ -26,6 +26,10 @@ from stageflow_verify.stateful.thread_bag_findings import (
     _until,
     _waits_asleep,
 )
+from stageflow_verify.stateful.thread_schedules import (
+    global_spawner_schedule,
+    spawner_lock_schedule,
+)
 
 SESSIONS_CHECK = "threads.sessions"
 SPAWNER_BOUND_TO_FIRST_LOOP = "SF-THR-05"
@@ -179,7 +183,8 @@ FINDINGS = [
         "asyncio.run, a new pytest-asyncio test, a worker's next job) the same wait raises "
         "RuntimeError('<Lock> is bound to a different event loop').",
         spawner_bound_to_first_loop,
-        tags=("threads", "sessions"),
+        # Its swimlanes are its two asyncio.run sessions, the second one raising.
+        tags=("threads", "sessions", "interleaving"),
         basis=expected(
             "A process-wide spawner that get_subpipeline_spawner() hands out is used across "
             "asyncio.run sessions (pytest-asyncio tests, a worker's jobs); after one contended "
@@ -209,7 +214,8 @@ FINDINGS = [
         "same way; threads.sessions excuses a thread whose loop waits on any lock under this "
         "id, so a tracker-only lost wakeup would be folded in here.",
         spawner_lock_lost_wakeup,
-        tags=("threads", "sessions"),
+        tags=("threads", "sessions", "interleaving"),
+        schedules=spawner_lock_schedule,
         basis=documented(
             (
                 "Thread-safe tracking of child runs for each parent",
@@ -234,7 +240,8 @@ FINDINGS = [
         "spawner of its own, which the global then forgets: its runs' depths and cancellations "
         "are invisible to everyone else. get_child_tracker() has the same shape (:356-361).",
         global_spawner_made_twice,
-        tags=("threads", "sessions"),
+        tags=("threads", "sessions", "interleaving"),
+        schedules=global_spawner_schedule,
         basis=expected(
             "'the global spawner' is one object per process; two threads starting at once "
             "each get their own, and one thread's runs become invisible to the other's cancels.",

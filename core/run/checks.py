@@ -26,10 +26,13 @@ import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from stageflow_verify.core.run.watchdog import REPRODUCER_SECONDS, watchdog
 from stageflow_verify.core.sut import forget_harness_errors
+
+if TYPE_CHECKING:
+    from stageflow_verify.core.sched.trace import Trace
 
 T = TypeVar("T")
 
@@ -140,6 +143,9 @@ class Finding:
     says so); ``observed`` is what happens instead. ``reproduce(stageflow)`` returns True while
     the violation reproduces. ``swimlane``, for a finding about an interleaving, is the
     rendered swimlane of its shrunk schedule (``reports/findings.md`` prints it).
+    ``schedules``, for a finding about OS threads, plays its scenario on the controlled thread
+    scheduler and returns the trace of a schedule that shows it (the reports draw it where an
+    asyncio finding gets its reproducer's own schedule; ``stateful/thread_schedules.py``).
 
     ``basis`` and ``severity`` say how strong the finding is (every registered finding has
     both; ``tests/cover/test_finding_basis.py`` holds the registry to it). A finding that
@@ -165,6 +171,7 @@ class Finding:
     symptoms: tuple[str, ...] = field(default=(), kw_only=True)
     merged: tuple[str, ...] = field(default=(), kw_only=True)
     fix: str = field(default="", kw_only=True)
+    schedules: Callable[[ModuleType], list[Trace]] | None = field(default=None, kw_only=True)
 
 
 def _modules(package_name: str) -> Iterable[ModuleType]:

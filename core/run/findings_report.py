@@ -262,22 +262,36 @@ def reproducer_swimlanes(finding: Finding) -> list[str]:
 
 def reproducer_traces(finding: Finding) -> tuple[list[Trace], str]:
     """The traces :func:`reproducer_swimlanes` draws (the HTML report draws them as timelines),
-    or none and why not."""
+    or none and why not. A thread finding's come from its ``schedules`` (a controlled schedule
+    of its threads that shows it); an asyncio finding's from its reproducer's own runs, a run
+    that raised included (its failure carries its trace: SF-THR-05's second session)."""
     if INTERLEAVING not in finding.tags:
         return [], ""
     import asyncio
     from unittest import mock
 
+    from stageflow_verify.core.sched import timeline
     from stageflow_verify.core.sched.scheduler import run
     from stageflow_verify.core.sut import stageflow_module
 
     sf = stageflow_module()
     if finding.applies(sf) is not None:
         return [], ""
+    if finding.schedules is not None:
+        try:
+            return finding.schedules(sf), ""
+        except Exception as exc:  # the report is still written; it says why the picture is missing
+            return [], f"(no swimlane: no thread schedule showed it: {exc})"
     traces: list[Trace] = []
 
     def on_the_suites_loop(main: Any, **_: Any) -> Any:
-        result = run(main, detail=True, max_steps=100_000)
+        try:
+            result = run(main, detail=True, max_steps=100_000)
+        except Exception as exc:
+            failed = timeline.attached(exc)
+            if failed is not None:
+                traces.append(failed)
+            raise
         traces.append(result.trace)
         return result.value
 
@@ -289,14 +303,23 @@ def reproducer_traces(finding: Finding) -> tuple[list[Trace], str]:
     return (traces, "") if reproduces else ([], "")
 
 
+def schedule_title(finding: Finding, n: int) -> str:
+    """What the ``n``-th trace of :func:`reproducer_traces` is a picture of."""
+    if finding.schedules is not None:
+        return (
+            "a controlled schedule of the reproducer's threads that shows it, without its hooks "
+            "(one column per OS thread, a row per switch point: a line of Stageflow's code)"
+        )
+    return (
+        f"the reproducer's schedule (its asyncio.run call {n}; line numbers are those of the "
+        "finding's module in the suite)"
+    )
+
+
 def _swimlane_lines(finding: Finding) -> list[str]:
     lines: list[str] = []
     for n, lane in enumerate(reproducer_swimlanes(finding), 1):
-        caption = (
-            f"Swimlane of the reproducer's schedule (its asyncio.run call {n}; line numbers "
-            "are those of the finding's module in the suite):"
-        )
-        lines += ["", caption, "", "```", lane, "```"]
+        lines += ["", f"Swimlane of {schedule_title(finding, n)}:", "", "```", lane, "```"]
     if finding.swimlane:
         lines += ["", "Swimlane of the shrunk schedule:", "", "```", finding.swimlane, "```"]
     return lines
@@ -517,6 +540,13 @@ def render_issue(finding: Finding, records: Records) -> str:
             "One column per asyncio task, one row per step, on a loop that runs the same "
             "steps as a stock asyncio loop."
         )
+        if finding.schedules is not None:
+            note = (
+                "One column per OS thread, one at a time, switching only where the row says. "
+                "A thread's event loop there stops with DeadlockError once it has nothing to "
+                "run, where a real loop sleeps in select(): for a lost wakeup the picture ends "
+                "at the wait, and the reproducer shows that the wakeup never comes."
+            )
         lines += ["", "## Interleaving", "", note, *swimlanes]
     if finding.fix:
         lines += ["", "## Where the fix belongs", "", finding.fix]

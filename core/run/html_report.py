@@ -30,6 +30,7 @@ from stageflow_verify.core.run.findings_report import (
     finding_order,
     reproducer_source,
     reproducer_traces,
+    schedule_title,
 )
 from stageflow_verify.core.run.html_assets import SCRIPT, STYLE
 from stageflow_verify.core.run.matrix_table import LEGEND, STATUSES, load_record
@@ -188,7 +189,7 @@ def _finding(page: Page, finding: Finding, status: str) -> str:
     if status == "KNOWN":
         traces, problem = reproducer_traces(finding)
         for n, trace in enumerate(traces, 1):
-            title = f"the reproducer's asyncio.run call {n}"
+            title = schedule_title(finding, n)
             parts.append("<h4>schedule</h4>" + page.timeline(timeline_data(trace, title)))
         if problem:
             parts.append(f"<p>{escape(problem)}</p>")

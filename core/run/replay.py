@@ -9,7 +9,9 @@ records) through ``hypothesis.core.global_force_seed``, the hook behind pytest's
 Stageflow is named the way the user named it: ``STAGEFLOW=X`` for a release other than the
 pinned one, ``SUT=PATH`` for a source tree, nothing for the pinned release.
 
-The failure script is plain standard-library Python: it runs ``python -m core.run.replay`` with
+The failure script is plain standard-library Python: it runs ``python -m
+stageflow_verify.core.run.replay`` (the suite's one import name: a module path of the checkout,
+``core.run.replay``, would import the suite twice, and not at all from an installed wheel) with
 the interpreter, ``PYTHONPATH``, profile and seed verify used, from the suite's root, and exits
 with its code: 1 while the row still fails as NEW, 0 once it passes, 3 if the suite cannot
 drive this Stageflow (ERROR), 2 if the row does not exist.
@@ -115,7 +117,8 @@ it searches again from the same seed). Exit 1: still fails; 0: passes now; 3: th
 drive this Stageflow (ERROR); 2: no such row.
 """
 
-# ruff: noqa: E501 (paths, the replay command and verify's recorded output keep their lines)
+# ruff: noqa: E501, RUF100 (paths, the replay command and verify's recorded output keep their
+# lines; a short one has none too long, and its unused E501 must not fail the lint either)
 
 import os
 import subprocess
@@ -131,7 +134,7 @@ BLOB = {blob!r}
 if __name__ == "__main__":
     path = os.pathsep.join(p for p in (PYTHONPATH, os.environ.get("PYTHONPATH", "")) if p)
     env = {{**os.environ, **ENV, "PYTHONPATH": path}}
-    command = [PYTHON, "-m", "core.run.replay", ROW, *BLOB]
+    command = [PYTHON, "-m", "stageflow_verify.core.run.replay", ROW, *BLOB]
     sys.exit(subprocess.run(command, cwd=SUITE, env=env).returncode)
 
 # What verify saw:

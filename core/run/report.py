@@ -7,6 +7,7 @@ the JSON schema and the table cannot drift apart.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -126,19 +127,25 @@ def write_reports(report: VerifyReport, directory: Path, replay: ReplayKey | Non
             write_report_file(failures / f"{r.name}.py", failure_script(r.name, replay, r.detail))
 
 
-def write_version_record(report: VerifyReport, directory: Path) -> None:
+def write_version_record(
+    report: VerifyReport, directory: Path, registered: Collection[str] | None = None
+) -> None:
     """Merge ``report`` into the record of its Stageflow version kept in ``directory``.
 
     The record is what ``make verify-all``'s table and ``reports/findings.md`` read. A run with
     ``CHECKS=...`` updates only the rows it ran: the other rows keep their last verdict, so a
-    quick re-check of one finding does not erase what a full run measured.
+    quick re-check of one finding does not erase what a full run measured. ``registered``, if
+    given, names every row the registry holds now: a kept row not among them (a finding merged
+    into another or withdrawn, a check renamed) is dropped, so the table never shows a verdict
+    on something that no longer exists.
     """
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "verify.json"
     rows: dict[str, Row] = {}
     if path.exists():
         for old in json.loads(path.read_text())["checks"]:
-            rows[old["name"]] = Row(**{**old, "timelines": tuple(old.get("timelines", ()))})
+            if registered is None or old["name"] in registered:
+                rows[old["name"]] = Row(**{**old, "timelines": tuple(old.get("timelines", ()))})
     rows.update((r.name, r) for r in report.rows)
     merged = VerifyReport(
         report.stageflow_version, report.stageflow_path, report.profile, tuple(rows.values())

@@ -287,7 +287,11 @@ def _verify(
     report = VerifyReport(stageflow_version(sf), stageflow_path(sf), profile, tuple(rows))
     write_reports(report, reports_dir, replay_key(sf))
     # The per-version record feeds verify-all's table and the measured versions of findings.md.
-    write_version_record(report, reports_dir / "versions" / record_label(sf))
+    registered = {
+        *(c.name for c in registry.discover_checks()),
+        *(finding_row_name(f) for f in registry.discover_findings()),
+    }
+    write_version_record(report, reports_dir / "versions" / record_label(sf), registered)
     write_findings_report(registry.discover_findings(), reports_dir)
     write_index(report, findings, reports_dir, "make verify")
     return report

@@ -203,3 +203,42 @@ def test_nightly_writes_a_script_per_new_row_that_replays_its_blob(tmp_path: Pat
     script = (tmp_path / "c.new.py").read_text()
     assert "BLOB = ['--blob', '6.170.17', 'AXicY2BgYAQAAA0AAw==']" in script
     assert "HYPOTHESIS_PROFILE=nightly make verify CHECKS='c.new'" in script
+
+
+KEYS = [
+    ReplayKey("ci", None, "", ""),
+    ReplayKey("dev", 1234, "STAGEFLOW=0.9.6", ""),
+    ReplayKey("nightly", None, "SUT=/tmp/sut dir", "/tmp/sut dir"),
+]
+DETAILS = [
+    "c.new failed: 'quotes' \"and\" a back\\slash\n"
+    "@reproduce_failure('6.170.17', b'AXicY2BgYAQAAA0AAw==')",
+    "c.new failed without a blob\n\n    state = Machine()\n    state.rule(x='}{')",
+]
+
+
+def test_every_kind_of_failure_script_is_lint_clean_and_runs_standalone(tmp_path: Path) -> None:
+    # Each profile, seed and target a script can record, with and without a blob, and a
+    # failure text holding quotes and backslashes: ruff-clean as written, and run from a bare
+    # environment in another folder it reaches the suite's replay (which, for a row no
+    # registry holds, says so and exits 2: the module the script names exists).
+    scripts = []
+    for n, (key, detail) in enumerate((k, d) for k in KEYS for d in DETAILS):
+        report = VerifyReport(
+            "1.2.0", "/x", key.profile, (Row("c.new", "NEW", None, 5, 1.0, detail),)
+        )
+        folder = tmp_path / f"failures{n}"
+        write_failure_scripts(report, folder, key)
+        scripts.append(folder / "c.new.py")
+    config = str(ROOT / "pyproject.toml")
+    lint = [sys.executable, "-m", "ruff", "check", "--no-cache", "--config", config]
+    linted = subprocess.run(
+        [*lint, *map(str, scripts)], capture_output=True, text=True, timeout=120
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    ran = subprocess.run(
+        [sys.executable, str(scripts[0])], cwd=tmp_path, env=_bare_env(),
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    assert "no check or finding row is named 'c.new'" in ran.stderr

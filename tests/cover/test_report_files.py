@@ -153,3 +153,19 @@ def test_bad_input_marks_nothing_superseded(tmp_path: Path) -> None:
         verify.verify(["no.such.check*"], tmp_path)
     assert json.loads((tmp_path / "verify.json").read_text())["complete"] is True
     assert not (tmp_path / MARKER).exists()
+
+
+def test_a_record_drops_the_rows_the_registry_no_longer_holds(tmp_path: Path) -> None:
+    # SF-CTX-04 was merged into SF-CTX-03: a later CHECKS= run keeps the rows it did not run,
+    # except one of a finding that no longer exists, which the matrix would show forever.
+    old = (Row("finding.SF-CTX-03", "KNOWN", "SF-CTX-03", 1, 0.1),
+           Row("finding.SF-CTX-04", "KNOWN", "SF-CTX-04", 1, 0.1),
+           Row("context.fork_tree", "PASS", None, 60, 1.0))  # fmt: skip
+    write_version_record(VerifyReport("1.2.0", "/x", "ci", old), tmp_path)
+    again = (Row("finding.SF-CTX-03", "KNOWN", "SF-CTX-03", 1, 0.1),)
+    registered = {"finding.SF-CTX-03", "context.fork_tree"}
+    write_version_record(VerifyReport("1.2.0", "/x", "ci", again), tmp_path, registered)
+    rows = json.loads((tmp_path / "verify.json").read_text())["checks"]
+    assert sorted(r["name"] for r in rows) == ["context.fork_tree", "finding.SF-CTX-03"]
+    write_version_record(VerifyReport("1.2.0", "/x", "ci", again), tmp_path)  # no registry: kept
+    assert len(json.loads((tmp_path / "verify.json").read_text())["checks"]) == 2
