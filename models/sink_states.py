@@ -32,6 +32,7 @@ docs/api/events.md):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from stageflow_verify.models.backpressure_sink import DRAIN_CONCURRENT
 
@@ -46,11 +47,11 @@ class StatesPlan:
     steps: tuple[str, ...]  # start | stop | stop_nodrain | emit | try_emit | burst | burst_stop
 
 
-def predict_states(plan: StatesPlan, deviations: frozenset[str]) -> tuple[object, ...]:
+def predict_states(plan: StatesPlan, deviations: frozenset[str]) -> tuple[tuple[Any, ...], ...]:
     """Per step: (is_running, queue_size, emitted, dropped, drop rate %, delivered count,
     on_drop calls); the lowest and highest count of deliveries allowed come as a pair."""
     running, emitted, dropped, delivered_low, delivered_high, told = False, 0, 0, 0, 0, 0
-    seen: list[tuple[object, ...]] = []
+    seen: list[tuple[Any, ...]] = []
     for step in plan.steps:
         if step == "start":
             running = True

@@ -84,8 +84,8 @@ def answer(plan: InputsPlan, read: tuple[str, str, Any], deviations: frozenset[s
             return "ValueError"
     outputs = dict(handed(plan))
     if method == "get":
-        for _, data in handed(plan):
-            found = dict(data)
+        for _, items in handed(plan):
+            found = dict(items)
             if key in found:
                 return typed(found[key])
         return "default"

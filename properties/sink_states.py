@@ -56,7 +56,7 @@ def sink_states_law(plan: StatesPlan, data: st.DataObject, active: frozenset[str
         fresh, seen = run(lambda: play_states(plan), HypothesisChooser(data)).value
     assert fresh == FRESH, f"a fresh sink's metrics.to_dict() is {fresh}, not all zero"
     for n, (mine, theirs) in enumerate(zip(predict_states(plan, active), seen, strict=True)):
-        low, high = mine[5]  # type: ignore[misc]
+        low, high = mine[5]
         delivered_ok = low <= theirs[5] <= high
         assert mine[:5] + mine[6:] == theirs[:5] + theirs[6:] and delivered_ok, (
             f"after step {n} ({plan.steps[n]}) of {plan} the sink differs from the model\n"

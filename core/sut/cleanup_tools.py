@@ -47,7 +47,7 @@ async def play_registry(plan: ToolsPlan) -> tuple[tuple[object, ...], bool]:
     from stageflow.pipeline.cancellation import CleanupRegistry
 
     loop = asyncio.get_running_loop()
-    reg, ran = CleanupRegistry(), []
+    reg, ran = CleanupRegistry(), list[int]()
     callbacks = [_sleeper(kind, ran, k) for k, (kind, _) in enumerate(plan.callbacks)]
     for k, (_, named) in enumerate(plan.callbacks):
         if named:

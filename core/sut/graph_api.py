@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import uuid
+import warnings
 from typing import Any
 
 from stageflow_verify.core.sut import stageflow_module
@@ -159,6 +160,11 @@ class GraphApiHarness:
         )
 
     async def play(self) -> tuple[Any, ...]:
+        with warnings.catch_warnings():  # StageGraph warns that it is deprecated, each time
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return await self._play()
+
+    async def _play(self) -> tuple[Any, ...]:
         s, dag = self.s, sf.pipeline.dag
         if s.kind == "empty":
             refusals = []
@@ -214,7 +220,8 @@ class GraphApiHarness:
             raise
         except Exception as exc:
             if type(exc).__name__ == "StageExecutionError":
-                return ("failed", exc.stage, "StageExecutionError", _error(exc.original))
+                stage, original = getattr(exc, "stage", None), getattr(exc, "original", exc)
+                return ("failed", stage, "StageExecutionError", _error(original))
             raise
         return ("ok", _outputs(results))
 

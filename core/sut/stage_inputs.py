@@ -100,8 +100,8 @@ def read(inputs: Any, method: str, target: str, key: Any) -> Any:
 
 
 def refusal_seen(exc: Any) -> Any:
-    seen = ("UndeclaredDependencyError", exc.stage_name, tuple(sorted(exc.declared_deps)))
-    seen = (*seen, exc.accessing_stage)
+    deps = tuple(sorted(exc.declared_deps))
+    seen = ("UndeclaredDependencyError", exc.stage_name, deps, exc.accessing_stage)
     if not message_names_all(str(exc), exc.stage_name, exc.declared_deps, exc.accessing_stage):
         return (*seen, "with the message", str(exc))
     return seen
