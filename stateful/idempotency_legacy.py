@@ -59,6 +59,18 @@ def legacy_idempotency(sf: ModuleType) -> str | None:
     return None
 
 
+def built_graphs_only(sf: ModuleType) -> str | None:
+    """SF-INT-05 and SF-INT-07: None where a built graph runs the stack; else N/A, and why the
+    legacy StageGraph cannot show them (see the module docstring)."""
+    reason = needs_stack(sf)
+    if reason is None:
+        return None
+    return (
+        f"{reason}; and the legacy StageGraph cannot show it: its StageSpec has no stage kind, "
+        "and it turns a CANCEL output into a completed result before any interceptor sees it"
+    )
+
+
 def _legacy_graph(
     sf: ModuleType, stages: list[tuple[str, Any, tuple[str, ...]]], extra: Any = ()
 ) -> Any:

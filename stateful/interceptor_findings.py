@@ -126,6 +126,7 @@ FINDINGS = [
         "before() never looks at the stage's kind: with ctx.data['idempotency_key'] set, a "
         "TRANSFORM stage runs once and later runs replay its first output.",
         r.transform_stage_is_deduplicated,
+        applies=legacy.built_graphs_only,
         basis=documented(
             (
                 "Interceptor that enforces idempotency for WORK stages.",
@@ -180,6 +181,7 @@ FINDINGS = [
         "status but FAIL to 'completed': the first run is cancelled by the stage, the repeat "
         "skips the stage and succeeds with StageOutput.ok({'cancel_reason': ...}).",
         r.cancel_output_is_replayed_as_ok,
+        applies=legacy.built_graphs_only,
         basis=documented(
             (
                 '"Stored idempotent result"` when a stage completes successfully.',
