@@ -1,12 +1,13 @@
 """The idempotency findings where a built graph runs no interceptors: through the legacy
 ``StageGraph``, whose default interceptors hold an ``IdempotencyInterceptor`` from 0.8.0 on.
 
-Issue 17: "A circuit-breaker or other finding that reproduces through StageGraph on 0.5.x-0.8.x
-is KNOWN there, not N/A". From 0.9.6 a built graph takes interceptors and runs on a
-``PipelineContext`` (``interceptor_reproducers.needs_stack``), and the reproducers use it, as
-before. Before that the same interceptor still runs on every stage of a legacy ``StageGraph``
-run, on the ``PipelineContext`` the user gives it (whose ``data`` holds the key), so each
-reproducer here falls back to one. Feature probes decide, never the version:
+Each reproducer here is the only one of its finding: one scenario, run on whichever graph
+runs the interceptors. Issue 17: "A circuit-breaker or other finding that reproduces through
+StageGraph on 0.5.x-0.8.x is KNOWN there, not N/A". From 0.9.6 a built graph takes interceptors
+and runs on a ``PipelineContext`` (``interceptor_reproducers.needs_stack``), and the
+reproducers build one, as before. Before that the same interceptor still runs on every stage
+of a legacy ``StageGraph`` run, on the ``PipelineContext`` the user gives it (whose ``data``
+holds the key), so each reproducer here falls back to one. Feature probes decide, never the version:
 
 - SF-INT-06 (a later stage replays an earlier one's output), SF-INT-08 (a cancelled stage keeps
   the key locked), SF-INT-09 (the third request gets empty data) and SF-INT-10 (a
@@ -35,13 +36,8 @@ import inspect
 from types import ModuleType
 from typing import Any
 
-from stageflow_verify.stateful.interceptor_reproducers import (
-    aborted_stage_keeps_the_key_locked,
-    cancelled_stage_keeps_the_key_locked,
-    later_stage_replays_earlier_stage,
-    needs_stack,
-    third_request_gets_empty_data,
-)
+from stageflow_verify.stateful.graph_findings import _context
+from stageflow_verify.stateful.interceptor_reproducers import needs_stack
 
 
 def legacy_idempotency(sf: ModuleType) -> str | None:
@@ -71,14 +67,21 @@ def built_graphs_only(sf: ModuleType) -> str | None:
     )
 
 
-def _legacy_graph(
+def _idempotent_graph(
     sf: ModuleType, stages: list[tuple[str, Any, tuple[str, ...]]], extra: Any = ()
 ) -> Any:
-    """A StageGraph of ``(name, async fn(ctx), dependencies)`` stages running the default
-    interceptors, plus ``extra`` ones."""
+    """A graph of ``(name, async fn(ctx), dependencies)`` WORK stages running the default
+    interceptors plus ``extra``: built where built graphs run them, else a legacy StageGraph."""
     import warnings
 
     from stageflow.pipeline.interceptors import get_default_interceptors
+
+    stack = [*get_default_interceptors(), *extra]
+    if needs_stack(sf) is None:
+        pipeline = sf.Pipeline()
+        for name, fn, deps in stages:
+            pipeline = pipeline.with_stage(name, fn, sf.StageKind.WORK, dependencies=deps)
+        return pipeline.build(interceptors=stack)
 
     def runner(fn: Any) -> type:
         class Stage:
@@ -91,17 +94,18 @@ def _legacy_graph(
     specs = [dag.StageSpec(name=n, runner=runner(fn), dependencies=d) for n, fn, d in stages]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        return dag.StageGraph(specs, [*get_default_interceptors(), *extra])
+        return dag.StageGraph(specs, stack)
 
 
-def _legacy_context(sf: ModuleType, data: dict[str, Any]) -> Any:
-    ids = dict.fromkeys(("pipeline_run_id", "request_id", "session_id", "user_id", "org_id"))
-    return sf.PipelineContext(**ids, interaction_id=None, data=dict(data))
-
-
-async def _legacy_run(sf: ModuleType, graph: Any, data: dict[str, Any]) -> Any:
+async def _run_once(sf: ModuleType, graph: Any, data: dict[str, Any]) -> Any:
+    """One run with ``data`` in its context; what it raised, if it raised."""
+    if needs_stack(sf) is None:
+        ctx = _context(sf, data=dict(data))
+    else:  # the legacy graph's PipelineContext, every id field given (0.8.0 requires them)
+        ids = dict.fromkeys(("pipeline_run_id", "request_id", "session_id", "user_id", "org_id"))
+        ctx = sf.PipelineContext(**ids, interaction_id=None, data=dict(data))
     try:
-        return await graph.run(_legacy_context(sf, data))
+        return await graph.run(ctx)
     except Exception as exc:
         return exc
 
@@ -127,10 +131,7 @@ def _payload(data: Any) -> Any:
     return data
 
 
-def later_stage_replays_earlier_stage_anywhere(sf: ModuleType) -> bool:
-    if needs_stack(sf) is None:
-        return later_stage_replays_earlier_stage(sf)
-
+def later_stage_replays_earlier_stage(sf: ModuleType) -> bool:
     async def charge(ctx: Any) -> Any:
         return sf.StageOutput.ok(charged=True)
 
@@ -138,16 +139,14 @@ def later_stage_replays_earlier_stage_anywhere(sf: ModuleType) -> bool:
         return sf.StageOutput.ok(emailed=True)
 
     async def main() -> Any:
-        graph = _legacy_graph(sf, [("charge", charge, ()), ("email", email, ("charge",))])
-        return await _legacy_run(sf, graph, {"idempotency_key": "order-1"})
+        graph = _idempotent_graph(sf, [("charge", charge, ()), ("email", email, ("charge",))])
+        return await _run_once(sf, graph, {"idempotency_key": "order-1"})
 
     results = _without_debug_files(sf, main)
     return bool(_payload(results["email"].data) == {"charged": True})
 
 
-def cancelled_stage_keeps_the_key_locked_anywhere(sf: ModuleType) -> bool:
-    if needs_stack(sf) is None:
-        return cancelled_stage_keeps_the_key_locked(sf)
+def cancelled_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
     started = []
 
     async def work(ctx: Any) -> Any:
@@ -160,11 +159,11 @@ def cancelled_stage_keeps_the_key_locked_anywhere(sf: ModuleType) -> bool:
         return sf.StageOutput.ok()
 
     async def main() -> bool:
-        graph = _legacy_graph(sf, [("pay", work, ())])
+        graph = _idempotent_graph(sf, [("pay", work, ())])
         key = {"idempotency_key": "order-1"}
-        first = asyncio.ensure_future(_legacy_run(sf, graph, key))
+        first = asyncio.ensure_future(_run_once(sf, graph, key))
         await asyncio.gather(first, return_exceptions=True)
-        second = asyncio.ensure_future(_legacy_run(sf, graph, key))
+        second = asyncio.ensure_future(_run_once(sf, graph, key))
         for _ in range(1000):
             await asyncio.sleep(0)
         hangs = not second.done() and len(started) == 1
@@ -175,9 +174,7 @@ def cancelled_stage_keeps_the_key_locked_anywhere(sf: ModuleType) -> bool:
     return bool(_without_debug_files(sf, main))
 
 
-def third_request_gets_empty_data_anywhere(sf: ModuleType) -> bool:
-    if needs_stack(sf) is None:
-        return third_request_gets_empty_data(sf)
+def third_request_gets_empty_data(sf: ModuleType) -> bool:
     calls = []
 
     async def receipt(ctx: Any) -> Any:
@@ -185,18 +182,17 @@ def third_request_gets_empty_data_anywhere(sf: ModuleType) -> bool:
         return sf.StageOutput.ok(receipt="r-1")
 
     async def main() -> list[Any]:
-        graph = _legacy_graph(sf, [("s", receipt, ())])
-        return [await _legacy_run(sf, graph, {"idempotency_key": "k"}) for _ in range(3)]
+        graph = _idempotent_graph(sf, [("s", receipt, ())])
+        return [await _run_once(sf, graph, {"idempotency_key": "k"}) for _ in range(3)]
 
     datas = [r["s"].data for r in _without_debug_files(sf, main)]
-    # The legacy graph hands the replay's cached StageResult back as the data, one level deeper
-    # per repeat: the third request's data is not the stored {"receipt": "r-1"}.
-    return len(calls) == 1 and datas[0] == {"receipt": "r-1"} and datas[2] != datas[0]
+    # A built graph hands the third request {}; the legacy graph a StageResult nested twice:
+    # either way not the stored {"receipt": "r-1"} the first two got.
+    first = {"receipt": "r-1"}
+    return len(calls) == 1 and _payload(datas[1]) == first and datas[2] != first
 
 
-def aborted_stage_keeps_the_key_locked_anywhere(sf: ModuleType) -> bool:
-    if needs_stack(sf) is None:
-        return aborted_stage_keeps_the_key_locked(sf)
+def aborted_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
     from stageflow.pipeline.interceptors import BaseInterceptor, CriticalInterceptorError
 
     class QuotaGate(BaseInterceptor):  # inside idempotency (4): runs once it holds the lock
@@ -216,9 +212,9 @@ def aborted_stage_keeps_the_key_locked_anywhere(sf: ModuleType) -> bool:
         return sf.StageOutput.ok()
 
     async def main() -> bool:
-        graph = _legacy_graph(sf, [("pay", work, ())], [QuotaGate()])
-        await _legacy_run(sf, graph, {"idempotency_key": "order-1", "over_quota": True})
-        second = asyncio.ensure_future(_legacy_run(sf, graph, {"idempotency_key": "order-1"}))
+        graph = _idempotent_graph(sf, [("pay", work, ())], [QuotaGate()])
+        await _run_once(sf, graph, {"idempotency_key": "order-1", "over_quota": True})
+        second = asyncio.ensure_future(_run_once(sf, graph, {"idempotency_key": "order-1"}))
         for _ in range(1000):
             await asyncio.sleep(0)
         hangs = not second.done() and not started

@@ -154,7 +154,7 @@ FINDINGS = [
         "another.",
         "The store is keyed by the key alone: 'charge' stores its result under 'order-1', and "
         "'email' (the next WORK stage) finds it, never runs, and reports {'charged': True}.",
-        legacy.later_stage_replays_earlier_stage_anywhere,
+        legacy.later_stage_replays_earlier_stage,
         applies=legacy.legacy_idempotency,
         versions=THROUGH_STAGE_GRAPH,
         basis=documented(
@@ -205,7 +205,7 @@ FINDINGS = [
         "CancelledError (run() cancels the stages still working when one fails or cancels): "
         "every later run with that key on the graph blocks in before() forever, outside any "
         "timeout.",
-        legacy.cancelled_stage_keeps_the_key_locked_anywhere,
+        legacy.cancelled_stage_keeps_the_key_locked,
         applies=legacy.legacy_idempotency,
         versions=THROUGH_STAGE_GRAPH,
         basis=documented(
@@ -231,7 +231,7 @@ FINDINGS = [
         "run_with_interceptors re-raises a CriticalInterceptorError from before() at once: the "
         "after() hooks never run, so the lock IdempotencyInterceptor (priority 4) took is never "
         "released, and every later run with that key hangs in before(), outside any timeout.",
-        legacy.aborted_stage_keeps_the_key_locked_anywhere,
+        legacy.aborted_stage_keeps_the_key_locked,
         applies=legacy.legacy_idempotency,
         versions=THROUGH_STAGE_GRAPH,
         basis=documented(
@@ -292,7 +292,7 @@ FINDINGS = [
         "after() stores the replay's own StageResult, whose data is the cached StageResult, "
         "under the key; the next replay unwraps one level (_coerce_result_data) and finds a "
         "StageResult, not a dict: the third request gets StageOutput.ok({}).",
-        legacy.third_request_gets_empty_data_anywhere,
+        legacy.third_request_gets_empty_data,
         applies=legacy.legacy_idempotency,
         versions=THROUGH_STAGE_GRAPH,
         basis=documented(

@@ -17,10 +17,10 @@ from stageflow_verify.stateful import idempotency_legacy as legacy
 
 sf = stageflow_module()
 THROUGH_STAGE_GRAPH: list[Callable[[Any], bool]] = [
-    legacy.later_stage_replays_earlier_stage_anywhere,
-    legacy.cancelled_stage_keeps_the_key_locked_anywhere,
-    legacy.third_request_gets_empty_data_anywhere,
-    legacy.aborted_stage_keeps_the_key_locked_anywhere,
+    legacy.later_stage_replays_earlier_stage,
+    legacy.cancelled_stage_keeps_the_key_locked,
+    legacy.third_request_gets_empty_data,
+    legacy.aborted_stage_keeps_the_key_locked,
 ]
 
 
