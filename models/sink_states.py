@@ -24,6 +24,8 @@ docs/api/events.md):
   SF-LIFE-09 (adopted while it reproduces): ``try_emit`` on a sink not started starts it in a
   task of its own, and a ``stop`` before that task runs finds nothing running and returns;
   the task then starts the sink, which runs on after the user stopped it.
+- ``wait_for_event_sink_tasks()``: "Await any pending event sink emit tasks (used in tests)":
+  with none pending (nothing in the package schedules one) it returns at once.
 - ``BackpressureMetrics``: ``emitted`` counts accepted events, ``dropped`` and
   ``queue_full_count`` the drops, ``drop_rate`` "Calculate drop rate as percentage" (0.0 with
   nothing sent yet), ``to_dict`` the same numbers with ``drop_rate_percent`` rounded to 2.

@@ -53,8 +53,11 @@ FRESH = (
 def sink_states_law(plan: StatesPlan, data: st.DataObject, active: frozenset[str]) -> None:
     count_example()
     with quiet():  # the sink logs its start, stop and every drop
-        fresh, seen = run(lambda: play_states(plan), HypothesisChooser(data)).value
+        fresh, seen, got = run(lambda: play_states(plan), HypothesisChooser(data)).value
     assert fresh == FRESH, f"a fresh sink's metrics.to_dict() is {fresh}, not all zero"
+    assert len(set(got)) == len(got), f"an event was delivered twice for {plan}: {got}"
+    assert seen[-1] == ("wait_for_event_sink_tasks waited", 0.0), seen[-1]
+    seen = seen[:-1]
     for n, (mine, theirs) in enumerate(zip(predict_states(plan, active), seen, strict=True)):
         low, high = mine[5]
         delivered_ok = low <= theirs[5] <= high
