@@ -58,6 +58,8 @@ CLEANUP_WORK = 0.25  # virtual seconds each cleanup callback takes
 ABSENT = "zz"  # a stage name no graph has
 KEYED = ("get", "get_from", "require_from")  # the reads that validate their key first
 Typed = tuple[str, str]  # a value as (type name, repr): 0, False and 0.0 stay apart
+# What PipelineResults.data(absent, {"d": 0}) and .output(absent, "default") answer.
+DEFAULTS = ((("d", ("int", "0")),), "default")
 
 
 def typed(value: Any) -> Typed:
@@ -118,7 +120,9 @@ def results_answers(present: dict[str, LifeStage], names: tuple[str, ...]) -> tu
     for name in (*names, ABSENT):
         stage = present.get(name)
         if stage is None:
-            answers.append((name, "KeyError", None, "KeyError", False, "KeyError"))
+            # data(name, default) and output(name, default) hand back the default given
+            # (pipeline/results.py signatures; "Return a stage output if present").
+            answers.append((name, "KeyError", None, "KeyError", False, "KeyError", DEFAULTS))
             continue
         out = output_of(stage)
         status, data, error = out
@@ -126,7 +130,7 @@ def results_answers(present: dict[str, LifeStage], names: tuple[str, ...]) -> tu
         words = {"skip": "skips", "cancel": "cancels"}.get(stage.status)
         detail = error or (f"{name} {words}" if words else None)
         require_ok = "ok" if status == "ok" else ("RuntimeError", status, detail)
-        answers.append((name, out, out, data, status == "ok", require_ok))
+        answers.append((name, out, out, data, status == "ok", require_ok, (data, out)))
     failed = tuple(sorted(n for n, s in present.items() if output_of(s)[0] == "fail"))
     return (*answers, ("failed()", failed))
 

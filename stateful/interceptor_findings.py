@@ -15,6 +15,7 @@ from stageflow_verify.core.run.checks import Finding, Severity, documented, rele
 from stageflow_verify.models import interceptor_stack as stack
 from stageflow_verify.models import interceptor_state as state
 from stageflow_verify.stateful import graph_findings
+from stageflow_verify.stateful import idempotency_legacy as legacy
 from stageflow_verify.stateful import interceptor_reproducers as r
 
 CHECK = "interceptors.stack"
@@ -23,8 +24,12 @@ CHECK = "interceptors.stack"
 SAME_STACK = ("SF-RUN-01", "SF-RUN-02", "SF-RUN-03", "SF-RUN-08", "SF-RUN-09", "SF-RUN-11")
 # Measured on 2026-12-02 (verify, ci): each reproduces on these. 0.9.6 is the first release
 # whose built graph takes interceptors (it has no PipelineContext.create: the context is
-# spelled out, see graph_findings._context); before it they are N/A.
+# spelled out, see graph_findings._context); before it they are N/A, but for the idempotency
+# findings the legacy StageGraph shows (THROUGH_STAGE_GRAPH).
 MEASURED = releases("0.9.6")
+# The idempotency findings a legacy StageGraph shows where built graphs run no interceptors
+# (stateful/idempotency_legacy.py): its default interceptors hold one from 0.8.0 on.
+THROUGH_STAGE_GRAPH = releases("0.8.0")
 
 
 def _finding(
@@ -122,6 +127,7 @@ FINDINGS = [
         "before() never looks at the stage's kind: with ctx.data['idempotency_key'] set, a "
         "TRANSFORM stage runs once and later runs replay its first output.",
         r.transform_stage_is_deduplicated,
+        applies=legacy.built_graphs_only,
         basis=documented(
             (
                 "Interceptor that enforces idempotency for WORK stages.",
@@ -149,7 +155,9 @@ FINDINGS = [
         "another.",
         "The store is keyed by the key alone: 'charge' stores its result under 'order-1', and "
         "'email' (the next WORK stage) finds it, never runs, and reports {'charged': True}.",
-        r.later_stage_replays_earlier_stage,
+        legacy.later_stage_replays_earlier_stage,
+        applies=legacy.legacy_idempotency,
+        versions=THROUGH_STAGE_GRAPH,
         basis=documented(
             ("Count of duplicate requests collapsed per stage.", "docs/advanced/idempotency.md:97"),
             (
@@ -174,6 +182,7 @@ FINDINGS = [
         "status but FAIL to 'completed': the first run is cancelled by the stage, the repeat "
         "skips the stage and succeeds with StageOutput.ok({'cancel_reason': ...}).",
         r.cancel_output_is_replayed_as_ok,
+        applies=legacy.built_graphs_only,
         basis=documented(
             (
                 '"Stored idempotent result"` when a stage completes successfully.',
@@ -197,7 +206,9 @@ FINDINGS = [
         "CancelledError (run() cancels the stages still working when one fails or cancels): "
         "every later run with that key on the graph blocks in before() forever, outside any "
         "timeout.",
-        r.cancelled_stage_keeps_the_key_locked,
+        legacy.cancelled_stage_keeps_the_key_locked,
+        applies=legacy.legacy_idempotency,
+        versions=THROUGH_STAGE_GRAPH,
         basis=documented(
             (
                 "Waits on the per-key lock while the first request runs.",
@@ -221,7 +232,9 @@ FINDINGS = [
         "run_with_interceptors re-raises a CriticalInterceptorError from before() at once: the "
         "after() hooks never run, so the lock IdempotencyInterceptor (priority 4) took is never "
         "released, and every later run with that key hangs in before(), outside any timeout.",
-        r.aborted_stage_keeps_the_key_locked,
+        legacy.aborted_stage_keeps_the_key_locked,
+        applies=legacy.legacy_idempotency,
+        versions=THROUGH_STAGE_GRAPH,
         basis=documented(
             (
                 "Interceptor error that should abort stage execution immediately.",
@@ -280,7 +293,9 @@ FINDINGS = [
         "after() stores the replay's own StageResult, whose data is the cached StageResult, "
         "under the key; the next replay unwraps one level (_coerce_result_data) and finds a "
         "StageResult, not a dict: the third request gets StageOutput.ok({}).",
-        r.third_request_gets_empty_data,
+        legacy.third_request_gets_empty_data,
+        applies=legacy.legacy_idempotency,
+        versions=THROUGH_STAGE_GRAPH,
         basis=documented(
             (
                 "Receives the cached `StageResult` once the lock owner stores the result.",

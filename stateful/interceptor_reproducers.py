@@ -166,108 +166,12 @@ def transform_stage_is_deduplicated(sf: ModuleType) -> bool:
     return bool(calls == 1)
 
 
-def later_stage_replays_earlier_stage(sf: ModuleType) -> bool:
-    async def charge(ctx: Any) -> Any:
-        return sf.StageOutput.ok(charged=True)
-
-    async def email(ctx: Any) -> Any:
-        return sf.StageOutput.ok(emailed=True)
-
-    async def main() -> Any:
-        graph = (
-            sf.Pipeline()
-            .with_stage("charge", charge, sf.StageKind.WORK)
-            .with_stage("email", email, sf.StageKind.WORK, dependencies=("charge",))
-            .build()
-        )
-        return await _run(graph, _context(sf, data={"idempotency_key": "order-1"}))
-
-    results = asyncio.run(main())
-    reported: dict[str, Any] = dict(results["email"].data)
-    return reported == {"charged": True}
-
-
 def cancel_output_is_replayed_as_ok(sf: ModuleType) -> bool:
     out = sf.StageOutput.cancel("not now")
     first, second, calls = _counting_run(sf, sf.StageKind.WORK, out, 2, idempotency_key="k")
     cancelled = type(first).__name__ == "UnifiedPipelineCancelled"
     replayed = not isinstance(second, Exception) and second["s"].status == "ok"
     return cancelled and replayed and calls == 1
-
-
-def cancelled_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
-    started = []
-
-    async def work(ctx: Any) -> Any:
-        started.append(1)
-        if len(started) == 1:
-            task = asyncio.current_task()
-            assert task is not None
-            task.cancel()  # this stage's task is cancelled while it works
-            await asyncio.sleep(0)
-        return sf.StageOutput.ok()
-
-    async def main() -> bool:
-        graph = sf.Pipeline().with_stage("pay", work, sf.StageKind.WORK).build()
-        ctx = {"idempotency_key": "order-1"}
-        first = asyncio.ensure_future(graph.run(_context(sf, data=ctx)))
-        await asyncio.gather(first, return_exceptions=True)
-        second = asyncio.ensure_future(graph.run(_context(sf, data=ctx)))
-        for _ in range(1000):
-            await asyncio.sleep(0)
-        hangs = not second.done() and len(started) == 1
-        second.cancel()
-        await asyncio.gather(second, return_exceptions=True)
-        return hangs
-
-    return asyncio.run(main())
-
-
-def third_request_gets_empty_data(sf: ModuleType) -> bool:
-    out = sf.StageOutput.ok(receipt="r-1")
-    *results, calls = _counting_run(sf, sf.StageKind.WORK, out, 3, idempotency_key="k")
-    datas = [dict(r["s"].data) for r in results]
-    return calls == 1 and datas == [{"receipt": "r-1"}, {"receipt": "r-1"}, {}]
-
-
-def aborted_stage_keeps_the_key_locked(sf: ModuleType) -> bool:
-    from stageflow.pipeline.interceptors import (
-        BaseInterceptor,
-        CriticalInterceptorError,
-        get_default_interceptors,
-    )
-
-    class QuotaGate(BaseInterceptor):  # inside idempotency (4): runs once it holds the lock
-        name, priority = "quota", 7
-
-        async def before(self, stage_name: str, ctx: Any) -> None:
-            if ctx.data.get("over_quota"):
-                raise CriticalInterceptorError("over quota", self.name)
-
-        async def after(self, stage_name: str, result: Any, ctx: Any) -> None:
-            return None
-
-    started = []
-
-    async def work(ctx: Any) -> Any:
-        started.append(1)
-        return sf.StageOutput.ok()
-
-    async def main() -> bool:
-        stack = [*get_default_interceptors(), QuotaGate()]
-        graph = sf.Pipeline().with_stage("pay", work, sf.StageKind.WORK).build(interceptors=stack)
-        refused = {"idempotency_key": "order-1", "over_quota": True}
-        await _run(graph, _context(sf, data=refused))
-        again = _context(sf, data={"idempotency_key": "order-1"})
-        second = asyncio.ensure_future(graph.run(again))
-        for _ in range(1000):
-            await asyncio.sleep(0)
-        hangs = not second.done() and not started
-        second.cancel()
-        await asyncio.gather(second, return_exceptions=True)
-        return hangs
-
-    return asyncio.run(main())
 
 
 def has_observations(sf: ModuleType) -> str | None:

@@ -253,6 +253,7 @@ class LifecycleHarness:
                     _call(lambda n=name: _items(res.data(n))),
                     res.ok(name),
                     _require_ok(res, name),
+                    (_items(res.data(name, {"d": 0})), _default(res.output(name, "default"))),
                 )
             )
         return (*out, ("failed()", tuple(sorted(res.failed()))))
@@ -318,6 +319,10 @@ def read(inputs: Any, method: str, target: str, key: str) -> Any:
 
 def _items(data: dict[str, Any]) -> tuple[tuple[str, tuple[str, str]], ...]:
     return tuple(sorted((k, typed(v)) for k, v in data.items()))
+
+
+def _default(out: Any) -> Any:
+    return out if isinstance(out, str) else output_seen(out)
 
 
 def _call(fn: Any) -> Any:

@@ -37,6 +37,9 @@ ASSERTING_SCENARIOS = {"modelcheck_scenarios.py"}
 # handle. Anything else an adapter raises must be a HarnessError.
 DELIBERATE = {
     ("backpressure_sink.py", "DownstreamFailure"),  # a downstream sink that fails
+    ("cleanup_tools.py", "Planned"),  # a cleanup, token callback, body or coroutine that raises
+    ("graph_api.py", "ValueError"),  # a stage that raises
+    ("graph_api.py", "StageCancellationRequested"),  # a stage requesting cancellation
     ("graphs.py", "ValueError"),  # a stage that raises
     ("graphs.py", "TimeoutError"),  # a transient failure, retryable by Stageflow's list
     ("graphs.py", "ConnectionError"),
