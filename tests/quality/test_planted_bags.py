@@ -1,4 +1,4 @@
-"""Five bugs planted in the bags, each caught by the bag machines and shown with its schedule.
+"""Six bugs planted in the bags, each caught by the bag machines and shown with its schedule.
 
 Each test monkeypatches one method of the installed stageflow (the patch lives only inside the
 test) and runs the machine exactly as ``make verify`` does, under the selected profile (``ci``
@@ -78,6 +78,17 @@ async def write_without_writer(self: Any, key: str, value: Any, stage_name: str)
         self._data[key] = value  # the planted bug: self._writers[key] is never set
 
 
+_write_sync = OutputBag.write_sync
+
+
+def write_sync_overwrites_by_default(
+    self: Any, stage_name: str, output: Any, *, allow_overwrite: bool = True
+) -> Any:
+    # The generated mutant output_bag.py:154:ReplaceFalseWithTrue:1: the documented default
+    # `allow_overwrite: bool = False` turned True, seen only by a write that leaves it out.
+    return _write_sync(self, stage_name, output, allow_overwrite=allow_overwrite)
+
+
 def to_dict_without_copy(self: Any) -> dict[str, Any]:
     # The planted bug: the documented "Copy of the internal data dictionary" is the dict itself,
     # so a caller's change to the copy's top level rewrites the bag behind its conflict check.
@@ -88,6 +99,8 @@ PLANTED: list[tuple[str, Any, str, Callable[..., Any], Callable[[], None]]] = [
     ("check_and_act_split", OutputBag, "write", write_split_by_await, run_output_bag),
     ("attempt_not_incremented", OutputBag, "write", write_without_increment, run_output_bag),
     ("conflict_not_raised", OutputBag, "write", write_without_conflict, run_output_bag),
+    ("write_sync_default_overwrites", OutputBag, "write_sync", write_sync_overwrites_by_default,
+     run_output_bag),
     ("writer_not_recorded", ContextBag, "write", write_without_writer, run_context_bag),
     ("to_dict_not_a_copy", ContextBag, "to_dict", to_dict_without_copy, run_context_bag),
 ]
