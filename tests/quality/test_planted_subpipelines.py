@@ -234,8 +234,11 @@ def test_pristine_stageflow_passes_the_depth_limit_law() -> None:
         ("current_depth >= self._max_depth:", "current_depth > self._max_depth:"),
         ("self._run_depths[child_run_id] = child_depth", "pass"),
         ("child_depth = current_depth + 1", "child_depth = current_depth"),
+        # the generated mutant subpipeline.py:453:ReplaceComparisonOperator_GtE_Is:0: the same
+        # as `>=` for a limit >= 0, never refuses under a negative one
+        ("current_depth >= self._max_depth:", "current_depth is self._max_depth:"),
     ],
-    ids=["off_by_one", "depth_not_recorded", "depth_not_incremented"],
+    ids=["off_by_one", "depth_not_recorded", "depth_not_incremented", "negative_limit_ignored"],
 )
 def test_a_planted_depth_bug_breaks_the_depth_limit_law(
     monkeypatch: pytest.MonkeyPatch, edit: tuple[str, str]
