@@ -173,9 +173,15 @@ class OutputBagSut:
 class ContextBagSut:
     def __init__(self, recorder: HistoryRecorder[ContextInput, Outcome]) -> None:
         self.sf = stageflow_module()
-        with warnings.catch_warnings():  # deprecated, still shipped and still used
-            warnings.simplefilter("ignore", DeprecationWarning)
+        # Deprecated, still shipped and still used. The warning is recorded, not shown: where it
+        # points is what decides whether a user ever sees it (see deprecation_points_at_caller).
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeprecationWarning)
             self.bag = self.sf.context.ContextBag()
+        # The files the DeprecationWarnings were attributed to; this one, the caller's, is right.
+        self.deprecations = [
+            w.filename for w in caught if issubclass(w.category, DeprecationWarning)
+        ]
         self.recorder = recorder
 
     async def perform(self, task: str, input: ContextInput) -> Outcome:

@@ -143,3 +143,36 @@ def test_aliasing_is_found_when_the_findings_are_not_adopted(machine: Any, shown
 @pytest.mark.parametrize("check", [run_output_bag, run_context_bag])
 def test_pristine_bags_pass(check: Callable[[], None]) -> None:
     check()
+
+
+def _context_bag_init_warning_at(stacklevel: int) -> Callable[[Any], None]:
+    original = ContextBag.__init__
+
+    def init(self: Any) -> None:
+        # The generated mutants context/bag.py:53:NumberReplacer:0 and :1: the deprecation
+        # warning raised with stacklevel 3 or 1 instead of 2 (the original's own is silenced).
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            original(self)
+        warnings.warn("ContextBag is deprecated", DeprecationWarning, stacklevel=stacklevel)
+
+    return init
+
+
+@pytest.mark.parametrize("stacklevel", [1, 3])
+def test_a_deprecation_warning_not_pointing_at_the_caller_is_found(
+    monkeypatch: pytest.MonkeyPatch, stacklevel: int
+) -> None:
+    # init() is one frame above ContextBag.__init__, so its stacklevel 2 is pristine's 2.
+    monkeypatch.setattr(ContextBag, "__init__", _context_bag_init_warning_at(stacklevel))
+    with pytest.raises(AssertionError, match="a user's script would not be shown the warning"):
+        run_context_bag()
+
+
+def test_a_deprecation_warning_pointing_at_the_caller_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ContextBag, "__init__", _context_bag_init_warning_at(2))
+    run_context_bag()
