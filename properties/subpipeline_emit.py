@@ -28,7 +28,9 @@ from stageflow_verify.core.run.checks import Check, count_example
 from stageflow_verify.core.sut.subpipeline_emit import spawn_events
 
 
-def expected_events(children: tuple[bool, ...], emit_events: bool | None, cancel: bool) -> list[str]:
+def expected_events(
+    children: tuple[bool, ...], emit_events: bool | None, cancel: bool
+) -> list[str]:
     if emit_events is False:
         return []
     per_child = [["spawned", "completed" if ok else "failed"] for ok in children]

@@ -99,8 +99,13 @@ PLANTED: list[tuple[str, Any, str, Callable[..., Any], Callable[[], None]]] = [
     ("check_and_act_split", OutputBag, "write", write_split_by_await, run_output_bag),
     ("attempt_not_incremented", OutputBag, "write", write_without_increment, run_output_bag),
     ("conflict_not_raised", OutputBag, "write", write_without_conflict, run_output_bag),
-    ("write_sync_default_overwrites", OutputBag, "write_sync", write_sync_overwrites_by_default,
-     run_output_bag),
+    (
+        "write_sync_default_overwrites",
+        OutputBag,
+        "write_sync",
+        write_sync_overwrites_by_default,
+        run_output_bag,
+    ),
     ("writer_not_recorded", ContextBag, "write", write_without_writer, run_context_bag),
     ("to_dict_not_a_copy", ContextBag, "to_dict", to_dict_without_copy, run_context_bag),
 ]
