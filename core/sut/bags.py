@@ -174,7 +174,7 @@ class ContextBagSut:
     def __init__(self, recorder: HistoryRecorder[ContextInput, Outcome]) -> None:
         self.sf = stageflow_module()
         # Deprecated, still shipped and still used. The warning is recorded, not shown: where it
-        # points is what decides whether a user ever sees it (see deprecation_points_at_caller).
+        # points decides whether a user ever sees it (the bag machine checks that).
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DeprecationWarning)
             self.bag = self.sf.context.ContextBag()
