@@ -43,12 +43,14 @@ def spawn_outcomes(
     (detached). The root, level 0, was never spawned, so the first mode changes nothing.
     ``forgets_ended`` adopts SF-SUB-08.
 
-    pre: max_depth >= 0
+    A negative ``max_depth`` refuses the first spawn already (the root's depth, 0, is past it).
+
     pre: all(mode in MODES for mode in modes)
     post: len(__return__) <= len(modes)
     post: all(o == ("spawned",) for o in __return__[:-1])
-    post: forgets_ended or all(o == ("spawned",) for o in __return__[:max_depth])
-    post: forgets_ended or len(modes) <= max_depth or __return__[-1] == ("refused", max_depth)
+    post: forgets_ended or all(o == ("spawned",) for o in __return__[: max(max_depth, 0)])
+    post: forgets_ended or len(modes) <= max(max_depth, 0) or __return__[-1][0] == "refused"
+    post: forgets_ended or len(modes) <= max(max_depth, 0) or __return__[-1][1] == max(max_depth, 0)
     """
     outcomes: list[Outcome] = []
     recorded = 0  # the depth the spawner recorded for the level above (the root: never, 0)

@@ -38,6 +38,7 @@ from stageflow_verify.core.sched.choosers import HypothesisChooser
 from stageflow_verify.core.sched.faults import FaultPlan
 from stageflow_verify.core.sched.scheduler import NOTE_HEADER, RunResult, run
 from stageflow_verify.core.sched.trace import render_swimlane
+from stageflow_verify.core.sut import bags as sut_bags
 from stageflow_verify.core.sut.bags import ContextBagSut, OutputBagSut, pause
 from stageflow_verify.models.bags import (
     BagInput,
@@ -286,6 +287,21 @@ class ContextBagComparison(_Batches[ContextInput], RuleBasedStateMachine):
         self.recorder = HistoryRecorder()
         self.sut = ContextBagSut(self.recorder)
         self.acked: dict[str, list[str]] = defaultdict(list)
+        self._deprecation_points_at_caller()
+
+    def _deprecation_points_at_caller(self) -> None:
+        # ContextBag() warns "ContextBag is deprecated; use OutputBag ..." with stacklevel=2
+        # (stageflow/context/bag.py:50-54): the warning names the code that built the bag.
+        # Python shows a DeprecationWarning by default only when it is attributed to __main__,
+        # so a warning that points inside stageflow (or past the caller) is one a user's script
+        # never shows: it must point at the caller, here core/sut/bags.py. (Releases from
+        # before the deprecation do not warn at all; nothing to check there.)
+        where = self.sut.deprecations
+        if any(filename != sut_bags.__file__ for filename in where):
+            self.fail(
+                f"ContextBag() warned of its deprecation from {where}, not from its caller "
+                f"{sut_bags.__file__}: a user's script would not be shown the warning"
+            )
 
     def concrete(self, move: Move, task: str) -> ContextInput:
         key = KEYS[move.target]

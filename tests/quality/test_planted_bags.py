@@ -1,4 +1,4 @@
-"""Five bugs planted in the bags, each caught by the bag machines and shown with its schedule.
+"""Six bugs planted in the bags, each caught by the bag machines and shown with its schedule.
 
 Each test monkeypatches one method of the installed stageflow (the patch lives only inside the
 test) and runs the machine exactly as ``make verify`` does, under the selected profile (``ci``
@@ -78,6 +78,17 @@ async def write_without_writer(self: Any, key: str, value: Any, stage_name: str)
         self._data[key] = value  # the planted bug: self._writers[key] is never set
 
 
+_write_sync = OutputBag.write_sync
+
+
+def write_sync_overwrites_by_default(
+    self: Any, stage_name: str, output: Any, *, allow_overwrite: bool = True
+) -> Any:
+    # The generated mutant output_bag.py:154:ReplaceFalseWithTrue:1: the documented default
+    # `allow_overwrite: bool = False` turned True, seen only by a write that leaves it out.
+    return _write_sync(self, stage_name, output, allow_overwrite=allow_overwrite)
+
+
 def to_dict_without_copy(self: Any) -> dict[str, Any]:
     # The planted bug: the documented "Copy of the internal data dictionary" is the dict itself,
     # so a caller's change to the copy's top level rewrites the bag behind its conflict check.
@@ -88,6 +99,13 @@ PLANTED: list[tuple[str, Any, str, Callable[..., Any], Callable[[], None]]] = [
     ("check_and_act_split", OutputBag, "write", write_split_by_await, run_output_bag),
     ("attempt_not_incremented", OutputBag, "write", write_without_increment, run_output_bag),
     ("conflict_not_raised", OutputBag, "write", write_without_conflict, run_output_bag),
+    (
+        "write_sync_default_overwrites",
+        OutputBag,
+        "write_sync",
+        write_sync_overwrites_by_default,
+        run_output_bag,
+    ),
     ("writer_not_recorded", ContextBag, "write", write_without_writer, run_context_bag),
     ("to_dict_not_a_copy", ContextBag, "to_dict", to_dict_without_copy, run_context_bag),
 ]
@@ -130,3 +148,36 @@ def test_aliasing_is_found_when_the_findings_are_not_adopted(machine: Any, shown
 @pytest.mark.parametrize("check", [run_output_bag, run_context_bag])
 def test_pristine_bags_pass(check: Callable[[], None]) -> None:
     check()
+
+
+def _context_bag_init_warning_at(stacklevel: int) -> Callable[[Any], None]:
+    original = ContextBag.__init__
+
+    def init(self: Any) -> None:
+        # The generated mutants context/bag.py:53:NumberReplacer:0 and :1: the deprecation
+        # warning raised with stacklevel 3 or 1 instead of 2 (the original's own is silenced).
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            original(self)
+        warnings.warn("ContextBag is deprecated", DeprecationWarning, stacklevel=stacklevel)
+
+    return init
+
+
+@pytest.mark.parametrize("stacklevel", [1, 3])
+def test_a_deprecation_warning_not_pointing_at_the_caller_is_found(
+    monkeypatch: pytest.MonkeyPatch, stacklevel: int
+) -> None:
+    # init() is one frame above ContextBag.__init__, so its stacklevel 2 is pristine's 2.
+    monkeypatch.setattr(ContextBag, "__init__", _context_bag_init_warning_at(stacklevel))
+    with pytest.raises(AssertionError, match="a user's script would not be shown the warning"):
+        run_context_bag()
+
+
+def test_a_deprecation_warning_pointing_at_the_caller_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ContextBag, "__init__", _context_bag_init_warning_at(2))
+    run_context_bag()

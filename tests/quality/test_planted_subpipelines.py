@@ -16,6 +16,7 @@ import pytest
 
 from stageflow_verify.core.sut import stageflow_module
 from stageflow_verify.properties.subpipeline_depth import CHECKS as DEPTH_CHECKS
+from stageflow_verify.properties.subpipeline_emit import CHECKS as EMIT_CHECKS
 from stageflow_verify.stateful.subpipeline_machine import run_spawn_tree
 from tests.quality.planting import expect_failure, expect_pass
 
@@ -234,8 +235,11 @@ def test_pristine_stageflow_passes_the_depth_limit_law() -> None:
         ("current_depth >= self._max_depth:", "current_depth > self._max_depth:"),
         ("self._run_depths[child_run_id] = child_depth", "pass"),
         ("child_depth = current_depth + 1", "child_depth = current_depth"),
+        # the generated mutant subpipeline.py:453:ReplaceComparisonOperator_GtE_Is:0: the same
+        # as `>=` for a limit >= 0, never refuses under a negative one
+        ("current_depth >= self._max_depth:", "current_depth is self._max_depth:"),
     ],
-    ids=["off_by_one", "depth_not_recorded", "depth_not_incremented"],
+    ids=["off_by_one", "depth_not_recorded", "depth_not_incremented", "negative_limit_ignored"],
 )
 def test_a_planted_depth_bug_breaks_the_depth_limit_law(
     monkeypatch: pytest.MonkeyPatch, edit: tuple[str, str]
@@ -333,3 +337,45 @@ def test_a_cascade_marking_a_parent_before_its_child_is_still_found_in_that_batc
     # Where c2 ended before the cascade looked, parent-first and children-first mark the same
     # runs: that schedule cannot tell them apart, and the split model accepts both.
     assert race(CHILD_ENDS_BEFORE_CASCADE) == ["c1", "r0"]
+
+
+# The emit_events law (properties/subpipeline_emit.py): the switch turned off, or left out.
+run_emit_events = next(c.run for c in EMIT_CHECKS if c.name == "subpipelines.emit_events")
+
+
+@pytest.mark.parametrize(
+    ("method", "edit"),
+    [
+        # the generated mutant subpipeline.py:511:ReplaceAndWithOr:3: a failing child emits
+        # 'failed' although emit_events=False
+        (
+            "spawn",
+            (
+                "if self._emit_events and parent_run_id:\n            await self._emit_failed",
+                "if self._emit_events or parent_run_id:\n            await self._emit_failed",
+            ),
+        ),
+        # a cancelled run announces its cancellation whatever emit_events says
+        ("cancel_with_children", ("if self._emit_events:", "if True:")),
+    ],
+    ids=["failed_emitted_when_off", "canceled_emitted_when_off"],
+)
+def test_an_event_emitted_with_emit_events_off_breaks_the_emit_law(
+    monkeypatch: pytest.MonkeyPatch, method: str, edit: tuple[str, str]
+) -> None:
+    plant(monkeypatch, method, [edit])
+    caught = expect_failure(run_emit_events)
+    assert "emit_events =False" in str(caught.error), caught.report
+
+
+def test_a_spawner_quiet_by_default_breaks_the_emit_law(monkeypatch: pytest.MonkeyPatch) -> None:
+    init = stageflow_module().pipeline.subpipeline.SubpipelineSpawner.__init__
+    # (child_tracker=None, emit_events=True, max_depth=5): the middle default is emit_events'.
+    assert list(inspect.signature(init).parameters)[2] == "emit_events", "signature changed"
+    monkeypatch.setattr(init, "__defaults__", (None, False, *init.__defaults__[2:]))
+    caught = expect_failure(run_emit_events)
+    assert "emit_events left out" in str(caught.error), caught.report
+
+
+def test_pristine_stageflow_passes_the_emit_law() -> None:
+    expect_pass(run_emit_events)
