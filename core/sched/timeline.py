@@ -17,12 +17,9 @@ steps are sliced only when a report asks. :func:`forget` drops the reference bet
 one check's schedule is never shown as another's.
 
 :func:`timeline_data` is the JSON form the reports store (``reports/verify.json``, per failing
-row) and the HTML draws: lanes by number, then one list per step, for the steps that matter
-only (:func:`steps_that_matter`). Hypothesis shrinks every choice toward 0, the lane stock asyncio
-would run next, so what is left of the shrunk counterexample is its other picks and its faults
-(a fault is a pick too, never 0): those steps, a few around each, and the last few, where the
-failure surfaced or the run ended before the check that failed. A run with no such pick failed
-in stock order itself, and is shown whole (its last :data:`MAX_STEPS`).
+row) and the HTML draws: lanes by number, then one list per step, for the steps of the shrunk
+counterexample only (:func:`core.sched.trace.steps_that_matter`, as the swimlane of a failure's
+text: its picks other than stock order, its faults, the end, a few steps around each).
 
 For example::
 
@@ -37,10 +34,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from stageflow_verify.core.sched.trace import Step, Trace
+from stageflow_verify.core.sched.trace import Step, Trace, steps_that_matter
 
-MAX_STEPS = 200  # the latest steps kept per timeline: a picture of thousands helps nobody
-CONTEXT_STEPS = 5  # steps shown either side of each step that matters
+MAX_STEPS = 200  # the most steps kept per timeline: a picture of thousands helps nobody
 _ATTRIBUTE = "schedule_trace"
 
 _last: tuple[dict[int, str], Sequence[Step], int, int] | None = None
@@ -76,26 +72,6 @@ def attached(exc: BaseException) -> Trace | None:
     return trace if isinstance(trace, Trace) else None
 
 
-def steps_that_matter(steps: Sequence[Step]) -> list[int]:
-    """The indices of ``steps`` a report shows, in order (see the module docstring).
-
-    For example, one pick of the second lane at step 40 of 100::
-
-        >>> steps = [Step(n, 0, 0.0, 1 if n == 40 else None, 2, "task", "", "") for n in range(100)]
-        >>> shown = steps_that_matter(steps)
-        >>> shown[:3], shown[10:13], shown[-1]
-        ([35, 36, 37], [45, 94, 95], 99)
-    """
-    count = len(steps)
-    picks = [n for n, step in enumerate(steps) if step.choice]  # neither None nor stock order's 0
-    if not picks:
-        return list(range(max(0, count - MAX_STEPS), count))
-    kept: set[int] = set()
-    for n in (*picks, count - 1):
-        kept.update(range(max(0, n - CONTEXT_STEPS), min(count, n + CONTEXT_STEPS + 1)))
-    return sorted(kept)[-MAX_STEPS:]
-
-
 def timeline_data(trace: Trace, title: str) -> dict[str, Any]:
     """The JSON form of ``trace``'s steps that matter (:func:`steps_that_matter`).
 
@@ -104,7 +80,7 @@ def timeline_data(trace: Trace, title: str) -> dict[str, Any]:
     out (their numbers jump); ``omitted`` counts the steps left out.
     """
     steps = list(trace.steps)
-    shown = [steps[n] for n in steps_that_matter(steps)]
+    shown = [steps[n] for n in steps_that_matter(steps, MAX_STEPS)]
     lanes = sorted({s.lane for s in shown})
     return {
         "title": title,

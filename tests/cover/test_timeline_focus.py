@@ -8,8 +8,8 @@ steps around each, and the end of the run, and says how many it left out.
 from __future__ import annotations
 
 from stageflow_verify.core.sched import timeline
-from stageflow_verify.core.sched.timeline import CONTEXT_STEPS, MAX_STEPS, timeline_data
-from stageflow_verify.core.sched.trace import Step, Trace
+from stageflow_verify.core.sched.timeline import MAX_STEPS, timeline_data
+from stageflow_verify.core.sched.trace import CONTEXT_STEPS, Step, Trace, render_swimlane
 
 
 def _run(length: int, picks: dict[int, int], faults: tuple[int, ...] = ()) -> Trace:
@@ -61,3 +61,16 @@ def test_the_last_run_keeps_an_early_pick_of_a_long_run() -> None:
         assert 3 in _numbers(timeline_data(remembered, "after the run"))
     finally:
         timeline.forget()
+
+
+def test_the_swimlane_of_a_failures_text_shows_the_same_steps_with_its_gaps_counted() -> None:
+    text = render_swimlane(_run(300, {40: 1}, faults=(150,)))
+    numbers = [int(line.split()[0]) for line in text.splitlines() if line[:1].isdigit()]
+    assert numbers == [*range(35, 46), *range(145, 156), *range(294, 300)]
+    gaps = [line for line in text.splitlines() if line.startswith("...")]
+    assert gaps == [
+        "... 35 earlier steps not shown",
+        "... 99 steps not shown",
+        "... 138 steps not shown",
+    ]
+    assert "!! cancel T1" in text
