@@ -34,7 +34,7 @@ def test_a_long_run_is_trimmed_to_its_picks_faults_and_end_with_context() -> Non
     expected = [*range(40 - c, 41 + c), *range(150 - c, 151 + c), *range(299 - c, 300)]
     assert _numbers(data) == expected
     assert data["omitted"] == 300 - len(expected)
-    kinds = {step[0]: step[5] for step in data["steps"]}  # type: ignore[union-attr]
+    kinds = {step[0]: step[5] for step in data["steps"]}
     assert kinds[150] == "fault"
 
 
