@@ -13,12 +13,12 @@ import json
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from stageflow_verify.core.run import verify
 from stageflow_verify.core.run.checks import SUITE_ROOT
 from stageflow_verify.core.run.report import Row, VerifyReport
+from tests.wheel.installed import junit_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -85,24 +85,12 @@ def _pytest(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[st
 
 
 def _outcomes(junit: Path) -> dict[str, str]:
-    outcomes = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
-        skipped = case.find("skipped")
-        if skipped is not None and skipped.get("type") == "pytest.xfail":
-            kinds = ["xfail"]
-        outcomes[case.get("name", "")] = kinds[0] if kinds else "passed"
-    return outcomes
+    return {name: outcome for name, (outcome, _) in junit_cases(junit).items()}
 
 
 def _verdicts(junit: Path) -> dict[str, str]:
     """verify's status per case, from the ``verdict`` property the plugin records."""
-    return {
-        case.get("name", ""): prop.get("value", "")
-        for case in ET.parse(junit).getroot().iter("testcase")
-        for prop in case.iter("property")
-        if prop.get("name") == "verdict"
-    }
+    return {name: verdict for name, (_, verdict) in junit_cases(junit).items() if verdict}
 
 
 def test_every_verdict_maps_to_its_pytest_outcome_across_xdist_workers(tmp_path: Path) -> None:
