@@ -149,21 +149,8 @@ def test_collect_only_lists_and_counts_the_rows(tmp_path: Path) -> None:
 
 
 def test_k_selects_a_check_with_its_findings(tmp_path: Path) -> None:
-    done = _run(
-        [
-            "-m",
-            "pytest",
-            *PLUGIN,
-            "--stageflow-verify",
-            "-p",
-            "no:cacheprovider",
-            "--collect-only",
-            "-q",
-            "-k",
-            "fork",
-        ],
-        tmp_path,
-    )
+    chosen = ["--stageflow-verify", "-p", "no:cacheprovider", "--collect-only", "-q", "-k", "fork"]
+    done = _run(["-m", "pytest", *PLUGIN, *chosen], tmp_path)
     selected = [line for line in done.stdout.splitlines() if line.startswith("stageflow-verify::")]
     assert "stageflow-verify::context.fork_tree" in selected, done.stdout + done.stderr
     assert "stageflow-verify::finding.SF-CTX-01" in selected  # its check is context.fork_tree
