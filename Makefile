@@ -86,6 +86,14 @@ verify-all: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --durations=10 tests
 
+# The README's promises for a user outside a checkout, run as a user would: the wheel in a fresh
+# venv, its verify and pytest --stageflow-verify row for row against make verify (reports/
+# verify.json when a complete ci verify left one, else run here), -k fork, the README's example.
+# Minutes, not a test: CI runs it after make verify (tests/wheel/installed.py).
+.PHONY: wheel-check
+wheel-check: $(STAMP)
+	$(PY) -m tests.wheel --reference reports/verify.json
+
 # mypy cannot see through the editable install's import hook (a meta path finder): it checks
 # the folders under the one import name through links in .typecheck/ (pyproject's mypy_path).
 TYPECHECK_LINKS := .typecheck/stageflow_verify

@@ -4,9 +4,11 @@ The script does three things: it draws every timeline from the JSON the page emb
 browser that renders the page has run it: the Chromium test looks for the drawn steps), it wires
 the filters of the verdict table and of the findings, and nothing else. A timeline follows
 Porcupine's history view, turned to our logical time: one horizontal lane per task, one column
-per scheduler step, a box per step on the lane that ran it. A step where the chooser picked
-among several runnable lanes is outlined and labelled with its pick (``1/3``); an injected
-fault is red and marked ``!``; hovering a box shows the step's operation (its ``title``).
+per scheduler step shown (the steps that matter, :mod:`core.sched.timeline`; the axis marks each
+gap with a dashed line and the step number it jumps to), a box per step on the lane that ran
+it. A step where the chooser picked among several runnable lanes is outlined and labelled with
+its pick (``1/3``); an injected fault is red and marked ``!``; hovering a box shows the step's
+operation (its ``title``).
 """
 
 STYLE = """
@@ -29,6 +31,7 @@ article { border: 1px solid #ddd; border-radius: 4px; padding: 0 1em 1em; margin
   background: #74c0fc; font-size: 9px; line-height: 16px; text-align: center; cursor: default; }
 .step.kind-callback { background: #ced4da; } .step.kind-fault { background: #fa5252; color: #fff; }
 .step.pick { outline: 2px solid #1b1b1b; } .axis { font-size: 10px; color: #666; }
+.axis .gap { border-left: 2px dashed #999; padding-left: 2px; color: #1b1b1b; }
 .grid td { text-align: center; }
 """
 
@@ -40,8 +43,9 @@ function drawTimeline(box) {
   const steps = data.steps;
   const head = document.createElement('div');
   head.className = 'timeline-title';
-  head.textContent = data.title + ': ' + steps.length + ' steps' +
-    (data.omitted ? ' (' + data.omitted + ' earlier steps not shown)' : '');
+  head.textContent = data.title + ': ' + steps.length + ' steps' + (data.omitted ? ' (' +
+    data.omitted + ' more not shown: only the picks other than stock order, the faults and ' +
+    'the end, with their neighbours; the step numbers jump at each gap)' : '');
   box.appendChild(head);
   const axis = document.createElement('div');
   axis.className = 'lane axis';
@@ -49,10 +53,13 @@ function drawTimeline(box) {
   const axisTrack = document.createElement('div');
   axisTrack.className = 'track';
   axisTrack.style.width = (steps.length * WIDTH) + 'px';
-  steps.forEach((s, i) => { if (i % 10 === 0) {
+  steps.forEach((s, i) => {
+    const gap = i > 0 && s[0] !== steps[i - 1][0] + 1;
+    if (i % 10 !== 0 && !gap) return;
     const tick = document.createElement('span');
     tick.style.position = 'absolute'; tick.style.left = (i * WIDTH) + 'px';
-    tick.textContent = s[0]; axisTrack.appendChild(tick); } });
+    if (gap) { tick.className = 'gap'; }
+    tick.textContent = (gap ? '\u22ef' : '') + s[0]; axisTrack.appendChild(tick); });
   axis.appendChild(axisTrack);
   box.appendChild(axis);
   for (const [lane, name] of Object.entries(data.lanes)) {

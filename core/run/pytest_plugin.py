@@ -9,17 +9,24 @@ so a verdict cannot differ from verify's; only its spelling in pytest does:
 |---|---|
 | PASS | passed |
 | KNOWN | xfailed, strict, the reason naming the finding |
-| FIXED | failed as ``XPASS(strict)``: the finding no longer reproduces, update the registry |
+| FIXED | xpassed (``XPASS``, not strict): the finding no longer reproduces, update the registry |
 | NEW | failed, with verify's failure text (shrunk example, swimlane, replay command) |
 | N/A | skipped, with the reason |
 | ERROR | error (raised in setup), naming the suite's file and line at fault |
 
-Without ``HYPOTHESIS_PROFILE`` the profile is ``ci``, as in ``make verify``. The one difference
-in outcome: FIXED exits 0 in verify and fails here, which is what a strict
-xfail means. Items carry the ``stageflow_verify`` marker; a finding's item also answers ``-k``
-to its check's name, as ``--checks`` selects a check's findings with it. pytest-xdist spreads
-the items over workers, ``--junitxml`` writes a case per row, and ``--hypothesis-show-statistics``
-prints the statistics of the Hypothesis runs inside each check.
+Without ``HYPOTHESIS_PROFILE`` the profile is ``ci``, as in ``make verify``. pytest's exit code
+agrees with verify's: it fails exactly when a row is NEW or ERROR. FIXED is not one of them: in
+the README's verdict table it is a registered finding that no longer reproduces, neither a fault
+of Stageflow (NEW) nor of the suite (ERROR), and verify exits 0 on it. So a finding's xfail is
+decided once its verdict is known: strict for KNOWN (the reproducer must keep failing), not
+strict for FIXED, which pytest reports as ``XPASS`` (shown, counted, not a failure); a strict
+xfail would fail the session where verify passes.
+
+Items carry the ``stageflow_verify`` marker and, in ``--junitxml``, a ``verdict`` property
+holding verify's status (PASS and FIXED both pass in JUnit's vocabulary). A finding's item also
+answers ``-k`` to its check's name, as ``--checks`` selects a check's findings with it.
+pytest-xdist spreads the items over workers, and ``--hypothesis-show-statistics`` prints the
+statistics of the Hypothesis runs inside each check.
 
 The plugin also registers the ``stageflow_pipeline`` fixture (:mod:`core.sut.user.fixture`).
 The package's ``pytest11`` entry point loads it; in a checkout without the package installed,
@@ -93,7 +100,15 @@ def pytest_collection_modifyitems(
         collector = VerifyRows.from_parent(
             session, name="stageflow-verify", nodeid="stageflow-verify"
         )
-        items.extend(collector.collect())
+        # Collected through pytest's own hooks, as a file's tests are: the terminal counts the
+        # rows ("100 tests collected", "8/100 ... (92 deselected)") and a registry that cannot
+        # be loaded is a collection error, not an internal error.
+        session.ihook.pytest_collectstart(collector=collector)
+        report: pytest.CollectReport = collector.ihook.pytest_make_collect_report(
+            collector=collector
+        )
+        session.ihook.pytest_collectreport(report=report)
+        items.extend(node for node in report.result if isinstance(node, pytest.Item))
 
 
 class VerifyRows(pytest.Collector):
@@ -127,10 +142,15 @@ class VerifyItem(pytest.Item):
 
         with _statistics(self):
             self.row = self.judge(stageflow_module())
+        self.user_properties.append(("verdict", self.row.status))
+        self.expect(self.row)
         if self.row.status == "ERROR":
             raise VerifySuiteError(self.row.detail)
         if self.row.status == "N/A":
             pytest.skip(self.row.detail)
+
+    def expect(self, row: Row) -> None:
+        """Mark what the verdict expects of the call (a finding's xfail), before it runs."""
 
     def runtest(self) -> None:
         row = self.row
@@ -166,10 +186,17 @@ class FindingItem(VerifyItem):
         self.finding = finding
         # -k on a check's name selects its findings too, as verify's --checks does.
         self.extra_keyword_matches.add(finding.check)
-        reason = f"{finding.id}: {finding.title}"
-        self.add_marker(
-            pytest.mark.xfail(reason=reason, strict=True, raises=KnownFindingReproduces)
-        )
+
+    def expect(self, row: Row) -> None:
+        # Added in setup, once the verdict is known: pytest's xfail plugin reads the marks again
+        # when the call starts if setup found none (the documented dynamic xfail).
+        reason = f"{self.finding.id}: {self.finding.title}"
+        if row.status == "KNOWN":
+            xfail = pytest.mark.xfail(reason=reason, strict=True, raises=KnownFindingReproduces)
+            self.add_marker(xfail)
+        elif row.status == "FIXED":
+            fixed = f"{reason} no longer reproduces: update the registry"
+            self.add_marker(pytest.mark.xfail(reason=fixed, strict=False))
 
     def judge(self, sf: ModuleType) -> Row:
         from stageflow_verify.core.run.verify import run_finding

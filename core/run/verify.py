@@ -12,12 +12,16 @@ Every NEW row keeps Hypothesis's falsifying example, the notes attached to the f
 (swimlanes, explanations) and the replay command, in the terminal and in ``reports/failures/``,
 beside ``<row>.py``, a script that replays it (:mod:`core.run.replay`). An ERROR row names the
 suite's file and line at fault.
+
+Run as a command (``main``), verify uses the ``ci`` profile unless ``HYPOTHESIS_PROFILE`` names
+another, as ``make verify`` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import fnmatch
+import os
 import sys
 import time
 import traceback
@@ -57,6 +61,7 @@ from stageflow_verify.core.run.report import (
     write_version_record,
 )
 from stageflow_verify.core.run.report_files import running_marker
+from stageflow_verify.core.run.variables import PROFILE_ENV
 from stageflow_verify.core.run.verdicts import classify, suite_fault
 from stageflow_verify.core.run.version_records import record_label
 from stageflow_verify.core.run.watchdog import (
@@ -315,6 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for finding in registry.discover_findings():
             print(f"{finding_row_name(finding)}: {finding.title}")
         return 0
+    # Unset or empty, the profile is ci, as make's (HYPOTHESIS_PROFILE ?= ci): `stageflow-verify
+    # verify` from an installed wheel, with no Makefile around it, judges as `make verify` does.
+    if not os.environ.get(PROFILE_ENV):
+        os.environ[PROFILE_ENV] = "ci"
     patterns = [p.strip() for p in args.checks.split(",") if p.strip()]
     try:
         report = verify(patterns, Path(args.reports))

@@ -17,7 +17,9 @@ steps are sliced only when a report asks. :func:`forget` drops the reference bet
 one check's schedule is never shown as another's.
 
 :func:`timeline_data` is the JSON form the reports store (``reports/verify.json``, per failing
-row) and the HTML draws: lanes by number, then one list per step.
+row) and the HTML draws: lanes by number, then one list per step, for the steps of the shrunk
+counterexample only (:func:`core.sched.trace.steps_that_matter`, as the swimlane of a failure's
+text: its picks other than stock order, its faults, the end, a few steps around each).
 
 For example::
 
@@ -32,9 +34,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from stageflow_verify.core.sched.trace import Step, Trace
+from stageflow_verify.core.sched.trace import Step, Trace, steps_that_matter
 
-MAX_STEPS = 200  # the latest steps kept per timeline: a picture of thousands helps nobody
+MAX_STEPS = 200  # the most steps kept per timeline: a picture of thousands helps nobody
 _ATTRIBUTE = "schedule_trace"
 
 _last: tuple[dict[int, str], Sequence[Step], int, int] | None = None
@@ -56,7 +58,8 @@ def last_run() -> Trace | None:
     if _last is None:
         return None
     lanes, steps, start, end = _last
-    return Trace(dict(lanes), steps[max(start, end - MAX_STEPS) : end])
+    # The whole run: its first picks may be the counterexample (timeline_data chooses the steps).
+    return Trace(dict(lanes), steps[start:end])
 
 
 def attach(exc: BaseException, trace: Trace) -> None:
@@ -70,13 +73,14 @@ def attached(exc: BaseException) -> Trace | None:
 
 
 def timeline_data(trace: Trace, title: str) -> dict[str, Any]:
-    """The JSON form of ``trace``'s latest :data:`MAX_STEPS` steps.
+    """The JSON form of ``trace``'s steps that matter (:func:`steps_that_matter`).
 
     ``steps`` holds ``[number, lane, time, choice, options, kind, resumed, outcome]`` per step
-    (``choice`` None where only one lane could run); ``omitted`` counts the earlier steps left out.
+    (``choice`` None where only one lane could run), in order, with gaps where steps were left
+    out (their numbers jump); ``omitted`` counts the steps left out.
     """
     steps = list(trace.steps)
-    shown = steps[-MAX_STEPS:]
+    shown = [steps[n] for n in steps_that_matter(steps, MAX_STEPS)]
     lanes = sorted({s.lane for s in shown})
     return {
         "title": title,

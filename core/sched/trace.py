@@ -163,8 +163,39 @@ class Trace:
         return [s.choice for s in self.steps if s.choice is not None]
 
 
+CONTEXT_STEPS = 5  # steps shown either side of each step that matters
+
+
+def steps_that_matter(steps: Sequence[Step], most: int) -> list[int]:
+    """The indices of ``steps`` a failure report shows, in order, at most ``most`` of them.
+
+    Hypothesis shrinks every choice toward 0, the lane stock asyncio would run next, so what is
+    left of a shrunk counterexample is its other picks and its faults (a fault is a pick too,
+    never 0): those steps, :data:`CONTEXT_STEPS` around each, and the last few, where the failure
+    surfaced or the run ended before the check that failed. A run with no such pick failed in
+    stock order itself and is shown whole (its last ``most``).
+
+    For example, one pick of the second lane at step 40 of 100::
+
+        >>> steps = [Step(n, 0, 0.0, 1 if n == 40 else None, 2, "task", "", "") for n in range(100)]
+        >>> shown = steps_that_matter(steps, 120)
+        >>> shown[:3], shown[10:13], shown[-1]
+        ([35, 36, 37], [45, 94, 95], 99)
+    """
+    count = len(steps)
+    picks = [n for n, step in enumerate(steps) if step.choice]  # neither None nor stock order's 0
+    if not picks:
+        return list(range(max(0, count - most), count))
+    kept: set[int] = set()
+    for n in (*picks, count - 1):
+        kept.update(range(max(0, n - CONTEXT_STEPS), min(count, n + CONTEXT_STEPS + 1)))
+    return sorted(kept)[-most:]
+
+
 def render_swimlane(trace: Trace, *, last: int = 120, width: int = 40) -> str:
-    """Draw the trace: one column per lane, one row per step, most recent ``last`` steps.
+    """Draw the trace: one column per lane, one row per step, for at most ``last`` steps: those
+    of :func:`steps_that_matter` (``last`` 0: every step), a line saying how many were left out
+    at each gap.
 
     A ``pick`` of ``1/3`` means the chooser ran the second of three runnable lanes; ``-`` means
     only one lane could run. A cell wider than ``width`` wraps onto continuation lines in its own
@@ -177,7 +208,8 @@ def render_swimlane(trace: Trace, *, last: int = 120, width: int = 40) -> str:
         step  pick  time  T0 main
         0     -     0     start -> returned 1
     """
-    steps = trace.steps[-last:] if last > 0 else trace.steps
+    kept = steps_that_matter(trace.steps, last) if last > 0 else range(len(trace.steps))
+    steps = [trace.steps[n] for n in kept]
     used = sorted({s.lane for s in steps}, key=lambda lane: (lane < 0, lane))
     cells = [(s, _cell(s)) for s in steps]
     widths = {
@@ -193,12 +225,15 @@ def render_swimlane(trace: Trace, *, last: int = 120, width: int = 40) -> str:
         max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(head)
     ]
     lines = []
-    if len(trace.steps) > len(steps):
-        lines.append(f"... {len(trace.steps) - len(steps)} earlier steps not shown")
+    if kept and kept[0] > 0:
+        lines.append(f"... {kept[0]} earlier steps not shown")
     header = [h.ljust(w) for h, w in zip(head, fixed, strict=True)]
     header += [_lane_name(trace, lane).ljust(widths[lane]) for lane in used]
     lines.append("  ".join(header).rstrip())
-    for (step, cell), row in zip(cells, rows, strict=True):
+    for shown, ((step, cell), row) in enumerate(zip(cells, rows, strict=True)):
+        skipped = kept[shown] - kept[shown - 1] - 1 if shown else 0
+        if skipped:
+            lines.append(f"... {skipped} steps not shown")
         pieces = textwrap.wrap(cell, width, break_on_hyphens=False) or [""]
         for n, piece in enumerate(pieces):
             fixed_cells = row if n == 0 else ["", "", ""]

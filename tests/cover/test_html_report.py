@@ -26,6 +26,8 @@ from stageflow.context.output_bag import OutputBag
 from stageflow_verify.core.run import verify
 from stageflow_verify.core.run.html_report import render_index, render_matrix_index
 from stageflow_verify.core.run.report import Row, VerifyReport
+from stageflow_verify.core.sched.timeline import timeline_data
+from stageflow_verify.core.sched.trace import Step, Trace
 from tests.quality.test_planted_bags import write_split_by_await
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,3 +150,18 @@ def test_verify_all_page_is_a_version_by_check_grid_with_each_versions_failures(
     assert re.search(
         r'class="step kind-fault pick"[^>]*title="step 1, T1 w[^"]*fault: cancel T1', dom
     )
+
+
+def test_a_trimmed_timeline_marks_its_gaps_and_says_what_it_left_out(tmp_path: Path) -> None:
+    # One pick of the second lane at step 40 of a 300-step run: the page draws the steps around
+    # it and the end, marks the jump between them, and counts the steps it left out.
+    steps = [Step(n, n % 2, 0.0, 1 if n == 40 else 0, 2, "task", "", f"op {n}") for n in range(300)]
+    drawn = timeline_data(Trace({0: "T0 main", 1: "T1 w"}, steps), "the run")
+    row = Row("c.x", "NEW", None, 4, 0.5, "c.x: NEW", timelines=(drawn,))
+    page = tmp_path / "index.html"
+    page.write_text(render_index(VerifyReport("1.2.0", "/p", "ci", (row,)), [], "make verify"))
+    dom = _browse(_chromium(), page, tmp_path / "profile", "--dump-dom")
+    assert len(re.findall(r'class="step kind-', dom)) == len(drawn["steps"]) < 300
+    assert f"{drawn['omitted']} more not shown" in dom
+    assert re.search(r'class="gap"[^>]*>\u22ef294<', dom)
+    assert re.search(r'class="step kind-task pick"[^>]*title="step 40, T0 main[^"]*pick 1/2', dom)

@@ -13,10 +13,12 @@ import json
 import os
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from stageflow_verify.core.run import verify
 from stageflow_verify.core.run.checks import SUITE_ROOT
+from stageflow_verify.core.run.report import Row, VerifyReport
+from tests.wheel.installed import junit_cases
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,14 +85,12 @@ def _pytest(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[st
 
 
 def _outcomes(junit: Path) -> dict[str, str]:
-    outcomes = {}
-    for case in ET.parse(junit).getroot().iter("testcase"):
-        kinds = [child.tag for child in case if child.tag in ("failure", "error", "skipped")]
-        skipped = case.find("skipped")
-        if skipped is not None and skipped.get("type") == "pytest.xfail":
-            kinds = ["xfail"]
-        outcomes[case.get("name", "")] = kinds[0] if kinds else "passed"
-    return outcomes
+    return {name: outcome for name, (outcome, _) in junit_cases(junit).items()}
+
+
+def _verdicts(junit: Path) -> dict[str, str]:
+    """verify's status per case, from the ``verdict`` property the plugin records."""
+    return {name: verdict for name, (_, verdict) in junit_cases(junit).items() if verdict}
 
 
 def test_every_verdict_maps_to_its_pytest_outcome_across_xdist_workers(tmp_path: Path) -> None:
@@ -103,26 +103,54 @@ def test_every_verdict_maps_to_its_pytest_outcome_across_xdist_workers(tmp_path:
         "planted.absent": "skipped",
         "planted.error": "error",
         "finding.SF-PLANT-01": "xfail",
-        "finding.SF-PLANT-02": "failure",  # FIXED under a strict xfail: XPASS(strict)
+        "finding.SF-PLANT-02": "passed",  # FIXED: a non-strict XPASS
     }
+    assert _verdicts(junit) == {
+        "planted.passes": "PASS",
+        "planted.new": "NEW",
+        "planted.absent": "N/A",
+        "planted.error": "ERROR",
+        "finding.SF-PLANT-01": "KNOWN",
+        "finding.SF-PLANT-02": "FIXED",
+    }
+    assert "1 xpassed" in done.stdout, done.stdout
+
+
+def test_pytest_fails_exactly_when_verify_exits_non_zero(tmp_path: Path) -> None:
+    # PASS, KNOWN, FIXED and N/A: verify exits 0 (README's exit codes), and so must pytest.
+    report = VerifyReport(
+        "x",
+        "/p",
+        "ci",
+        tuple(Row(f"r.{s}", s, None, 1, 0.0) for s in ("PASS", "KNOWN", "FIXED", "N/A")),
+    )
+    assert verify.exit_code(report) == 0
+    (tmp_path / "conftest.py").write_text(PLANTED_REGISTRY)
+    done, junit = _pytest(tmp_path, "-k", "passes or absent or finding")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert set(_verdicts(junit).values()) == {"PASS", "KNOWN", "FIXED", "N/A"}
+    # ...and a NEW row alone fails both.
+    new_report = VerifyReport("x", "/p", "ci", (Row("r.new", "NEW", None, 1, 0.0),))
+    assert verify.exit_code(new_report) == 1
+    failed, _ = _pytest(tmp_path, "-k", "new")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+
+
+def test_collect_only_lists_and_counts_the_rows(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(PLANTED_REGISTRY)
+    done = _run(["-m", "pytest", *PLUGIN, "--stageflow-verify", "--collect-only", "-q"], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "stageflow-verify::finding.SF-PLANT-02" in done.stdout
+    assert "6 tests collected" in done.stdout, done.stdout
+    assert "no tests collected" not in done.stdout
+    chosen = ["-m", "pytest", *PLUGIN, "--stageflow-verify", "--co", "-q", "-k", "finding"]
+    done = _run(chosen, tmp_path)
+    assert "2/6 tests collected (4 deselected)" in done.stdout, done.stdout
 
 
 def test_k_selects_a_check_with_its_findings(tmp_path: Path) -> None:
-    done = _run(
-        [
-            "-m",
-            "pytest",
-            *PLUGIN,
-            "--stageflow-verify",
-            "-p",
-            "no:cacheprovider",
-            "--collect-only",
-            "-q",
-            "-k",
-            "fork",
-        ],
-        tmp_path,
-    )
+    chosen = ["--stageflow-verify", "-p", "no:cacheprovider", "--collect-only", "-q", "-k", "fork"]
+    done = _run(["-m", "pytest", *PLUGIN, *chosen], tmp_path)
     selected = [line for line in done.stdout.splitlines() if line.startswith("stageflow-verify::")]
     assert "stageflow-verify::context.fork_tree" in selected, done.stdout + done.stderr
     assert "stageflow-verify::finding.SF-CTX-01" in selected  # its check is context.fork_tree
