@@ -70,13 +70,14 @@ def package_dir() -> Path:
 
 
 def exclusion_problems(location: Path, rules: Sequence[NotAPromise]) -> list[str]:
-    """Each rule of ``rules`` that matches no line of its own module, or a line of another
-    in-scope module (coverage's exclusions are global, so a loose pattern would widen)."""
-    sources = {m.path: (location / m.path).read_text().splitlines() for m in IN_SCOPE}
+    """Each rule of ``rules`` that matches nothing in its own module, or something in another
+    in-scope module (coverage's exclusions are global, so a loose pattern would widen). Matched
+    as coverage.py (7.6 on) matches them: over the whole source, multi-line, ``^`` at each line."""
+    sources = {m.path: (location / m.path).read_text() for m in IN_SCOPE}
     problems = []
     for rule in rules:
-        pattern = re.compile(rule.pattern)
-        hits = {path for path, lines in sources.items() if any(map(pattern.search, lines))}
+        pattern = re.compile(rule.pattern, re.MULTILINE)
+        hits = {path for path, text in sources.items() if pattern.search(text)}
         if rule.module not in hits:
             problems.append(f"not-a-promise {rule.pattern!r} matches nothing in {rule.module}")
         if hits - {rule.module}:

@@ -15,7 +15,13 @@ import pytest
 
 from stageflow_verify.core.run.reach import exclusion_problems
 from stageflow_verify.core.run.reach_report import line_ranges
-from stageflow_verify.core.run.reach_scope import IN_SCOPE, MODELLED, TARGET, NotAPromise
+from stageflow_verify.core.run.reach_scope import (
+    IN_SCOPE,
+    MODELLED,
+    NOT_A_PROMISE,
+    TARGET,
+    NotAPromise,
+)
 from stageflow_verify.core.sut import stageflow_location
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,3 +117,12 @@ def test_an_exclusion_must_match_its_own_module_and_only_it() -> None:
     problems = exclusion_problems(location, [loose, absent])
     assert any("also matches" in p for p in problems), problems
     assert any("matches nothing in utils/frozen.py" in p for p in problems), problems
+
+
+def test_exclusions_are_matched_over_lines_as_coverage_matches_them() -> None:
+    # coverage.py (7.6 on) searches each pattern over the whole source, multi-line: a pattern
+    # spanning two lines of its module matches there, and the registered ones hold.
+    location = Path(os.path.realpath(stageflow_location()))
+    spanning = NotAPromise("events/sink.py", r"if not _pending_emit_tasks:\n\s*return", "two lines")
+    assert exclusion_problems(location, [spanning]) == []
+    assert exclusion_problems(location, NOT_A_PROMISE) == []
