@@ -1,8 +1,9 @@
 """Findings about Stageflow's process-wide spawner across event loops and threads.
 
 ``get_subpipeline_spawner()`` returns one spawner per process, created on first use and kept
-across every ``asyncio.run`` session and every thread after it. Its ``asyncio.Lock`` binds to
-the first event loop that ever waits on it. Each reproducer is plain Stageflow code, returns
+across every ``asyncio.run`` session and every thread after it, with the process-wide
+``ChildRunTracker``. Each of their ``asyncio.Lock``s binds to the first event loop that ever
+waits on it. Each reproducer is plain Stageflow code, returns
 True while the violation is there, starts from no global spawner and puts the process's own
 back afterwards, so that nothing it does reaches another check. The lost wakeup (SF-THR-06) is
 judged on the sleeping loop's state, not on a wall-clock margin: see ``_sleeps_for_good``.
@@ -11,6 +12,7 @@ judged on the sleeping loop's state, not on a wall-clock margin: see ``_sleeps_f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import threading
 import uuid
@@ -21,8 +23,10 @@ from stageflow_verify.core.run.checks import Finding, Severity, documented, expe
 
 # The lost wakeup's evidence and the bounded poll are SF-THR-02's own.
 from stageflow_verify.stateful.thread_bag_findings import (
+    LOCK_CAVEAT,
     SECONDS,
     _sleeps_for_good,
+    _sleeps_in_select,
     _until,
     _waits_asleep,
 )
@@ -35,6 +39,7 @@ SESSIONS_CHECK = "threads.sessions"
 SPAWNER_BOUND_TO_FIRST_LOOP = "SF-THR-05"
 SPAWNER_LOCK_ACROSS_THREADS = "SF-THR-06"
 GLOBAL_SPAWNER_TWICE = "SF-THR-07"
+TRACKER_BOUND_ACROSS_THREADS = "SF-THR-08"
 
 
 class _SuspendingSink:
@@ -163,6 +168,114 @@ def global_spawner_made_twice(sf: ModuleType) -> bool:
         sub._spawner, sub._child_tracker = saved
 
 
+def tracker_lock_strands_child(sf: ModuleType) -> bool:
+    """Thread A spawns a child through the global spawner and pauses inside the tracker's lock
+    (registering it); thread B spawns too, and its wait binds the lock to B's loop. Later, while
+    B holds the lock (unregistering its own child), A's child ends: A's unregister has to wait,
+    and raises. True if A's spawn raised "bound to a different event loop" and A's root still
+    has a child registered after the spawn is over."""
+    sub = sf.pipeline.subpipeline
+    a_holds, a_may_go, a_runs, b_holds, a_done = (threading.Event() for _ in range(5))
+    raised: list[BaseException] = []
+    b_loop: list[asyncio.AbstractEventLoop] = []
+    root_a, root_b = (_root(sf, uuid.UUID(int=n)) for n in (1, 2))
+
+    def pause_holding_the_lock(
+        method: Any, holding: threading.Event, until: threading.Event
+    ) -> Any:
+        # A trace function for one thread: pauses it once, at the first line of `method` run
+        # while the tracker's lock is held, as a thread switch there would.
+        def each_line(frame: Any, event: str, arg: Any) -> Any:
+            if event == "line" and not holding.is_set() and frame.f_locals["self"]._lock.locked():
+                holding.set()
+                until.wait(SECONDS)
+            return each_line
+
+        def on_call(frame: Any, event: str, arg: Any) -> Any:
+            return each_line if frame.f_code is method.__code__ else None
+
+        return on_call
+
+    async def a_child(ctx: Any) -> dict[str, Any]:
+        a_runs.set()
+        b_holds.wait(SECONDS)  # until B holds the tracker's lock: then this child ends
+        return {}
+
+    async def b_child(ctx: Any) -> dict[str, Any]:
+        return {}
+
+    def a_spawns() -> None:
+        sys.settrace(pause_holding_the_lock(sub.ChildRunTracker.register_child, a_holds, a_may_go))
+        try:
+            spawner = sub.get_subpipeline_spawner()
+            asyncio.run(spawner.spawn("child", root_a, uuid.uuid4(), "stage", a_child))
+        except RuntimeError as exc:
+            raised.append(exc)
+        finally:
+            sys.settrace(None)
+            a_done.set()
+
+    async def b_spawns() -> None:
+        b_loop.append(asyncio.get_running_loop())
+        spawner = sub.get_subpipeline_spawner()
+        await spawner.spawn("child", root_b, uuid.uuid4(), "stage", b_child)
+
+    def b_main() -> None:
+        sys.settrace(pause_holding_the_lock(sub.ChildRunTracker.unregister_child, b_holds, a_done))
+        try:
+            asyncio.run(b_spawns())
+        finally:
+            sys.settrace(None)
+
+    # The process's global spawner and tracker, put back at the end: the public getters would
+    # create them where there were none.
+    saved = vars(sub)["_spawner"], vars(sub)["_child_tracker"]
+    sub.clear_subpipeline_spawner()
+    sub.clear_child_tracker()
+    tracker = sub.get_child_tracker()
+    sub.get_subpipeline_spawner()  # one spawner, on the global tracker, made before either
+    a = threading.Thread(target=a_spawns, daemon=True)
+    b = threading.Thread(target=b_main, daemon=True)
+    try:
+        a.start()
+        _until(lambda: a_holds.is_set() or not a.is_alive(), "A holds the tracker's lock")
+        b.start()
+
+        # B waits on its loop for the tracker's asyncio.Lock; a tracker whose lock blocks the
+        # thread instead (a threading.Lock) is let go after the bounded poll, and cannot raise.
+        def b_waits() -> bool:
+            waiters = getattr(tracker._lock, "_waiters", None)
+            return (bool(waiters) and _sleeps_in_select(b)) or not b.is_alive()
+
+        _until(b_waits, "B waits for the lock", required=False)
+        a_may_go.set()
+        _until(lambda: a_runs.is_set() or not a.is_alive(), "A's child runs")
+        # A's release resolved B's wait without waking B's loop (SF-THR-06): wake it. B may
+        # have ended and closed its loop already (nothing to wake).
+        with contextlib.suppress(RuntimeError, IndexError):
+            b_loop[0].call_soon_threadsafe(lambda: None)
+        a.join(SECONDS)
+        b.join(SECONDS)
+        left = asyncio.run(tracker.get_children(root_a.pipeline_run_id))
+        bound = bool(raised) and "bound to a different event loop" in str(raised[0])
+        return bound and bool(left)
+    finally:
+        for event in (a_may_go, b_holds, a_done):
+            event.set()
+        sub._spawner, sub._child_tracker = saved
+
+
+def _root(sf: ModuleType, run_id: uuid.UUID) -> Any:
+    return sf.PipelineContext(
+        pipeline_run_id=run_id,
+        request_id=None,
+        session_id=None,
+        user_id=None,
+        org_id=None,
+        interaction_id=None,
+    )
+
+
 MEASURED = releases()
 GLOBAL_PROMISE = (
     "stageflow/pipeline/subpipeline.py:648 get_subpipeline_spawner(): 'Get the global "
@@ -250,5 +363,47 @@ FINDINGS = [
         severity=Severity("low", "only two threads' very first calls can race"),
         fix="get_subpipeline_spawner and get_child_tracker (stageflow/pipeline/subpipeline.py"
         ":356-361, 648-653): create the global under a threading.Lock.",
+    ),
+    Finding(
+        TRACKER_BOUND_ACROSS_THREADS,
+        "Two threads sharing the global tracker: a spawn raises in its cleanup and its child "
+        "stays registered for good",
+        MEASURED,
+        SESSIONS_CHECK,
+        "stageflow/pipeline/subpipeline.py:172 ChildRunTracker: 'Thread-safe tracking of child "
+        "runs for each parent'; docs/advanced/subpipelines.md:681 'Thread-safe tracking of "
+        "parent-child relationships for cancellation propagation.'",
+        "The global ChildRunTracker guards its maps with an asyncio.Lock (subpipeline.py:179). "
+        "When thread B's register_child finds it held by thread A (a thread switch inside the "
+        "critical section), B waits on a future of B's loop, which binds the lock to B's loop "
+        "for good. Later, when A's child ends while B holds the lock, spawn's finally "
+        "(subpipeline.py:521-523) awaits unregister_child, whose wait raises RuntimeError('<Lock> "
+        "is bound to a different event loop'): the spawn raises instead of returning its result, "
+        "and the child stays under A's root in the process-wide tracker. Nothing removes it "
+        "(cleanup_run has no caller in Stageflow): a later cancel_with_children of that root "
+        "cancels, and emits 'pipeline.canceled' for, a run that ended long ago. Found by a "
+        "nightly of threads.sessions on pristine 1.2.0 (two sessions in parallel threads left "
+        "{1: 1} child); the spawner's own lock (SF-THR-05) never strands a child, since a spawn "
+        "waits on it only before registering or after unregistering." + LOCK_CAVEAT,
+        tracker_lock_strands_child,
+        tags=("threads", "sessions"),
+        basis=documented(
+            (
+                "Thread-safe tracking of child runs for each parent",
+                "stageflow/pipeline/subpipeline.py:172",
+            ),
+            (
+                "Thread-safe tracking of parent-child relationships for cancellation propagation.",
+                "docs/advanced/subpipelines.md:681",
+            ),
+        ),
+        severity=Severity(
+            "low",
+            "a spawn raises and leaks a registration for the process's life, but only when "
+            "threads with loops of their own share the global tracker",
+        ),
+        fix="ChildRunTracker (stageflow/pipeline/subpipeline.py:179-180): a threading.Lock "
+        "(no critical section awaits); and SubpipelineSpawner.spawn's finally (:521-526) should "
+        "unregister even when the wait fails, or document the tracker as single-loop.",
     ),
 ]

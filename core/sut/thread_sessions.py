@@ -5,8 +5,11 @@ A *session* is a short script of concurrent operations on the spawner that
 whose runner awaits a few times), ``cancel`` (``cancel_with_children`` of the root) and ``ask``
 (``is_canceled`` of the root). It runs under an event sink whose emit awaits, as any sink doing
 I/O does (so the spawner's lock is held across a suspension), and returns one line per
-operation: what it returned, or the exception it raised. Nothing in a line depends on ids or
-addresses except an exception's text.
+operation: what it returned, or the exception it raised and, when that came while waiting
+for the spawner's or the tracker's lock, which lock and the function taking it (``spawn raised
+RuntimeError waiting for the tracker lock in ChildRunTracker.unregister_child: ...``), so that
+a known finding excuses a raise of its own lock and no other (:func:`lock_raise`). Nothing in a
+line depends on ids or addresses except an exception's text.
 
 :func:`on_fresh_spawner` runs the same script against a spawner and tracker of its own: what
 the session would do were it the first of the process.
@@ -15,6 +18,7 @@ the session would do were it the first of the process.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import Callable, Coroutine, Sequence
 from contextlib import contextmanager
@@ -135,7 +139,59 @@ async def _perform(spawner: Any, root: Any, op: SpawnerOp, k: int) -> str:
             return f"cancel -> {len(cancelled)} cancelled"
         return f"ask -> {await spawner.is_canceled(root.pipeline_run_id)}"
     except Exception as exc:
-        return f"{op.kind} raised {type(exc).__name__}: {exc}"
+        return f"{op.kind} raised {type(exc).__name__}{_waiting_for(exc, spawner)}: {exc}"
+
+
+def _waiting_for(exc: BaseException, spawner: Any) -> str:
+    # Which of the session's locks the exception's text names (an asyncio.Lock's repr holds
+    # its address), and the function that was taking it: the innermost frame outside asyncio.
+    # A planted method defined in a test is named as itself, never as Stageflow's.
+    text = str(exc)
+    tracker = getattr(spawner, "_tracker", None)
+    locks = {
+        "spawner": getattr(spawner, "_lock", None),
+        "tracker": getattr(tracker, "_lock", None),
+        "tracker metrics": getattr(tracker, "_metrics_lock", None),
+    }
+    lock = next((name for name, it in locks.items() if f" at {id(it):#x} " in text), "")
+    if not lock:
+        return ""
+    taker, tb = "?", exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if not code.co_filename.startswith(_ASYNCIO):
+            taker = code.co_qualname
+        tb = tb.tb_next
+    return f" waiting for the {lock} lock in {taker}"
+
+
+_ASYNCIO = os.path.dirname(asyncio.__file__)
+
+
+@dataclass(frozen=True)
+class LockRaise:
+    """What an outcome line says about a raise while waiting for one of the session's locks."""
+
+    lock: str  # spawner | tracker | tracker metrics
+    taker: str  # the qualified name of the function taking it
+    message: str
+
+
+def lock_raise(line: str) -> LockRaise | None:
+    """The raise an outcome line records, if it came while waiting for a session's lock.
+
+    For example::
+
+        lock_raise("spawn raised RuntimeError waiting for the tracker lock in "
+                   "ChildRunTracker.unregister_child: <Lock ...> is bound to another loop")
+        # LockRaise("tracker", "ChildRunTracker.unregister_child", "<Lock ...> is bound ...")
+    """
+    head, _, message = line.partition(": ")
+    _, found, where = head.partition(" waiting for the ")
+    if " raised " not in head or not found:
+        return None
+    lock, _, taker = where.partition(" lock in ")
+    return LockRaise(lock, taker, message)
 
 
 async def registered_children(roots: Sequence[int]) -> dict[int, int]:

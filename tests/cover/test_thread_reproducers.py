@@ -1,4 +1,5 @@
-"""The lost-wakeup reproducers (SF-THR-02, 03, 06) judge the sleeping loop, not the clock.
+"""The lost-wakeup reproducers (SF-THR-02, 03, 06) judge the sleeping loop, not the clock; the
+stranded child's (SF-THR-08) is deterministic and silent on a lock bound to no loop.
 
 Each used to wait a wall-clock margin and call a write still pending "never returns". Now each
 reads the sleeping thread's state: its loop in ``select()`` with no timeout, the callback that
@@ -22,7 +23,10 @@ from stageflow_verify.stateful.thread_bag_findings import (
     context_write_never_returns,
     output_write_never_returns,
 )
-from stageflow_verify.stateful.thread_session_findings import spawner_lock_lost_wakeup
+from stageflow_verify.stateful.thread_session_findings import (
+    spawner_lock_lost_wakeup,
+    tracker_lock_strands_child,
+)
 from tests.quality.test_planted_threads import context_write_without_lock as unlocked_context
 from tests.quality.test_planted_threads import write_without_lock
 
@@ -77,3 +81,19 @@ def test_a_write_that_never_waits_for_the_lock_is_not_reported(
 ) -> None:
     monkeypatch.setattr(owner, "write", bug)  # B writes at once: there is no wait to lose
     assert not reproduce(stageflow_module())
+
+
+def test_the_stranded_child_reproduces_every_time() -> None:
+    threads = threading.active_count()
+    assert all(tracker_lock_strands_child(stageflow_module()) for _ in range(20))
+    assert threading.active_count() == threads
+
+
+def test_a_tracker_lock_bound_to_no_loop_strands_no_child(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What a fixed tracker's lock would do: a wait from any loop waits on that loop (never
+    # "bound to a different event loop"), and a release wakes it across threads. A's cleanup
+    # then waits for B (who holds the lock until A is done: until the reproducer's bounded
+    # pause ends), unregisters its child, and the reproducer says the violation is gone.
+    monkeypatch.setattr(asyncio.Lock, "_get_loop", lambda self: asyncio.get_running_loop())
+    monkeypatch.setattr(asyncio.Lock, "_wake_up_first", wake_up_first_thread_safely)
+    assert not tracker_lock_strands_child(stageflow_module())

@@ -76,6 +76,9 @@ def test_pristine_sessions_pass() -> None:
         ("SF-THR-05", "bound to a different event loop"),
         ("SF-THR-06", "await acquire"),
         ("SF-THR-07", "has forgotten"),
+        # SF-THR-08 is not here: the ci profile's 60 derandomized examples miss it (a random
+        # search found it within one run; the nightly found it). tests/cover/
+        # test_session_isolation.py replays schedules that reach it, adopted and not.
     ],
 )
 def test_each_known_violation_is_found_when_not_adopted(finding: str, shown: str) -> None:
