@@ -79,13 +79,16 @@ def post_order(state: State, marked: list[str]) -> bool:
 
 def apply_marks(state: State, op: Cancel, marked: list[str]) -> State:
     """The effect of ``op`` marking ``marked`` now: ids, contexts and one event per run."""
-    depth0 = state.run(op.run).depth
+    # cascade_depth: "0 for root, 1 for child, etc." (docs/advanced/subpipelines.md:809), the
+    # cascade's recursion depth: hops below op.run, not a difference of recorded depths (a
+    # spawn from a hand-forked context records depth 1 under SF-SUB-08 at any true depth).
+    hops0 = len(ancestors(state, op.run))
     # The event's parent is ``await self._tracker.get_parent(current_id)``: a run that already
     # ended (a race lets cancel_with_children reach one) is no longer tracked, so its event
     # names no parent. A user would rather see the parent, but a cancel that lands after the
     # run ended is hardly a cancel of that run; the model follows Stageflow.
     events = tuple(
-        Event("canceled", r, _tracked_parent(state, r), depth=state.run(r).depth - depth0)
+        Event("canceled", r, _tracked_parent(state, r), depth=len(ancestors(state, r)) - hops0)
         for r in marked
     )
     kept = set(marked)

@@ -30,6 +30,7 @@ SINK_CHANGES_OUTCOME = "SF-SUB-04"  # a failing completed/failed emit rewrites t
 SINK_ABORTS_CASCADE = "SF-SUB-05"  # a failing 'canceled' emit stops the cascade
 AMBIENT_SINK_ONLY = "SF-SUB-06"  # events go to get_event_sink(), not ctx.event_sink
 CHILD_CONTEXT_UNMARKED = "SF-SUB-07"  # a cancelled child's own ctx never sees the cancel
+FORGETS_ENDED = "SF-SUB-08"  # a parent the spawner does not record counts as depth 0
 
 Status: TypeAlias = Literal["live", "draining", "ended"]
 SpawnResult: TypeAlias = tuple[object, ...]  # ("spawned",) | ("refused", d, max) | ("raised", m)
@@ -38,7 +39,8 @@ CancelResult: TypeAlias = tuple[object, ...]  # ("canceled", [labels]) | ("raise
 
 @dataclass(frozen=True)
 class Config:
-    """What an example fixes up front: the roots, max_depth (None: the default) and the sink.
+    """What an example fixes up front: the roots (some maybe without a run id), max_depth (None:
+    the default) and the sink.
 
     ``failing_event`` names the one event type whose emit raises ("spawned", "completed",
     "failed", "canceled") or is None; a slow sink changes no outcome, so the model ignores it.
@@ -48,6 +50,9 @@ class Config:
     max_depth: int | None = None
     failing_event: str | None = None
     deviations: frozenset[str] = frozenset()
+    # Roots whose context has no pipeline_run_id: what PipelineContext.create() gives by
+    # default ("pipeline_run_id: UUID | None = None", stageflow/stages/context.py:214).
+    unidentified: frozenset[str] = frozenset()
 
     @property
     def depth_limit(self) -> int:
@@ -64,9 +69,22 @@ class Run:
     pending: Outcome | None = None  # the outcome a draining run ends with
     started: bool = True  # False when spawn raised before calling the runner
     leaked: bool = False  # registration left behind by a failed 'spawned' emit (SF-SUB-03)
+    # Spawned from a context without pipeline_run_id: the tracker cannot hold it under its
+    # parent (see models.subpipelines._spawn), though the spawner records its depth.
+    untracked: bool = False
+    # A context the user forked by hand (ctx.fork) from this run: no spawn made it, so it is
+    # a root to the spawner and the tracker (parent None), though it is nested below the run.
+    forked_from: str | None = None
 
     @property
     def registered(self) -> bool:
+        """The tracker holds it under its parent."""
+        active = self.status != "ended" or self.leaked
+        return self.parent is not None and active and not self.untracked
+
+    @property
+    def depth_recorded(self) -> bool:
+        """The spawner holds its depth: from its spawn until it ends (or leaks)."""
         return self.parent is not None and (self.status != "ended" or self.leaked)
 
 

@@ -46,6 +46,7 @@ from stageflow_verify.models.subpipeline_state import AMBIENT_SINK_ONLY as AMBIE
 from stageflow_verify.models.subpipeline_state import (
     CHILD_CONTEXT_UNMARKED as CHILD_CONTEXT_UNMARKED,
 )
+from stageflow_verify.models.subpipeline_state import FORGETS_ENDED as FORGETS_ENDED
 from stageflow_verify.models.subpipeline_state import RETAINS_CANCELED_IDS as RETAINS_CANCELED_IDS
 from stageflow_verify.models.subpipeline_state import SINK_ABORTS_CASCADE as SINK_ABORTS_CASCADE
 from stageflow_verify.models.subpipeline_state import SINK_CHANGES_OUTCOME as SINK_CHANGES_OUTCOME
@@ -88,11 +89,24 @@ def _spawn(state: State, op: Spawn) -> tuple[State, SpawnResult]:
     # so with max_depth=5 the deepest child is at depth 5. The error's current_depth is the
     # parent's depth, though its docstring says "The depth at which the spawn was attempted"
     # and its message then reads "depth 5 exceeds maximum allowed depth 5".
-    if parent.depth >= cfg.depth_limit:
-        return state, ("refused", parent.depth, cfg.depth_limit)
+    depth = parent.depth
+    if parent.forked_from is not None and FORGETS_ENDED in cfg.deviations:
+        depth = 0  # SF-SUB-08: the spawner never recorded the hand-forked context's depth
+    if depth >= cfg.depth_limit:
+        return state, ("refused", depth, cfg.depth_limit)
     data = dict(parent.data) if op.inherit else {}
     data["run"] = op.child  # the runner writes its own label into its own data
-    child = Run(op.child, op.parent, parent.depth + 1, "live", tuple(sorted(data.items())))
+    child = Run(op.child, op.parent, depth + 1, "live", tuple(sorted(data.items())))
+    if op.parent in cfg.unidentified:
+        # A parent without pipeline_run_id cannot be named where Stageflow names a parent: the
+        # tracker keys children by "parent_id: The parent pipeline run ID" (ChildRunTracker.
+        # register_child, stageflow/pipeline/subpipeline.py:194), and the spawned,
+        # completed and failed events carry "parent_run_id": "uuid-string" (docs/advanced/
+        # subpipelines.md:768, :781, :793; only the canceled event's may be null, :807). So
+        # the child runs, its depth is counted from 0 ("Maximum allowed nesting depth") and
+        # recorded, and it is neither registered under the parent nor announced: nothing can
+        # cancel it through the parent, which has no id to cancel by.
+        return with_run(state, replace(child, untracked=True)), ("spawned",)
     events = (*state.events, Event("spawned", op.child, op.parent))
     if cfg.failing_event == "spawned":
         # "Register for cancellation tracking" happens before the emit, outside try/finally.
@@ -109,11 +123,33 @@ def _spawn(state: State, op: Spawn) -> tuple[State, SpawnResult]:
     return state, ("spawned",)
 
 
+def fork_context(state: State, source: str, label: str) -> State:
+    """The user forks ``source``'s context by hand: ``ctx.fork(child_run_id, parent_stage_id,
+    correlation_id)``, "Create a child context for a subpipeline run" (PipelineContext.fork,
+    stageflow/stages/context.py:361), and spawns from it later.
+
+    The fork is nested one level below ``source`` ("References parent via parent_run_id",
+    :365): the depth limit counts it so ("The spawner enforces a maximum nesting depth to
+    prevent runaway recursion", docs/advanced/subpipelines.md:640; SF-SUB-08, adopted while it
+    reproduces, counts it as 0). But no spawn made it: the tracker, which "Tracks
+    parent-child relationships for cancellation propagation" (ChildRunTracker,
+    stageflow/pipeline/subpipeline.py:170) through register_child calls spawn makes, never
+    holds it under ``source``. So it is a root to the spawner: cancel_with_children of
+    ``source`` does not reach it or what it spawns (the cascade walks "children =
+    await self._tracker.get_children(current_id)", :548), and its own cancel does. Its
+    ``data`` starts empty ("Has its own fresh data dict", :368; inherit_data defaults to False).
+    """
+    depth = state.run(source).depth + 1
+    return with_run(state, Run(label, None, depth, "live", (), forked_from=source))
+
+
 def _end(state: State, label: str, outcome: Outcome | None, settle: bool = True) -> State:
     run = state.run(label)
     events: tuple[Event, ...] = ()
     if outcome is None:  # the task was cancelled: spawn re-raises CancelledError, no event
         result = RunResult("cancelled")
+    elif run.untracked:  # no event names a parent without a run id (see _spawn); no sink
+        result, _ = end_events(label, "", outcome, None, sink_changes=False)
     else:
         assert run.parent is not None
         sink_changes = SINK_CHANGES_OUTCOME in state.config.deviations

@@ -19,6 +19,7 @@ For example::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from types import ModuleType
 from typing import Any
@@ -73,6 +74,38 @@ CHECKS = [
 ]
 
 
+def spawner_counts_unrecorded_parents_as_depth_zero(sf: ModuleType) -> bool:
+    """Both symptoms: detached spawns nest past max_depth, and so do spawns from hand forks."""
+    return detached_spawns_nest_past_max_depth(sf) and hand_forked_spawns_nest_past_max_depth(sf)
+
+
+def hand_forked_spawns_nest_past_max_depth(sf: ModuleType) -> bool:
+    """With max_depth=1, a child's context forked by hand ("Forking Context") spawns a child:
+    three levels below the root, where one is the limit."""
+    sub = sf.pipeline.subpipeline
+
+    async def main() -> bool:
+        spawner = sub.SubpipelineSpawner(child_tracker=sub.ChildRunTracker(), max_depth=1)
+        ids = dict.fromkeys(["request_id", "session_id", "user_id", "org_id", "interaction_id"])
+        root = sf.PipelineContext(pipeline_run_id=uuid.uuid4(), **ids)
+        nested = []
+
+        async def grandchild(ctx: Any) -> dict[str, Any]:
+            nested.append(ctx)
+            return {}
+
+        async def child(ctx: Any) -> dict[str, Any]:
+            forked = ctx.fork(uuid.uuid4(), "stage", uuid.uuid4())  # one level below the child
+            with contextlib.suppress(sub.MaxDepthExceededError):
+                await spawner.spawn("grandchild", forked, uuid.uuid4(), "stage", grandchild)
+            return {}
+
+        await spawner.spawn("child", root, uuid.uuid4(), "stage", child)
+        return bool(nested)  # it ran: depth 3 under max_depth=1
+
+    return asyncio.run(main())
+
+
 def detached_spawns_nest_past_max_depth(sf: ModuleType) -> bool:
     """With max_depth=1, each level spawns the next after its own runner returned: ten levels."""
     sub = sf.pipeline.subpipeline
@@ -102,8 +135,8 @@ def detached_spawns_nest_past_max_depth(sf: ModuleType) -> bool:
 FINDINGS: list[Finding] = [
     Finding(
         id=FORGETS_ENDED,
-        title="a spawn from a finished child's context starts again at depth 1: max_depth "
-        "does not bound detached nesting",
+        title="a spawn from a finished child's context, or from a hand-forked one, starts "
+        "again at depth 1: max_depth does not bound their nesting",
         versions=releases(),
         check=CHECK,
         promise="SubpipelineSpawner: 'Enforcing maximum nesting depth'; max_depth: 'Maximum "
@@ -114,8 +147,9 @@ FINDINGS: list[Finding] = [
         "runs (_run_depths is popped in its finally) and counts an unknown parent as depth 0: "
         "with max_depth=1, each level spawning the next from its kept context after returning "
         "nests ten levels deep, and a pipeline that re-spawns itself in the background "
-        "recurses without bound.",
-        reproduce=detached_spawns_nest_past_max_depth,
+        "recurses without bound. A context forked by hand (ctx.fork, the docs' 'Forking "
+        "Context') is a parent the spawner never recorded, so it counts as depth 0 as well.",
+        reproduce=spawner_counts_unrecorded_parents_as_depth_zero,
         tags=("expectation",),
         basis=documented(
             (
@@ -134,6 +168,13 @@ FINDINGS: list[Finding] = [
             "medium",
             "the guard against runaway recursion is off for background and continuation "
             "spawns, the case where recursion is hardest to see",
+        ),
+        symptoms=(
+            "detached: with max_depth=1, each level spawning the next from its kept context "
+            "after returning nests ten levels deep",
+            "hand-forked: with max_depth=1, a child's context forked by hand (ctx.fork, "
+            "docs/advanced/subpipelines.md:49) spawns a grandchild three levels below the root "
+            "(subpipelines.unusual_parents adopts this one)",
         ),
         fix="SubpipelineSpawner.spawn (stageflow/pipeline/subpipeline.py:452): derive the depth "
         "from the context (e.g. a depth field fork() increments, or the parent_run_id chain) "

@@ -94,8 +94,9 @@ def bridge_inherit(inherit: bool) -> bool:
     return inherit and features().inherit_data
 
 
-def root_context(run_id: uuid.UUID, event_sink: Any, data: dict[str, Any]) -> Any:
-    """A root ``PipelineContext``: every id field is passed (None), as 0.5.1 requires."""
+def root_context(run_id: uuid.UUID | None, event_sink: Any, data: dict[str, Any]) -> Any:
+    """A root ``PipelineContext``: every id field is passed (None), as 0.5.1 requires; a
+    ``run_id`` of None is what ``PipelineContext.create()`` gives by default."""
     ids: dict[str, Any] = dict.fromkeys(ID_FIELDS)
     return stageflow_module().PipelineContext(
         pipeline_run_id=run_id, **ids, event_sink=event_sink, data=data
@@ -195,6 +196,7 @@ class SubpipelineHarness:
         max_depth: int | None = None,
         failing_event: str | None = None,
         sink_delay: int = 0,
+        unidentified: frozenset[str] = frozenset(),
     ) -> None:
         sf = stageflow_module()
         sub = sf.pipeline.subpipeline
@@ -218,11 +220,17 @@ class SubpipelineHarness:
         self.labels: dict[uuid.UUID, str] = {}
         self.correlations: dict[uuid.UUID, str] = {}  # correlation_id passed -> its name
         self.changed = asyncio.Event()  # set whenever a run parks, drains or ends
+        self.unidentified = unidentified
+        self.forks: list[str] = []  # contexts forked by hand (fork), in order
         for i, label in enumerate(roots):
             run = _Run(label, None, phase="root")
-            run.ctx = root_context(uuid.UUID(int=i + 1), self.context_sink, {"root": label, "n": i})
+            # A root in ``unidentified`` has no pipeline_run_id, as PipelineContext.create()
+            # makes it by default; it is never named to cancel_with_children (it has no id).
+            run_id = None if label in unidentified else uuid.UUID(int=i + 1)
+            run.ctx = root_context(run_id, self.context_sink, {"root": label, "n": i})
             self.runs[label] = run
-            self.labels[run.ctx.pipeline_run_id] = label
+            if run_id is not None:
+                self.labels[run_id] = label
 
     def close(self) -> None:
         self._module.uuid4 = self._uuid4
@@ -337,6 +345,19 @@ class SubpipelineHarness:
 
         return runner
 
+    def fork(self, source: str, label: str) -> None:
+        """Fork ``source``'s context by hand, as a user does (docs/advanced/subpipelines.md:49):
+        a new run ``label`` the spawner never made, which later spawns may start from."""
+        origin = self.runs[source]
+        if origin.ctx is None:
+            raise HarnessError(f"{source} has no context to fork yet (its runner never started)")
+        run = _Run(label, None, phase="root")
+        run_id = uuid.UUID(int=500 + len(self.forks))  # apart from roots' and children's ids
+        run.ctx = origin.ctx.fork(run_id, stage_of(source), uuid.uuid4())
+        self.forks.append(label)
+        self.runs[label] = run
+        self.labels[run_id] = label
+
     async def finish(self, label: str, outcome: str = "none") -> None:
         self.release(label, outcome)
         await self.quiesce()
@@ -406,7 +427,7 @@ class SubpipelineHarness:
         out: dict[str, Plain] = {
             "type": kind,
             "run": self._name(uuid.UUID(data[run_key])),
-            "parent": self._name(uuid.UUID(parent)) if parent else None,
+            "parent": self._id_name(parent) if parent else None,
             "fields": sorted(data),
         }
         if kind != "canceled":
@@ -420,6 +441,14 @@ class SubpipelineHarness:
             out["cascade_depth"] = data["cascade_depth"]
             out["reason"] = data.get("reason")
         return out
+
+    def _id_name(self, value: Any) -> str:
+        # An event field that should be a run id: its run's label, or the text as given (an
+        # event naming a parent without a run id says "None", which is no UUID).
+        try:
+            return self._name(uuid.UUID(str(value)))
+        except ValueError:
+            return f"?{value}"
 
     def _correlation(self, value: Any) -> str:
         try:
@@ -442,8 +471,14 @@ class SubpipelineHarness:
         }
 
     def correlation_promised(self) -> dict[str, list[Plain]]:
+        # fork: "References parent via parent_run_id" (the parent's pipeline_run_id): a
+        # parent without one is referenced by None, which _name prints as "?none".
         return {
-            r.label: [r.parent.label, stage_of(r.parent.label), correlation_of(r.label)]
+            r.label: [
+                "?none" if r.parent.label in self.unidentified else r.parent.label,
+                stage_of(r.parent.label),
+                correlation_of(r.label),
+            ]
             for r in self.runs.values()
             if r.ctx is not None and r.parent is not None
         }

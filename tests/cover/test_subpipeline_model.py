@@ -93,3 +93,23 @@ def test_a_batch_is_accepted_when_some_order_explains_it() -> None:
     assert found is not None  # both orders agree: batch events compare as a multiset
     wrong = views(state)
     assert linearize(MODEL, state, [(spawn, ("spawned",)), (finish, None)], wrong) is None
+
+
+def test_a_child_of_a_root_without_a_run_id_is_counted_but_neither_tracked_nor_announced() -> None:
+    state = grow(MODEL.init(Config(("r0",), unidentified=frozenset({"r0"}))), ("r0", "c1"))
+    state = grow(state, ("c1", "c2"))
+    # c1 runs at depth 1 (recorded); the tracker holds c2 under c1, never c1 under r0.
+    assert depths_view(state) == {"c1": 1, "c2": 2}
+    assert tracker_view(state) == {"children": {"c1": ["c2"]}, "parents": {"c2": "c1"}}
+    assert [(e.kind, e.run) for e in state.events] == [("spawned", "c2")]  # none names r0
+    done = MODEL.step(state, Finish("c2"), None)
+    done = done and MODEL.step(done, Finish("c1", Outcome("dict")), None)
+    assert done is not None
+    assert [(e.kind, e.run) for e in done.events] == [("spawned", "c2"), ("completed", "c2")]
+    assert dict(done.results)["c1"].plain() == {"kind": "ok", "data": {"out": "c1"}, "error": None}
+
+
+def test_a_failing_sink_never_touches_a_child_of_a_root_without_a_run_id() -> None:
+    config = Config(("r0",), failing_event="spawned", unidentified=frozenset({"r0"}))
+    state = grow(MODEL.init(config), ("r0", "c1"))  # spawned: the sink was never asked
+    assert state.events == () and depths_view(state) == {"c1": 1}
