@@ -266,14 +266,9 @@ def tracker_lock_strands_child(sf: ModuleType) -> bool:
 
 
 def _root(sf: ModuleType, run_id: uuid.UUID) -> Any:
-    return sf.PipelineContext(
-        pipeline_run_id=run_id,
-        request_id=None,
-        session_id=None,
-        user_id=None,
-        org_id=None,
-        interaction_id=None,
-    )
+    # Every id field is passed: 0.5.1 requires them (1.2.0 defaults them to None).
+    ids = dict.fromkeys(["request_id", "session_id", "user_id", "org_id", "interaction_id"])
+    return sf.PipelineContext(pipeline_run_id=run_id, **ids)
 
 
 MEASURED = releases()
