@@ -379,7 +379,10 @@ FINDINGS = [
         "cancels, and emits 'pipeline.canceled' for, a run that ended long ago. Found by a "
         "nightly of threads.sessions on pristine 1.2.0 (two sessions in parallel threads left "
         "{1: 1} child); the spawner's own lock (SF-THR-05) never strands a child, since a spawn "
-        "waits on it only before registering or after unregistering." + LOCK_CAVEAT,
+        "waits on it only before registering or after unregistering. The tracker's second "
+        "lock, _metrics_lock (:180), binds the same way; threads.sessions excuses a raise on "
+        "either under this id (one on _metrics_lock comes after the removal: no child is "
+        "stranded by it)." + LOCK_CAVEAT,
         tracker_lock_strands_child,
         tags=("threads", "sessions"),
         basis=documented(
