@@ -23,7 +23,7 @@ def tracker_view(state: State) -> dict[str, dict[str, Plain]]:
 def depths_view(state: State) -> dict[str, int]:
     """SubpipelineSpawner's per-run depths: every child from its spawn until it ends, tracked
     or not ("Track the new child's depth" comes before, and apart from, "Register for
-    cancellation tracking": stageflow/pipeline/subpipeline.py:465-481), never a root."""
+    cancellation tracking": stageflow/pipeline/subpipeline.py:468, :484), never a root."""
     return {r.label: r.depth for r in state.runs if r.depth_recorded}
 
 
