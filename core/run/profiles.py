@@ -36,6 +36,7 @@ from hypothesis.database import (
 )
 from hypothesis.errors import InvalidArgument
 
+from stageflow_verify.core.run.local_constants import ignore_suite_constants
 from stageflow_verify.core.run.reshrink import ShrinkAgainDatabase
 
 # The names and the URL form live with the Makefile's input checks, which run before .venv exists.
@@ -50,6 +51,10 @@ from stageflow_verify.core.run.variables import (
 )
 
 EXAMPLE_DB_DIR = ".hypothesis/examples"
+
+# Every profile draws from Stageflow's behaviour and the strategies only, never from constants
+# in the suite's own source (core/run/local_constants.py says why).
+ignore_suite_constants()
 # dev and nightly keep their examples behind ShrinkAgainDatabase: a failure left half-shrunk by an
 # interrupted run is shrunk again when it is replayed, not reported as it was (core/run/reshrink).
 
