@@ -30,6 +30,13 @@ cancelling the run, run once through the helper chosen. Every rule quotes its ba
   run raises RuntimeError, and nothing public starts the runner's tracker. SF-HELP-04 (adopted
   while it reproduces): where a built graph has no interceptor stack (before 0.9.6), either
   hardening option (383-384) makes every run raise AttributeError.
+- Hardening is the runner's ("enable_immutability_check: Enable deep context immutability
+  validation", 383), and run() says so of the graph it is given (535 "Create a new list to
+  avoid mutating the graph's defaults", 547 "We must monkey-patch the graph instance for this
+  run"): a built graph reused across runs is checked only by the runs of a hardened runner, once
+  each. SF-HELP-05 (adopted while it reproduces): each hardened run prepends its interceptors to
+  the graph for good, so a later run logs one violation per hardened run before it, hardened
+  or not.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ METADATA_REFUSED = "SF-HELP-01"
 IDLE_TRACKER_RAISES = "SF-HELP-02"
 STAGE_EVENTS_BY_SUBSTRING = "SF-HELP-03"
 HARDENING_CRASHES = "SF-HELP-04"
+HARDENING_STAYS = "SF-HELP-05"
+HARDENINGS = ("none", "immutability", "size", "both")  # the runner's hardening options
 CANCEL_REASON = "enough"
 
 
@@ -136,3 +145,33 @@ def printed_claims(run: HelperRun, printed: str, event_types: tuple[str, ...]) -
         if missing:
             wrong.append(f"verbose, yet these captured events were not printed: {missing}")
     return wrong
+
+
+@dataclass(frozen=True)
+class ReuseRun:
+    """One run of a graph the user keeps: through a runner with the hardening drawn ("none" is
+    a plain runner), or through ``graph.run`` itself; its stage mutates the snapshot or not."""
+
+    hardening: str  # HARDENINGS
+    direct: bool  # graph.run(ctx), no runner (drawn with hardening "none" only)
+    mutates: bool  # the stage appends to a list in the snapshot's extensions
+
+
+def violations_logged(
+    runs: tuple[ReuseRun, ...], reused: str, deviations: frozenset[str]
+) -> list[int]:
+    """How many "Immutability violation" records each run logs (run_with_interceptors logs an
+    interceptor's after() error and the stage still succeeds, interceptors.py:551): one where a
+    hardened runner checks immutability and the stage mutates, else none. ``reused`` is
+    "graph" (one built graph given to every run) or "pipeline" (the runner builds it anew)."""
+    checks = 0  # the ImmutabilityInterceptors on the reused graph
+    logged = []
+    for run in runs:
+        checking = run.hardening in ("immutability", "both")
+        if HARDENING_STAYS in deviations and reused == "graph":
+            checks += checking
+            now = checks
+        else:
+            now = int(checking)
+        logged.append(now if run.mutates else 0)
+    return logged

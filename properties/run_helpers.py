@@ -1,13 +1,15 @@
 """``helpers.run_utils``: PipelineRunner, run_simple_pipeline, RunResult, ObservableEventSink,
 setup_logging, JsonLogFormatter and create_snapshot against :mod:`models.run_helpers`, with
-SF-HELP-01..04 (``stateful/helper_findings.py``) adopted while they reproduce.
+SF-HELP-01..05 (``stateful/helper_findings.py``, ``stateful/helper_hardening_findings.py``)
+adopted while they reproduce.
 
 Two laws, run one after the other: ``runs_law`` draws one helper run per example (a chain of 1
 to 3 stages, each returning data, raising or cancelling; the runner's options; how the
 pipeline and the context are given); ``tools_law`` draws one event sink session (events of
 every kind the sink colours, with and without data, emitted by ``emit`` and ``try_emit``), one
 ``setup_logging`` call with a record logged through it and one ``create_snapshot`` call.
-Canonical runs and a sink session follow, which ci's draws can miss.
+Canonical runs and a sink session follow, which ci's draws can miss; then the runs of one kept
+graph (:mod:`properties.reused_graph`).
 
 For example::
 
@@ -41,7 +43,9 @@ from stageflow_verify.core.sut.run_helpers import (
 )
 from stageflow_verify.models import run_helpers as model
 from stageflow_verify.models.run_helpers import HelperRun
+from stageflow_verify.properties.reused_graph import reuse_check
 from stageflow_verify.stateful.helper_findings import HELPER_FINDINGS, has_helpers
+from stageflow_verify.stateful.helper_hardening_findings import HARDENING_FINDINGS
 
 CHECK = "helpers.run_utils"
 EVENT_TYPES = (
@@ -246,9 +250,10 @@ def helpers_check(active: frozenset[str]) -> None:
             judge_run(plan, seen, active)
         sink = (True, True, True, CANONICAL_EVENTS)
         judge_sink(sink, asyncio.run(play_sink(*sink)), active)
+    reuse_check(active)
 
 
-run_helpers_law = adopting_known(helpers_check, lambda: HELPER_FINDINGS)
+run_helpers_law = adopting_known(helpers_check, lambda: HELPER_FINDINGS + HARDENING_FINDINGS)
 
 CHECKS = [
     Check(
