@@ -12,7 +12,9 @@ import asyncio
 import re
 
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
+from hypothesis.internal.conjecture import engine
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 from stageflow_verify.core.sched.choosers import HypothesisChooser, ReplayChooser
@@ -60,9 +62,23 @@ def test_stock_order_hides_the_lost_update() -> None:
     assert run(staggered_increments(Counter(), 3)).value == 3
 
 
-def test_hypothesis_chooser_finds_the_lost_update_and_shrinks_it_to_two_tasks() -> None:
+# Where the shrinker stops depends on the seed: with 40 random seeds it stopped 5 times at
+# [1, 0, 0, 1, 1] (three deviations, a local minimum, each search ~0.3 s of CPU, none cut short),
+# and under the dev profile every run draws a new seed. So the search is pinned: derandomized, no
+# database, the ci profile's budgets. Its only wall-clock reading is then Hypothesis's five-minute
+# shrink limit (engine.MAX_SHRINKING_SECONDS; cut to 1 s, it stops at workers=3), which a loaded
+# machine must not reach either: the test lifts it, so the result is a function of the search.
+PINNED_SEARCH = settings(
+    derandomize=True, database=None, max_examples=60, stateful_step_count=25, deadline=None
+)
+
+
+def test_hypothesis_chooser_finds_the_lost_update_and_shrinks_it_to_two_tasks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine, "MAX_SHRINKING_SECONDS", 24 * 60 * 60)
     with pytest.raises(AssertionError) as caught:
-        run_state_machine_as_test(CounterComparison)
+        run_state_machine_as_test(CounterComparison, settings=PINNED_SEARCH)
     notes = "\n".join(getattr(caught.value, "__notes__", []))
     assert "state.increment_concurrently(data=data(...), workers=2)" in notes
     # The shrunk schedule replays to the lost update and deviates from stock order at most
