@@ -32,6 +32,7 @@ from stageflow_verify.core.run.report_files import atomic_write_json
 # Detected after more than this share of the check's budget: fragile. Three quarters leaves a
 # quarter of the budget as margin; a first failure past it is one a modest change could lose.
 FRAGILE_SHARE = 0.75
+CI_POWER_FILES = ("ci_power.md", "ci_power.json")
 
 
 @dataclass(frozen=True)
@@ -112,9 +113,9 @@ def render(found: Sequence[Detection]) -> str:
 def write_table(reports: Path, outcomes: Sequence[Mapping[str, Any]]) -> list[Detection]:
     found = detections(outcomes)
     reports.mkdir(parents=True, exist_ok=True)
-    (reports / "ci_power.md").write_text(render(found))
+    (reports / CI_POWER_FILES[0]).write_text(render(found))
     bugs = [asdict(d) | {"fragile": d.fragile} for d in found]
-    atomic_write_json(reports / "ci_power.json", {"fragile_share": FRAGILE_SHARE, "bugs": bugs})
+    atomic_write_json(reports / CI_POWER_FILES[1], {"fragile_share": FRAGILE_SHARE, "bugs": bugs})
     return found
 
 

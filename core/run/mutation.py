@@ -314,6 +314,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from stageflow_verify.core.run.ci_power import CI_POWER_FILES
     from stageflow_verify.core.run.generated_mutation import run_generated
     from stageflow_verify.core.run.mutant_generation import MODULE_GROUPS, parse_sample
 
@@ -329,7 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mutation: {exc}", file=sys.stderr)
         return 2
     reports = Path(args.reports)
-    with running_marker(reports, "mutation", ("mutation.json",)):
+    # The catalog rewrites ci_power's table too (core/run/ci_power.py), so a cut run marks it stale.
+    replaced = ("mutation.json",) if args.no_catalog else ("mutation.json", *CI_POWER_FILES)
+    with running_marker(reports, "mutation", replaced):
         code = 0 if args.no_catalog else run_catalog(args)
         if code == 2:  # an unknown catalog id: bad input, nothing more runs
             return code
