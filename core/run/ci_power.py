@@ -10,8 +10,9 @@ reordered rule) can push its first failure past the end, and the kill is lost wi
 change. :data:`FRAGILE_SHARE` draws that line.
 
 A bug killed by several checks counts its earliest detection: any NEW row is a kill. A row
-without a generated failure (an explicit example, a canonical scenario drawn first, a finding's
-reproducer) is ``explicit``: it does not depend on the search at all.
+without a generated failure is ``outside the search``: an explicit example, a finding's
+reproducer, or a run the stall watchdog ended (a hang, which aborts Hypothesis before it notes
+its statistics); then the count says nothing about the budget, and the table says so.
 
 :func:`write_table` runs at the end of the catalog (``core/run/mutation.py``) and writes
 ``reports/ci_power.md`` and ``reports/ci_power.json``; ``python -m
@@ -41,7 +42,7 @@ class Detection:
 
     bug: str
     check: str
-    detected_at: int | None  # None: explicit (no generated example needed)
+    detected_at: int | None  # None: outside the search (no generated failure was counted)
     budget: int | None  # the check's valid examples on pristine Stageflow
 
     @property
@@ -77,15 +78,15 @@ def detections(outcomes: Sequence[Mapping[str, Any]]) -> list[Detection]:
         if not candidates:  # killed, but the rows carry no statistics (an older report)
             found.append(Detection(outcome["id"], ",".join(outcome["new_rows"]), None, None))
             continue
-        # Explicit detections first (they need no search), then the earliest share of budget.
+        # Counted detections first, earliest share of budget first: the kill the search made.
         found.append(min(candidates, key=_earliness))
     return found
 
 
 def _earliness(d: Detection) -> tuple[int, float]:
     if d.detected_at is None:
-        return (0, 0.0)
-    return (1, d.share if d.share is not None else float(d.detected_at))
+        return (1, 0.0)
+    return (0, d.share if d.share is not None else float(d.detected_at))
 
 
 def render(found: Sequence[Detection]) -> str:
@@ -94,7 +95,7 @@ def render(found: Sequence[Detection]) -> str:
         "|---|---|---|---|---|---|",
     ]
     for d in found:
-        at = "explicit" if d.detected_at is None else str(d.detected_at)
+        at = "outside the search" if d.detected_at is None else str(d.detected_at)
         budget = "-" if d.budget is None else str(d.budget)
         share = "-" if d.share is None else f"{d.share:.0%}"
         lines.append(
@@ -104,7 +105,7 @@ def render(found: Sequence[Detection]) -> str:
     lines.append("")
     lines.append(
         f"{len(found)} killed bugs; {sum(d.detected_at is None for d in found)} detected "
-        f"without a search; fragile (after {FRAGILE_SHARE:.0%} of the budget): "
+        f"outside the search; fragile (after {FRAGILE_SHARE:.0%} of the budget): "
         f"{', '.join(fragile) or 'none'}"
     )
     return "\n".join(lines) + "\n"

@@ -81,10 +81,22 @@ def _catalog() -> list[dict[str, object]]:
             "examples": {"a.law": {"valid": 0, "first_failing_example": 58}},
         },
         {
-            "id": "scenario",
+            "id": "hang",
             "verdict": "killed",
-            "new_rows": ["a.law"],
-            "examples": {"a.law": {"valid": 0, "first_failing_example": None}},
+            "new_rows": ["a.law", "finding.X"],
+            "examples": {
+                "a.law": {"valid": 0, "first_failing_example": None},
+                "finding.X": {"valid": None, "first_failing_example": None},
+            },
+        },
+        {
+            "id": "searched_and_reproduced",
+            "verdict": "killed",
+            "new_rows": ["a.law", "finding.X"],
+            "examples": {
+                "a.law": {"valid": 0, "first_failing_example": 12},
+                "finding.X": {"valid": None, "first_failing_example": None},
+            },
         },
         {"id": "missed", "verdict": "survived", "new_rows": [], "examples": {}},
     ]
@@ -92,7 +104,7 @@ def _catalog() -> list[dict[str, object]]:
 
 def test_each_kill_counts_its_earliest_detection_and_late_ones_are_fragile() -> None:
     found = {d.bug: d for d in ci_power.detections(_catalog())}
-    assert set(found) == {"early", "late", "scenario"}
+    assert set(found) == {"early", "late", "hang", "searched_and_reproduced"}
     assert (found["early"].check, found["early"].detected_at, found["early"].budget) == (
         "b.machine",
         2,
@@ -100,7 +112,9 @@ def test_each_kill_counts_its_earliest_detection_and_late_ones_are_fragile() -> 
     )
     assert not found["early"].fragile
     assert found["late"].fragile  # 58 of 60
-    assert found["scenario"].detected_at is None and not found["scenario"].fragile
+    assert found["hang"].detected_at is None and not found["hang"].fragile
+    # A reproducer's row (no count) does not hide what the search itself needed.
+    assert found["searched_and_reproduced"].detected_at == 12
 
 
 def test_the_table_is_rebuilt_from_mutation_json(tmp_path: Path) -> None:
@@ -108,6 +122,7 @@ def test_the_table_is_rebuilt_from_mutation_json(tmp_path: Path) -> None:
     assert ci_power.main([str(tmp_path)]) == 0
     table = (tmp_path / "ci_power.md").read_text()
     assert "| late | a.law | 58 | 60 | 97% | yes |" in table
+    assert "| hang | a.law | outside the search | 60 | - |  |" in table
     assert "fragile (after 75% of the budget): late" in table
     rows = json.loads((tmp_path / "ci_power.json").read_text())["bugs"]
     assert [r["bug"] for r in rows if r["fragile"]] == ["late"]
