@@ -193,8 +193,10 @@ def merge_statistics(parts: list[dict[str, Any]]) -> dict[str, Any]:
         if not part:
             continue
         total.runs += part["hypothesis_runs"]
-        # Parts are in run order (a shard's chunks), so a later part's first failure comes after
-        # every valid example of the parts before it; older reports lack the field.
+        # A shard's chunks come in run order, so a later chunk's first failure comes after every
+        # valid example of the chunks before it. Nightly's parallel shards have no such order:
+        # there it counts the examples of the shards listed before, a measure of work, not of
+        # position. Older reports lack the field.
         failing_at = part.get("first_failing_example")
         if total.first_failing_example is None and failing_at is not None:
             total.first_failing_example = total.examples["valid"] + failing_at
