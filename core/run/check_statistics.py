@@ -52,6 +52,13 @@ class CheckStatistics:
     replayed: int = 0
     saved: int = 0
     fetches: int = 0
+    # The generate phase's first failing test case, as the count of valid examples the check had
+    # run by then (across its Hypothesis runs) plus the failing one: how many examples the
+    # profile needed to detect the failure (issue 15 item 4, `core/run/ci_power.py`). Hypothesis
+    # lists a phase's test cases in the order it ran them, and with report_multiple_bugs off
+    # (every profile) generation stops at the first failure. None when no generated example
+    # failed: the check passed, or what failed was an explicit example or no Hypothesis run.
+    first_failing_example: int | None = None
 
     def add_run(self, stats: dict[str, Any]) -> None:
         self.runs += 1
@@ -65,7 +72,10 @@ class CheckStatistics:
                 self.replayed += len(cases)
             if phase == "generate":
                 for case in cases:
-                    self.examples[OUTCOMES.get(case["status"], case["status"])] += 1
+                    outcome = OUTCOMES.get(case["status"], case["status"])
+                    if outcome == "failing" and self.first_failing_example is None:
+                        self.first_failing_example = self.examples["valid"] + 1
+                    self.examples[outcome] += 1
         if "stopped-because" in stats:
             self.stopped_because.append(stats["stopped-because"])
 
@@ -73,6 +83,7 @@ class CheckStatistics:
         return {
             "hypothesis_runs": self.runs,
             "examples": {name: self.examples[name] for name in OUTCOMES.values()},
+            "first_failing_example": self.first_failing_example,
             "phase_seconds": {p: round(self.phase_seconds[p], 3) for p in PHASES},
             "stopped_because": sorted(set(self.stopped_because)),
             "rules": dict(sorted(self.rules.items())),
@@ -182,6 +193,13 @@ def merge_statistics(parts: list[dict[str, Any]]) -> dict[str, Any]:
         if not part:
             continue
         total.runs += part["hypothesis_runs"]
+        # A shard's chunks come in run order, so a later chunk's first failure comes after every
+        # valid example of the chunks before it. Nightly's parallel shards have no such order:
+        # there it counts the examples of the shards listed before, a measure of work, not of
+        # position. Older reports lack the field.
+        failing_at = part.get("first_failing_example")
+        if total.first_failing_example is None and failing_at is not None:
+            total.first_failing_example = total.examples["valid"] + failing_at
         total.examples.update(part["examples"])
         total.phase_seconds.update(part["phase_seconds"])
         total.stopped_because += part["stopped_because"]

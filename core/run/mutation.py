@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from stageflow_verify.core.run.report_files import running_marker
 
@@ -108,6 +109,10 @@ class Outcome:
     baseline: str = "-"  # killed | survived | error | - (not run)
     witness: str = "-"  # differs | SAME | error | - (not run)
     detail: str = ""
+    # Per verify row, from its Hypothesis statistics (core/run/check_statistics.py): for a mutant,
+    # each NEW row's first failing example; for pristine, each row's valid examples (the profile's
+    # budget that check spent). core/run/ci_power.py tabulates them.
+    examples: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def stageflow_package() -> Path:
@@ -177,6 +182,24 @@ def run_verify(
     return code, new_rows, output
 
 
+def row_examples(reports: Path, status: str | None = None) -> dict[str, dict[str, Any]]:
+    """Each row's (or each ``status`` row's) examples as its statistics counted them: valid
+    examples run and the first failing generated one (None for a passing row, or one that failed
+    in an explicit example or outside Hypothesis)."""
+    report = reports / "verify.json"
+    if not report.exists():
+        return {}
+    rows = json.loads(report.read_text())["checks"]
+    return {
+        row["name"]: {
+            "valid": (row.get("statistics") or {}).get("examples", {}).get("valid"),
+            "first_failing_example": (row.get("statistics") or {}).get("first_failing_example"),
+        }
+        for row in rows
+        if status is None or row["status"] == status
+    }
+
+
 def run_baseline(copy: Path) -> str:
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", BASELINE]
     code, _, _ = _run(argv, copy, VERIFY_TIMEOUT)
@@ -217,6 +240,7 @@ def judge(
         seconds = time.perf_counter() - start
         verdict = {0: "survived", 1: "killed"}.get(code if code is not None else -1, "error")
         outcome = Outcome(mutant.id, verdict, seconds, new_rows)
+        outcome.examples = row_examples(Path(tmp) / "reports", "NEW")
         if verdict == "error":
             outcome.detail = f"verify exited {code}:\n{output}"
         if baseline:
@@ -239,6 +263,7 @@ def judge_pristine(globs: Sequence[str], baseline: bool) -> tuple[Outcome, dict[
         code, new_rows, output = run_verify(copy, globs, Path(tmp) / "reports")
         verdict = {0: "clean", 1: "NEW"}.get(code if code is not None else -1, "error")
         outcome = Outcome("pristine", verdict, time.perf_counter() - start, new_rows)
+        outcome.examples = row_examples(Path(tmp) / "reports")
         if verdict != "clean":
             outcome.detail = output
         if baseline:
@@ -289,6 +314,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from stageflow_verify.core.run.ci_power import CI_POWER_FILES
     from stageflow_verify.core.run.generated_mutation import run_generated
     from stageflow_verify.core.run.mutant_generation import MODULE_GROUPS, parse_sample
 
@@ -304,7 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"mutation: {exc}", file=sys.stderr)
         return 2
     reports = Path(args.reports)
-    with running_marker(reports, "mutation", ("mutation.json",)):
+    # The catalog rewrites ci_power's table too (core/run/ci_power.py), so a cut run marks it stale.
+    replaced = ("mutation.json",) if args.no_catalog else ("mutation.json", *CI_POWER_FILES)
+    with running_marker(reports, "mutation", replaced):
         code = 0 if args.no_catalog else run_catalog(args)
         if code == 2:  # an unknown catalog id: bad input, nothing more runs
             return code
@@ -316,6 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_catalog(args: argparse.Namespace) -> int:
     """The hand-written catalog: every planted bug must be killed and its witness must differ."""
+    from stageflow_verify.core.run.ci_power import write_table
     from stageflow_verify.core.run.generated_mutation import write_section
 
     import_checkout_tests()
@@ -351,6 +380,7 @@ def run_catalog(args: argparse.Namespace) -> int:
             print(f"  {o.verdict:<8} {o.id} ({o.seconds:.1f}s)", flush=True)
     everything = [pristine, *outcomes]
     write_section(Path(args.reports), "catalog", [asdict(o) for o in everything])
+    write_table(Path(args.reports), [asdict(o) for o in everything])  # reports/ci_power.md
     for o in outcomes:
         if o.verdict == "error" or o.witness != "differs":
             print(f"\n==== {o.id}: {o.verdict}, witness {o.witness}\n{o.detail}")
