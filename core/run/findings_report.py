@@ -37,6 +37,7 @@ from uuid import UUID
 
 from stageflow_verify.core.run.checks import BASIS_ORDER, SEVERITY_ORDER, SUITE_ROOT, Basis, Finding
 from stageflow_verify.core.run.report_files import atomic_write_text
+from stageflow_verify.core.run.watchdog import REPRODUCER_SECONDS, StageflowStuckError, watchdog
 from stageflow_verify.core.run.withdrawn import Withdrawn, discover_withdrawn
 
 if TYPE_CHECKING:
@@ -277,9 +278,15 @@ def reproducer_traces(finding: Finding) -> tuple[list[Trace], str]:
     sf = stageflow_module()
     if finding.applies(sf) is not None:
         return [], ""
+    # Bounded as the reproducer rows are: this Stageflow may hang (a planted spin, a mutant),
+    # and a report that is drawn after the verdicts must never be what hangs verify.
+    bound = watchdog(REPRODUCER_SECONDS, f"the swimlane of {finding.id}")
     if finding.schedules is not None:
         try:
-            return finding.schedules(sf), ""
+            with bound:
+                return finding.schedules(sf), ""
+        except StageflowStuckError as exc:
+            return [], f"(no swimlane: {exc})"
         except Exception as exc:  # the report is still written; it says why the picture is missing
             return [], f"(no swimlane: no thread schedule showed it: {exc})"
     traces: list[Trace] = []
@@ -296,8 +303,10 @@ def reproducer_traces(finding: Finding) -> tuple[list[Trace], str]:
         return result.value
 
     try:
-        with mock.patch.object(asyncio, "run", on_the_suites_loop):
+        with bound, mock.patch.object(asyncio, "run", on_the_suites_loop):
             reproduces = finding.reproduce(sf)
+    except StageflowStuckError as exc:
+        return [], f"(no swimlane: {exc})"
     except Exception as exc:  # the report is still written; the picture says why it is missing
         return [], f"(no swimlane: the reproducer raised {exc!r} on the suite's loop)"
     return (traces, "") if reproduces else ([], "")
