@@ -204,7 +204,10 @@ def run_verify(python: Path, checks: str, reports: str, pythonpath: Path | None 
     command = [str(python), "-m", "stageflow_verify.core.run.verify", "--reports", reports]
     if checks:
         command += ["--checks", checks]
-    return subprocess.run(command, cwd=ROOT, env=env).returncode
+    # In the caller's directory, as a plain verify runs: the suite is installed in that venv, so
+    # no directory is needed to import it, and a relative --reports (and the example database)
+    # must land where make was run, not in whichever checkout the install points at.
+    return subprocess.run(command, env=env).returncode
 
 
 def verify(stageflow: str | None, sut: str | None, checks: str, reports: str) -> int:

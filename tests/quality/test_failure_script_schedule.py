@@ -12,6 +12,7 @@ the same check passes and writes no script.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -96,9 +97,10 @@ def test_a_planted_race_replays_with_its_schedule_from_the_script_and_the_comman
     # As printed, through the shell and make, in a copy of the suite (so that its reports/ is
     # not the developer's) sharing .venv; make exits 2 when its recipe fails, and verify's own
     # 1 is on make's last line.
+    suite = _suite_copy(tmp_path / "suite")
     again = subprocess.run(
         ["bash", "-c", command.group(1)],
-        cwd=_suite_copy(tmp_path / "suite"),
+        cwd=suite,
         env=_bare_env(),
         capture_output=True,
         text=True,
@@ -107,6 +109,9 @@ def test_a_planted_race_replays_with_its_schedule_from_the_script_and_the_comman
     assert again.returncode == 2 and "Error 1" in again.stderr, again.stdout + again.stderr
     assert f"NEW   {ROW}" in again.stdout or f"NEW: {ROW}" in again.stdout
     assert (_schedule(again.stdout), _program(again.stdout)) == (schedule, program)
+    # Its reports are the copy's, where make ran (not those of the checkout .venv points at).
+    written = json.loads((suite / "reports" / "verify.json").read_text())
+    assert written["stageflow_path"].startswith(str(copy)), written["stageflow_path"]
 
 
 def test_pristine_stageflow_passes_the_same_check_and_writes_no_script(tmp_path: Path) -> None:
