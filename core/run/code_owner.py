@@ -24,7 +24,13 @@ PLANTED_DIR = ROOT / "tests"
 def _imported_dirs(package: str) -> tuple[Path, ...]:
     # Only what is imported: a package nobody imported ran no frame.
     module = sys.modules.get(package)
-    return tuple(Path(p).resolve() for p in getattr(module, "__path__", ()))
+    return _resolved(tuple(getattr(module, "__path__", ())))
+
+
+@functools.lru_cache(maxsize=16)
+def _resolved(paths: tuple[str, ...]) -> tuple[Path, ...]:
+    # Cached like _owner: both packages' dirs are asked for on every call.
+    return tuple(Path(p).resolve() for p in paths)
 
 
 def code_owner(filename: str) -> Owner:
