@@ -12,6 +12,7 @@ the real lock, every one of them reproduces, run after run.
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Callable
 from types import ModuleType
@@ -20,6 +21,7 @@ import pytest
 
 from stageflow_verify.core.sut import stageflow_module
 from stageflow_verify.stateful.thread_bag_findings import (
+    _woken,
     context_write_never_returns,
     output_write_never_returns,
 )
@@ -97,3 +99,24 @@ def test_a_tracker_lock_bound_to_no_loop_strands_no_child(monkeypatch: pytest.Mo
     monkeypatch.setattr(asyncio.Lock, "_get_loop", lambda self: asyncio.get_running_loop())
     monkeypatch.setattr(asyncio.Lock, "_wake_up_first", wake_up_first_thread_safely)
     assert not tracker_lock_strands_child(stageflow_module())
+
+
+def test_a_loop_that_closed_under_the_peek_counts_as_woken() -> None:
+    # CI (stop 25) saw EBADF: with a lock that wakes across threads, B was woken, ran to its
+    # end and closed its loop between the look at its stack and the peek at its self-pipe. A
+    # loop that reached its end was woken; the reproducer must say so instead of raising.
+    loop = asyncio.new_event_loop()
+    assert not _woken(loop)  # open and idle: nothing in the self-pipe
+    loop.close()
+    assert _woken(loop)
+
+
+def test_a_self_pipe_that_closes_during_the_peek_counts_as_woken() -> None:
+    class ClosedUnderThePeek:
+        _ssock = socket.socket()  # closed below: its recv raises EBADF as in CI
+
+        def is_closed(self) -> bool:
+            return False  # the check before the peek still saw it open
+
+    ClosedUnderThePeek._ssock.close()
+    assert _woken(ClosedUnderThePeek())
