@@ -21,7 +21,7 @@ reproduce once, and skips only what a reproducing finding explains.
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'values.frozen_*'
+    HYPOTHESIS_PROFILE=ci .venv/bin/stageflow-verify verify --checks 'values.frozen_*'
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ its *projections* are faithful and detached:
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'values.pipeline_context_*'
+    HYPOTHESIS_PROFILE=ci .venv/bin/stageflow-verify verify --checks 'values.pipeline_context_*'
 """
 
 from __future__ import annotations

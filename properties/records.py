@@ -16,7 +16,7 @@ reassigned. (Its StageOutput's data dict is shared, which is SF-VAL-08's subject
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'values.*_to_dict'
+    HYPOTHESIS_PROFILE=ci .venv/bin/stageflow-verify verify --checks 'values.*_to_dict'
 """
 
 from __future__ import annotations

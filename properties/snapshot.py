@@ -16,7 +16,7 @@ ContextSnapshot documents three promises, and each gets a law:
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'values.context_snapshot_*'
+    HYPOTHESIS_PROFILE=ci .venv/bin/stageflow-verify verify --checks 'values.context_snapshot_*'
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ law skips only that sub-case while the finding reproduces.
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'values.stage_output_*'
+    HYPOTHESIS_PROFILE=ci .venv/bin/stageflow-verify verify --checks 'values.stage_output_*'
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ nested chains, the depth counted after a detached step, and the reported ``curre
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks 'subpipelines.depth_limit'
+    HYPOTHESIS_PROFILE=ci .venv/bin/stageflow-verify verify --checks 'subpipelines.depth_limit'
 """
 
 from __future__ import annotations

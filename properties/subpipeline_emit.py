@@ -16,7 +16,7 @@ documentation:
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks subpipelines.emit_events
+    HYPOTHESIS_PROFILE=ci .venv/bin/stageflow-verify verify --checks subpipelines.emit_events
 """
 
 from __future__ import annotations

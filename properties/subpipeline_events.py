@@ -16,7 +16,7 @@ its optional fields drawn *or left out*, so a changed default is seen:
 
 For example::
 
-    HYPOTHESIS_PROFILE=ci .venv/bin/python -m core.run.verify --checks values.subpipeline_events
+    HYPOTHESIS_PROFILE=ci .venv/bin/stageflow-verify verify --checks values.subpipeline_events
 """
 
 from __future__ import annotations

@@ -25,9 +25,9 @@
 # It may import core.sched, core.check, core.sut and models; nothing imports it but tests.
 """The runners: `make verify`, matrix, nightly, modelcheck, contracts and mutation.
 
-The public names are re-exported lazily: ``python -m core.run.matrix`` must run on the system
-Python before ``.venv`` exists (the Makefile checks STAGEFLOW= and SUT= with it), so importing
-this package may not import Hypothesis or Stageflow.
+The public names are re-exported lazily: ``core/run/matrix.py`` must run on the system Python
+before ``.venv`` exists (the Makefile checks STAGEFLOW= and SUT= with it), so importing this
+package may not import Hypothesis or Stageflow.
 """
 
 from __future__ import annotations

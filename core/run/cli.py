@@ -1,9 +1,9 @@
 """``stageflow-verify COMMAND [ARGS]``: one console script for every command of the suite.
 
 Each command is the ``main(argv)`` of its module, given the rest of the arguments unchanged, so
-``stageflow-verify verify --checks 'context.*'`` is ``python -m core.run.verify --checks
-'context.*'`` and returns the same exit code (verify's 0/1/2/3). Modules are imported only when
-their command runs: ``matrix`` and ``variables`` need nothing beyond the standard library and
+``stageflow-verify verify --checks 'context.*'`` is ``python -m stageflow_verify.core.run.verify
+--checks 'context.*'`` and returns the same exit code (verify's 0/1/2/3). Modules are imported only
+when their command runs: ``matrix`` and ``variables`` need nothing beyond the standard library and
 must stay runnable before the virtualenv holds the suite's dependencies.
 
 For example::

@@ -31,7 +31,7 @@ tests that use them.
 
 For example::
 
-    .venv/bin/python -m core.run.contracts --per-condition-timeout 2 --total-timeout 900
+    .venv/bin/stageflow-verify contracts --per-condition-timeout 2 --total-timeout 900
 """
 
 from __future__ import annotations

@@ -581,8 +581,8 @@ def write_findings_report(findings: Iterable[Finding], reports_dir: Path) -> Pat
 
 
 def main() -> int:
-    """``python -m core.run.findings_report``: rewrite findings.md and issues/ from the records
-    already in ``reports/`` (no check is run)."""
+    """``python -m stageflow_verify.core.run.findings_report``: rewrite findings.md and
+    issues/ from the records already in ``reports/`` (no check is run)."""
     from stageflow_verify.core.run.checks import discover_findings
 
     reports_dir = Path(__file__).resolve().parents[2] / "reports"

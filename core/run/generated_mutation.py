@@ -1,7 +1,7 @@
 """The generated half of ``make mutation``: score a seeded sample of cosmic-ray mutants.
 
 Each mutant of :mod:`core.run.mutant_generation` is applied to its own copy of the installed
-stageflow and judged exactly like a catalog mutant: ``python -m core.run.verify --checks <the
+stageflow and judged exactly like a catalog mutant: ``stageflow-verify verify --checks <the
 globs of its file>`` with ``PYTHONPATH=<copy>`` under the ``ci`` profile; *killed* iff verify
 exits 1, *survived* iff it exits 0, *timeout* past :data:`MUTANT_TIMEOUT`, anything else an
 *error*; neither of the last two is ever a kill. A survivor triaged in

@@ -17,7 +17,7 @@ Exit 0 when nothing is NEW and no model invariant broke, 1 otherwise; writes
 
 For example::
 
-    .venv/bin/python -m core.run.modelcheck --preemption-bound 2 --max-schedules 5000 --depth 4
+    .venv/bin/stageflow-verify modelcheck --preemption-bound 2 --max-schedules 5000 --depth 4
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ Mutation testing measures the suite instead of the system under test. Each :clas
 ``tests/quality/mutants.py`` is one or more textual :class:`Edit` s of stageflow's source. For
 each mutant the runner copies the installed ``stageflow`` package (found through importlib, so a
 ``PYTHONPATH`` copy is honoured and site-packages is never written), applies the edits, and runs
-``python -m core.run.verify --checks <the mutant's globs>`` with ``PYTHONPATH=<copy>`` and a reports
-directory of its own. The mutant is *killed* iff verify exits 1 (a NEW row); exit 0 means it
+``python -m stageflow_verify.core.run.verify --checks <globs>`` with ``PYTHONPATH=<copy>`` and a
+reports directory of its own. The mutant is *killed* iff verify exits 1 (a NEW row); exit 0 means it
 *survived*, and anything else (exit 2, a crash, a timeout) is an *error*, never a kill.
 
 Three decisions at the edges:
@@ -28,8 +28,8 @@ CORE-003 report describes) runs against the same copies; it kills a mutant iff p
 
 For example::
 
-    python -m core.run.mutation --jobs 2                  # every mutant, table + `killed K/N`
-    python -m core.run.mutation --only output_bag.check_act_split --full
+    stageflow-verify mutation --jobs 2                  # every mutant, table + `killed K/N`
+    stageflow-verify mutation --only output_bag.check_act_split --full
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ Exit codes are verify's: 0 nothing NEW, 1 something NEW, 2 bad input.
 For example::
 
     NIGHTLY_MINUTES=5 make nightly
-    .venv/bin/python -m core.run.nightly --minutes 0.5 --checks 'values.*' --workers 2
+    .venv/bin/stageflow-verify nightly --minutes 0.5 --checks 'values.*' --workers 2
 """
 
 from __future__ import annotations

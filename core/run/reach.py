@@ -8,8 +8,8 @@ and branches never run) with totals, ``reports/reach.json``, ``reports/reach.htm
 annotated sources in ``reports/reach-html/``.
 
 Coverage runs in this process, through its API, around ``core.run.verify.main``, rather than as
-``coverage run -m core.run.verify``: bad input (an unknown profile, no stageflow) is refused
-before anything runs, with one line and exit 2; the package directory is found without
+``coverage run -m stageflow_verify.core.run.verify``: bad input (an unknown profile, no stageflow)
+is refused before anything runs, with one line and exit 2; the package directory is found without
 importing it (an import before coverage starts would count its module-level lines as never run);
 and the numbers are read back from the same Coverage object, with no data file between two
 processes. Exit codes are verify's: 0 nothing NEW, 1 something NEW (the reach reports are still

@@ -13,7 +13,7 @@ empty value means "not given" and is always fine, since every variable has a def
 
 For example::
 
-    python3 -m core.run.variables NIGHTLY_MINUTES=abc   # prints one line, exits 2
+    python3 core/run/variables.py NIGHTLY_MINUTES=abc   # prints one line, exits 2
 """
 
 from __future__ import annotations
