@@ -16,6 +16,8 @@ in this order:
 4. anything else that passed through Stageflow's code (raised inside it, or raised by one of
    our stages or sinks and let out by Stageflow where the model says it should not be): NEW;
 5. anything else, raised by the suite's own code with no Stageflow frame on the way: ERROR.
+   A TypeError for a call the callee's signature refuses is raised in the caller's frame, so
+   a Stageflow callable that changed its signature lands here too; its reason says so.
 
 Before all of these: if the failing example made a HarnessError that is nowhere in the
 exception (Stageflow caught it: a stage, runner or sink of ours raised it and Stageflow turned
@@ -32,6 +34,7 @@ code in the traceback, e.g. ``core/sut/graphs.py:187 in _build``.
 
 from __future__ import annotations
 
+import re
 import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -131,8 +134,29 @@ def _classify_one(exc: BaseException) -> Verdict:
     if _raised_by_stageflow(_frames(exc.__traceback__)):
         reason = f"{type(exc).__name__} raised in or let out by Stageflow, which the model forbids"
         return Verdict("NEW", "", reason)
-    reason = f"the suite's own code raised {type(exc).__name__}: {exc}"
-    return Verdict("ERROR", suite_fault(exc), reason)
+    return Verdict("ERROR", suite_fault(exc), _suite_reason(exc))
+
+
+# Python raises a call's binding failure in the caller's frame, so a Stageflow callable that
+# no longer takes what the suite passes (a dropped keyword, a lost @classmethod) looks like the
+# suite's own raise. From the exception alone that cannot be told from an adapter that is wrong
+# (the pinned release's signature is not at hand), so it stays ERROR (a harness failure is
+# never NEW), but says which of the two to look for.
+_BINDING = re.compile(
+    r"^(?P<callee>[\w.<>]+)\(\) (missing \d+ required|got an unexpected keyword|"
+    r"takes \d+ positional|got multiple values|got some positional-only)"
+)
+
+
+def _suite_reason(exc: BaseException) -> str:
+    binding = _BINDING.match(str(exc)) if isinstance(exc, TypeError) else None
+    if binding is None:
+        return f"the suite's own code raised {type(exc).__name__}: {exc}"
+    return (
+        f"{binding['callee']}() refused the arguments the suite passed ({exc}): either the "
+        "adapter is out of date for this stageflow, or this stageflow changed a signature "
+        "its docs promise"
+    )
 
 
 def _caught_harness_error(exc: BaseException) -> Verdict | None:

@@ -26,6 +26,7 @@ from stageflow_verify.core.run.verdicts import classify
 from stageflow_verify.core.sched.choosers import PCTChooser
 from stageflow_verify.core.sut import UnsupportedFeature, forget_harness_errors, stageflow_module
 from stageflow_verify.core.sut.graphs import GraphHarness
+from stageflow_verify.core.sut.values import pipeline_context
 from stageflow_verify.models.graph_run import Config, Graph, StageDesc
 
 
@@ -211,3 +212,22 @@ def test_a_hang_in_the_suites_own_code_is_error_not_new(
     finding = registry.Finding("SF-T-04", "t", ("1.2.0",), "c", "p", "o", reproduce)
     row = verify.run_finding(finding, stageflow_module())
     assert row.status == "ERROR" and "suite's own code was stuck" in row.detail
+
+
+def _stageflow_signature_refuses() -> None:
+    registry.count_example()
+    pipeline_context(pipeline_run_id=None)
+
+
+def test_a_refused_signature_is_error_naming_the_callee_and_both_causes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What a Stageflow whose create() lost its @classmethod does to the adapter's documented
+    # call: the binding fails in the caller's frame, which is the suite's.
+    context_class = stageflow_module().PipelineContext
+    monkeypatch.setattr(context_class, "create", context_class.create.__func__)
+    row = _row(_stageflow_signature_refuses)
+    assert row.status == "ERROR"
+    assert row.fault.startswith("core/sut/values.py:") and row.fault.endswith("pipeline_context")
+    assert "PipelineContext.create() refused the arguments the suite passed" in row.detail
+    assert "changed a signature its docs promise" in row.detail
