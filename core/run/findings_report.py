@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import contextlib
 import importlib
 import inspect
+import io
 import json
 import textwrap
 from collections.abc import Callable, Iterable, Mapping
@@ -303,7 +305,11 @@ def reproducer_traces(finding: Finding) -> tuple[list[Trace], str]:
         return result.value
 
     try:
-        with bound, mock.patch.object(asyncio, "run", on_the_suites_loop):
+        with (
+            bound,
+            mock.patch.object(asyncio, "run", on_the_suites_loop),
+            contextlib.redirect_stdout(io.StringIO()),  # its "VIOLATION: ..." is verify's to say
+        ):
             reproduces = finding.reproduce(sf)
     except StageflowStuckError as exc:
         return [], f"(no swimlane: {exc})"

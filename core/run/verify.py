@@ -20,7 +20,9 @@ another, as ``make verify`` does.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
+import io
 import os
 import sys
 import time
@@ -211,12 +213,20 @@ def run_finding(finding: registry.Finding, sf: ModuleType) -> Row:
         return not_run
     start = time.perf_counter()
     forget_harness_errors()  # a reproducer is one example: judged by what it raises itself
+    # A reproducer is the standalone script's body, which prints "VIOLATION: ..." for a
+    # maintainer; inside verify that would interleave with the table, so it is kept and shown
+    # only beside a crash.
+    printed = io.StringIO()
     try:
-        with watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"):
+        with (
+            watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"),
+            contextlib.redirect_stdout(printed),
+        ):
             reproduced = finding.reproduce(sf)
     except Exception as exc:
         verdict = classify(exc)
         detail = f"reproducer of {finding.id} crashed instead of answering\n"
+        detail += f"it printed: {printed.getvalue()}" if printed.getvalue() else ""
         detail += failure_text(name, exc, "", sf)
         seconds = time.perf_counter() - start
         return Row(name, verdict.status, finding.id, 1, seconds, detail, verdict.fault)

@@ -115,3 +115,28 @@ def test_bad_input_exits_two_with_one_line_and_runs_nothing(
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr
     assert not (tmp_path / "verify.json").exists()
+
+
+def _printing_finding(then: Exception | None) -> registry.Finding:
+    def reproduce(sf: ModuleType) -> bool:
+        print("VIOLATION: SF-T-01: what the standalone script tells a maintainer")
+        if then is not None:
+            raise then
+        return True
+
+    return registry.Finding("SF-T-01", "t", ("1.2.0",), "c", "p", "o", reproduce)
+
+
+def test_what_a_reproducer_prints_stays_out_of_verify_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    row = verify.run_finding(_printing_finding(None), stageflow_module())
+    assert row.status == "KNOWN" and "VIOLATION" not in capsys.readouterr().out
+
+
+def test_what_a_crashing_reproducer_printed_is_in_its_row(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    row = verify.run_finding(_printing_finding(KeyError("gone")), stageflow_module())
+    assert "VIOLATION" not in capsys.readouterr().out
+    assert row.detail is not None and "it printed: VIOLATION: SF-T-01" in row.detail
