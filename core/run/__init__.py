@@ -7,8 +7,11 @@
 #   verdicts.py         a failure's status: NEW (Stageflow's) or ERROR (the suite's), and where
 #   replay.py           the replay command and reports/failures/<row>.py of a NEW row
 #   replay_blob.py      replaying one shrunk case from Hypothesis's @reproduce_failure blob
-#   report.py           verify's table, JSON and Markdown; findings_report.py: findings.md,
-#                       issues/<id>.md and the standalone reproducer scripts
+#   report.py           verify's table, JSON and Markdown; findings_report.py: findings.md and
+#                       issues/<id>.md, with each finding's standalone script
+#                       (reproducer_script.py) and swimlanes (reproducer_swimlanes.py)
+#   version_records.py  reports/versions/<label>/: one record per Stageflow verified, read back
+#                       as the releases a finding was measured on
 #   matrix.py           STAGEFLOW=, SUT= and verify-all: one verify per Stageflow version
 #   matrix_table.py     verify-all's table: check x version, totals, legend (stdlib only)
 #   nightly.py          `make nightly` (nightly_shard.py: one xdist worker's share)

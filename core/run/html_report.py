@@ -26,16 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from stageflow_verify.core.run.checks import Finding
-from stageflow_verify.core.run.findings_report import (
-    finding_order,
-    reproducer_source,
-    reproducer_traces,
-    schedule_title,
-)
+from stageflow_verify.core.run.findings_report import finding_order
 from stageflow_verify.core.run.html_assets import SCRIPT, STYLE
 from stageflow_verify.core.run.matrix_table import LEGEND, STATUSES, load_record
 from stageflow_verify.core.run.report import Row, VerifyReport
 from stageflow_verify.core.run.report_writer import write_report_file
+from stageflow_verify.core.run.reproducer_script import reproducer_source
+from stageflow_verify.core.run.reproducer_swimlanes import reproducer_traces, schedule_title
 from stageflow_verify.core.sched.timeline import timeline_data
 
 FAILING = ("NEW", "ERROR")

@@ -21,8 +21,9 @@ import pytest
 
 from stageflow_verify.core.run import checks as registry
 from stageflow_verify.core.run import matrix
-from stageflow_verify.core.run.findings_report import render_findings_report, reproducer_source
+from stageflow_verify.core.run.findings_report import render_findings_report
 from stageflow_verify.core.run.matrix_table import render_matrix
+from stageflow_verify.core.run.reproducer_script import reproducer_source
 from stageflow_verify.core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]

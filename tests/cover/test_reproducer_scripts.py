@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 from stageflow_verify.core.run.checks import discover_findings
-from stageflow_verify.core.run.findings_report import INTERLEAVING, render_issue, reproducer_source
+from stageflow_verify.core.run.findings_report import render_issue
+from stageflow_verify.core.run.reproducer_script import reproducer_source
+from stageflow_verify.core.run.reproducer_swimlanes import INTERLEAVING
 from stageflow_verify.core.sut import stageflow_module
 
 ROOT = Path(__file__).resolve().parents[2]
