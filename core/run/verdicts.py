@@ -144,7 +144,7 @@ def _classify_one(exc: BaseException) -> Verdict:
 # never NEW), but says which of the two to look for.
 _BINDING = re.compile(
     r"^(?P<callee>[\w.<>]+)\(\) (missing \d+ required|got an unexpected keyword|"
-    r"takes \d+ positional|got multiple values|got some positional-only)"
+    r"takes \d+ positional|takes no arguments|got multiple values|got some positional-only)"
 )
 
 

@@ -22,7 +22,7 @@ from stageflow_verify.core.run import checks as registry
 from stageflow_verify.core.run import nightly_shard, verify
 from stageflow_verify.core.run.nightly_report import check_rows as nightly_check_rows
 from stageflow_verify.core.run.report import Row
-from stageflow_verify.core.run.verdicts import classify
+from stageflow_verify.core.run.verdicts import _suite_reason, classify
 from stageflow_verify.core.sched.choosers import PCTChooser
 from stageflow_verify.core.sut import UnsupportedFeature, forget_harness_errors, stageflow_module
 from stageflow_verify.core.sut.graphs import GraphHarness
@@ -231,3 +231,21 @@ def test_a_refused_signature_is_error_naming_the_callee_and_both_causes(
     assert row.fault.startswith("core/sut/values.py:") and row.fault.endswith("pipeline_context")
     assert "PipelineContext.create() refused the arguments the suite passed" in row.detail
     assert "changed a signature its docs promise" in row.detail
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "StageEvent() takes no arguments",  # a record that lost @dataclass
+        "f() takes 1 positional argument but 2 were given",
+        "PipelineContext.fork() got an unexpected keyword argument 'inherit_data'",
+        "Spawner.spawn() got multiple values for argument 'ctx'",
+    ],
+)
+def test_every_kind_of_refused_call_names_its_callee(message: str) -> None:
+    assert "refused the arguments the suite passed" in _suite_reason(TypeError(message))
+
+
+def test_another_type_error_of_the_suite_is_its_own() -> None:
+    reason = _suite_reason(TypeError("unsupported operand type(s) for +: 'int' and 'str'"))
+    assert reason.startswith("the suite's own code raised TypeError")
