@@ -1,7 +1,7 @@
 """Projections of a subpipeline model state into what the adapter observes.
 
-Each view returns the plain dicts and lists that ``core/sut/subpipelines.py`` reports for the
-real spawner and tracker, so the invariants compare like with like.
+Each view returns the plain dicts and lists that ``core/sut/subpipeline_observations.py``
+reports for the real spawner and tracker, so the invariants compare like with like.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ known finding that still reproduces swaps in Stageflow's actual behaviour as a n
 The model is Porcupine-shaped: :meth:`SubpipelineModel.step` takes the state, an operation and
 the result the system under test produced, and returns the next state, or None when the result
 is impossible. The views (:func:`tracker_view`, :func:`depths_view`, ...) project a state into
-the same plain dicts and lists the adapter in ``core/sut/subpipelines.py`` reports.
+the same plain dicts and lists the adapter reports (``core/sut/subpipeline_observations.py``).
 
 For example::
 

@@ -1,16 +1,16 @@
 """Known findings about graph runs (``Pipeline.build()`` / ``UnifiedStageGraph.run``).
 
-Every reproducer is plain Stageflow code given the imported ``stageflow`` package as ``sf``,
-runs its own ``asyncio.run``, and returns True while the violation is there. None waits on the
-clock: an interleaving is forced with ``asyncio.Event``s (and a few ``asyncio.sleep(0)`` yields
-to let a stage that should have been stopped run to its end), so the answer is the same on any
-machine, however loaded. (RetryInterceptor's own 1 ms backoff is slept, but no answer depends
-on its length.) ``stateful/graph_machine.py`` adopts the ones that still reproduce as
-deviations of its model (``models/graph_run.py`` names the rule each one breaks), except
-SF-RUN-09, which the machine sidesteps by never passing an empty interceptor list.
+This module declares them; their reproducers live beside it, grouped by what they are about:
+``stateful/graph_interceptor_reproducers.py`` (SF-RUN-01, 02, 03, 08, 09, 11: what a built
+graph's interceptor stack does to a failing or retrying stage) and
+``stateful/graph_interleaving_reproducers.py`` (SF-RUN-04, 05, 07, 10: what a run does to its
+stages, its siblings and other runs), both starting their runs from ``stateful/graph_runs.py``.
+``stateful/graph_machine.py`` adopts the ones that still reproduce as deviations of its model
+(``models/graph_run.py`` names the rule each one breaks), except SF-RUN-09, which the machine
+sidesteps by never passing an empty interceptor list.
 
-The reproducers run on 0.5.1 too: :func:`_context` builds the root context a graph of that
-version runs on, and stages are declared with ``StageKind`` members (0.5.1 logs
+The reproducers run on 0.5.1 too: ``graph_runs._context`` builds the root context a graph of
+that version runs on, and stages are declared with ``StageKind`` members (0.5.1 logs
 ``kind.value``, so a plain string fails every stage there). A finding about a concept 0.5.1
 lacks is N/A there (``applies``): RetryInterceptor (SF-RUN-01, 03) and an interceptor stack in
 built graphs (SF-RUN-09, 11; 0.5.1's ``UnifiedStageGraph`` runs none; 0.9.x ships
@@ -24,393 +24,29 @@ from the task and raises UnifiedStageExecutionError from the loop, leaving the s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import importlib.util
-import inspect
-from types import ModuleType
 from typing import Any
 
-import stageflow_verify.core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
 from stageflow_verify.core.run.checks import Finding, Severity, documented, expected, releases
 from stageflow_verify.models import graph_run as model
+from stageflow_verify.stateful.graph_interceptor_reproducers import (
+    _has_a_breaker,
+    _needs_interceptor_stack,
+    _needs_retry,
+    breaker_counts_each_failure_twice,
+    empty_interceptor_list_installs_defaults,
+    open_breaker_reports_success,
+    retry_output_is_a_success,
+    retry_stops_after_two_attempts,
+    timeout_error_is_not_retried,
+)
+from stageflow_verify.stateful.graph_interleaving_reproducers import (
+    cancelled_run_keeps_running,
+    concurrent_runs_share_run_state,
+    failed_output_leaves_siblings_running,
+    readers_share_stored_outputs,
+)
 
 CHECK = "graphs.run_dag"
-
-
-def _needs_interceptor_stack(sf: ModuleType) -> str | None:
-    if "interceptors" not in inspect.signature(sf.Pipeline.build).parameters:
-        return "Pipeline.build() takes no interceptors: this stageflow's built graph runs none"
-    return None
-
-
-def _needs_retry(sf: ModuleType) -> str | None:
-    # 0.9.x ships stageflow.pipeline.retry while its built graph takes no interceptors: the
-    # reproducers install a RetryInterceptor in a built graph, so they need both.
-    if importlib.util.find_spec("stageflow.pipeline.retry") is None:
-        return "this stageflow has no RetryInterceptor (no stageflow.pipeline.retry)"
-    return _needs_interceptor_stack(sf)
-
-
-def _context(sf: ModuleType, **fields: Any) -> Any:
-    """The root context of one run: ``PipelineContext.create`` where it exists; 0.5.1 runs a
-    built graph on a root StageContext, made as its own PipelineRunner makes one."""
-    if hasattr(sf.PipelineContext, "create"):
-        return sf.PipelineContext.create(**fields)
-    if hasattr(sf.PipelineContext, "derive_root_stage_context"):
-        # 0.9.5 and 0.9.6 run a graph on a PipelineContext but have no create(): build what
-        # create() builds, data included (SF-RUN-09's _timeout_ms must reach the interceptor).
-        ids = ("pipeline_run_id", "request_id", "session_id", "user_id", "org_id")
-        unset: dict[str, Any] = dict.fromkeys((*ids, "interaction_id"))
-        return sf.PipelineContext(**{**unset, **fields})
-    snapshot = sf.context.ContextSnapshot(input_text=fields.get("input_text"))
-    root = "__pipeline_root__"
-    inputs = sf.create_stage_inputs(snapshot, prior_outputs={}, declared_deps=(), stage_name=root)
-    return sf.StageContext(
-        snapshot=snapshot, inputs=inputs, stage_name=root, timer=sf.PipelineTimer()
-    )
-
-
-def _retry(sf: ModuleType, attempts: int) -> Any:
-    from stageflow.pipeline.retry import JitterStrategy, RetryInterceptor
-
-    return RetryInterceptor(
-        max_attempts=attempts, base_delay_ms=1, jitter_strategy=JitterStrategy.NONE
-    )
-
-
-def _outcome(sf: ModuleType, graph: Any, **data: Any) -> Any:
-    async def main() -> Any:
-        try:
-            return await graph.run(_context(sf, data=data))
-        except Exception as exc:
-            return exc
-
-    return asyncio.run(main())
-
-
-def retry_stops_after_two_attempts(sf: ModuleType) -> bool:
-    calls = []
-
-    async def flaky(ctx: Any) -> Any:
-        calls.append(1)
-        if len(calls) <= 2:
-            raise ConnectionError("transient")
-        return sf.StageOutput.ok()
-
-    graph = (
-        sf.Pipeline()
-        .with_stage("a", flaky, sf.StageKind.TRANSFORM)
-        .build(interceptors=[_retry(sf, 5)])
-    )
-    return isinstance(_outcome(sf, graph), Exception) and len(calls) == 2
-
-
-def retry_output_is_a_success(sf: ModuleType) -> bool:
-    ran = []
-
-    async def asks(ctx: Any) -> Any:
-        return sf.StageOutput.retry("try again")
-
-    async def after(ctx: Any) -> Any:
-        ran.append(1)
-
-    pipeline = (
-        sf.Pipeline()
-        .with_stage("a", asks, sf.StageKind.TRANSFORM)
-        .with_stage("b", after, sf.StageKind.TRANSFORM, dependencies=("a",))
-    )
-    # With a RetryInterceptor where there is one; 0.5.1 has none (nor any interceptor in a
-    # built graph), and an unretried RETRY is still "Stage failed".
-    retrier = _needs_retry(sf) is None
-    graph = pipeline.build(interceptors=[_retry(sf, 3)]) if retrier else pipeline.build()
-    results = _outcome(sf, graph)
-    return not isinstance(results, Exception) and results["a"].status == "retry" and ran == [1]
-
-
-def timeout_error_is_not_retried(sf: ModuleType) -> bool:
-    calls = []
-
-    async def slow_upstream(ctx: Any) -> Any:
-        calls.append(1)
-        if len(calls) == 1:
-            raise TimeoutError("upstream timed out")
-        return sf.StageOutput.ok()
-
-    stage = sf.Pipeline().with_stage("a", slow_upstream, sf.StageKind.TRANSFORM)
-    outcome = _outcome(sf, stage.build(interceptors=[_retry(sf, 3)]))
-    return isinstance(outcome, Exception) and len(calls) == 1
-
-
-def cancelled_run_keeps_running(sf: ModuleType) -> bool:
-    finished = []
-
-    async def main() -> None:
-        started, release = asyncio.Event(), asyncio.Event()
-
-        async def work(ctx: Any) -> Any:
-            started.set()
-            await release.wait()  # a stage the run's cancellation should stop here
-            finished.append(1)
-
-        graph = sf.Pipeline().with_stage("a", work, sf.StageKind.TRANSFORM).build()
-        run = asyncio.create_task(graph.run(_context(sf)))
-        await started.wait()
-        run.cancel()  # as asyncio.wait_for does on a timeout, or a cancelled parent task
-        with contextlib.suppress(asyncio.CancelledError):
-            await run
-        release.set()  # the run is over: a stage it stopped cannot get past its wait now
-        for _ in range(10):  # let a stage that was not stopped run to its end
-            await asyncio.sleep(0)
-
-    asyncio.run(main())
-    return finished == [1]
-
-
-def failed_output_leaves_siblings_running(sf: ModuleType) -> bool:
-    finished = []
-
-    async def main() -> bool:
-        sibling_started, release = asyncio.Event(), asyncio.Event()
-
-        async def fails(ctx: Any) -> Any:
-            await sibling_started.wait()
-            return sf.StageOutput.fail(error="invalid")
-
-        async def sibling(ctx: Any) -> Any:
-            sibling_started.set()
-            await release.wait()  # a stage the run's failure should stop here
-            finished.append(1)
-
-        graph = (
-            sf.Pipeline()
-            .with_stage("check", fails, sf.StageKind.TRANSFORM)
-            .with_stage("work", sibling, sf.StageKind.TRANSFORM)
-            .build()
-        )
-        try:
-            await graph.run(_context(sf))
-        except sf.pipeline.dag.UnifiedStageExecutionError:
-            release.set()  # the run has failed: a sibling it stopped cannot finish now
-            for _ in range(10):
-                await asyncio.sleep(0)
-            return finished == [1]
-        return False
-
-    return asyncio.run(main())
-
-
-def failing_run_cancels_concurrent_run(sf: ModuleType) -> bool:
-    async def main() -> Any:
-        good_started, failing, good_over = asyncio.Event(), asyncio.Event(), asyncio.Event()
-
-        async def quick(ctx: Any) -> Any:
-            if ctx.snapshot.input_text == "bad":
-                await good_started.wait()  # both runs are under way
-                raise ValueError("bad input")
-            good_started.set()
-            await failing.wait()  # finishes while the failed run is still ending
-
-        async def slow(ctx: Any) -> Any:
-            if ctx.snapshot.input_text == "good":
-                await failing.wait()
-                return
-            try:
-                await asyncio.Event().wait()  # until its own run's failure cancels it
-            finally:  # closing a stream, say: while it does, the failed run is still ending
-                failing.set()
-                await good_over.wait()
-
-        async def after(ctx: Any) -> Any:
-            pass
-
-        graph = (
-            sf.Pipeline()
-            .with_stage("quick", quick, sf.StageKind.TRANSFORM)
-            .with_stage("slow", slow, sf.StageKind.TRANSFORM)
-            .with_stage("after", after, sf.StageKind.TRANSFORM, dependencies=("quick",))
-            .build()
-        )
-
-        async def one(text: str) -> Any:
-            try:
-                return await graph.run(_context(sf, input_text=text))
-            except Exception as exc:
-                return exc
-            finally:
-                if text == "good":
-                    good_over.set()
-
-        return await asyncio.gather(one("bad"), one("good"))
-
-    _, good = asyncio.run(main())
-    # 1.2.0 stops it with UnifiedPipelineCancelled; 0.5.1 may also reset the shared token to None
-    # while the stopped run still reads the token's reason, which raises AttributeError.
-    crashed = isinstance(good, AttributeError) and "attribute 'reason'" in str(good)
-    return type(good).__name__ == "UnifiedPipelineCancelled" or crashed
-
-
-def cleanup_runs_at_the_other_runs_end(sf: ModuleType) -> bool:
-    events: list[str] = []
-    holder: dict[str, Any] = {}
-
-    async def main() -> None:
-        b_registered, a_ended = asyncio.Event(), asyncio.Event()
-
-        async def stage(ctx: Any) -> Any:
-            label = ctx.snapshot.input_text
-
-            async def cleanup() -> None:
-                events.append(f"cleanup {label}")
-
-            holder["graph"].register_cleanup(cleanup)
-            if label == "A":
-                await b_registered.wait()  # both runs have registered their cleanup
-            else:
-                b_registered.set()
-                await a_ended.wait()  # run B is still working when run A ends
-
-        holder["graph"] = sf.Pipeline().with_stage("s", stage, sf.StageKind.TRANSFORM).build()
-
-        async def one(label: str) -> None:
-            await holder["graph"].run(_context(sf, input_text=label))
-            events.append(f"end {label}")
-            if label == "A":
-                a_ended.set()
-
-        await asyncio.gather(one("A"), one("B"))
-
-    asyncio.run(main())
-    return "cleanup B" in events and events.index("cleanup B") < events.index("end A")
-
-
-def concurrent_runs_share_run_state(sf: ModuleType) -> bool:
-    symptoms = [failing_run_cancels_concurrent_run, cleanup_runs_at_the_other_runs_end]
-    return any([symptom(sf) for symptom in symptoms])  # each one runs, whatever the first says
-
-
-def stage_changes_what_its_sibling_receives(sf: ModuleType) -> bool:
-    received = {}
-
-    async def main() -> Any:
-        mutated = asyncio.Event()
-
-        async def produce(ctx: Any) -> Any:
-            return sf.StageOutput.ok(items=[1])
-
-        async def mutate(ctx: Any) -> Any:
-            ctx.inputs.get_output("p").data["items"].append(2)
-            mutated.set()
-
-        async def read(ctx: Any) -> Any:
-            await mutated.wait()  # its sibling has done its work
-            received["items"] = list(ctx.inputs.get_output("p").data["items"])
-
-        graph = (
-            sf.Pipeline()
-            .with_stage("p", produce, sf.StageKind.TRANSFORM)
-            .with_stage("m", mutate, sf.StageKind.TRANSFORM, dependencies=("p",))
-            .with_stage("r", read, sf.StageKind.TRANSFORM, dependencies=("p",))
-            .build()
-        )
-        return await graph.run(_context(sf))
-
-    results = asyncio.run(main())
-    return received.get("items") == [1, 2] and results["p"].data["items"] == [1, 2]
-
-
-def read_data_writes_bag(sf: ModuleType) -> bool:
-    # (was SF-BAG-02) OutputBag hands out the stored StageOutput, whose data is the stored dict.
-    bag = sf.context.OutputBag()
-    bag.write_sync("stt", sf.StageOutput.ok({"transcript": "hello"}))
-    bag.get_output("stt").data["transcript"] = "tampered"
-    return bool(bag.get_value("stt", "transcript") == "tampered")
-
-
-def readers_share_stored_outputs(sf: ModuleType) -> bool:
-    symptoms = [stage_changes_what_its_sibling_receives, read_data_writes_bag]
-    return any([symptom(sf) for symptom in symptoms])  # each one runs, whatever the first says
-
-
-def _failing_stage(sf: ModuleType, calls: list[int]) -> Any:
-    async def broken(ctx: Any) -> Any:
-        calls.append(1)
-        raise ValueError("down")
-
-    return sf.Pipeline().with_stage("a", broken, sf.StageKind.TRANSFORM)
-
-
-def _has_a_breaker(sf: ModuleType) -> str | None:
-    if _needs_interceptor_stack(sf) is None or hasattr(sf.pipeline.dag, "StageGraph"):
-        return None
-    return "neither a built graph nor a legacy StageGraph runs interceptors here"
-
-
-def _failing_stage_graph(sf: ModuleType, calls: list[int]) -> Any:
-    """A legacy StageGraph of one failing stage: it runs the default interceptors on every
-    release that ships it (0.5.1's built graph runs none). Runners are classes: 0.5.1's
-    StageGraph instantiates each one."""
-
-    class Broken:
-        async def execute(self, ctx: Any) -> Any:
-            calls.append(1)
-            raise ValueError("down")
-
-    return sf.pipeline.dag.StageGraph([sf.pipeline.dag.StageSpec(name="a", runner=Broken)])
-
-
-def _legacy_run(sf: ModuleType, graph: Any) -> Any:
-    ids = dict.fromkeys(("request_id", "session_id", "user_id", "org_id", "interaction_id"))
-    return asyncio.run(graph.run(sf.PipelineContext(pipeline_run_id=None, **ids)))
-
-
-def open_breaker_through_stage_graph(sf: ModuleType) -> bool:
-    """SF-RUN-08 through the legacy StageGraph (where built graphs run no interceptors)."""
-    calls: list[int] = []
-    graph = _failing_stage_graph(sf, calls)
-    for _ in range(10):  # fail until the breaker opens, however many failures that takes
-        before = len(calls)
-        results = _legacy_run(sf, graph)
-        if len(calls) == before:  # the stage was not called: the breaker is open
-            return bool(results["a"].status == "completed")
-    return False
-
-
-def open_breaker_reports_success(sf: ModuleType) -> bool:
-    if _needs_interceptor_stack(sf) is not None:
-        return open_breaker_through_stage_graph(sf)
-    calls: list[int] = []
-    graph = _failing_stage(sf, calls).build()  # the default stack has a circuit breaker
-    for _ in range(10):  # fail until the breaker opens, however many failures that takes
-        before = len(calls)
-        outcome = _outcome(sf, graph)
-        if len(calls) == before:  # the stage was not called: the breaker is open
-            return not isinstance(outcome, Exception) and outcome["a"].status == "ok"
-    return False
-
-
-def breaker_counts_each_failure_twice(sf: ModuleType) -> bool:
-    calls: list[int] = []
-    # A built graph where it runs interceptors, else the legacy StageGraph, which always does.
-    built = _needs_interceptor_stack(sf) is None
-    graph = _failing_stage(sf, calls).build() if built else _failing_stage_graph(sf, calls)
-    for _ in range(6):
-        before = len(calls)
-        if built:
-            _outcome(sf, graph)
-        else:
-            _legacy_run(sf, graph)
-        if len(calls) == before:  # the breaker is open
-            break
-    return len(calls) < 5  # documented: "After 5 failures, circuit opens"
-
-
-def empty_interceptor_list_installs_defaults(sf: ModuleType) -> bool:
-    calls: list[int] = []
-    graph = _failing_stage(sf, calls).build(interceptors=[])
-    for _ in range(6):  # more failures than the default circuit breaker allows
-        _outcome(sf, graph)
-    return len(calls) < 6  # with no interceptor, nothing skips the stage: every run calls it
 
 
 def _finding(

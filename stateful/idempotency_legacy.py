@@ -36,7 +36,7 @@ import inspect
 from types import ModuleType
 from typing import Any
 
-from stageflow_verify.stateful.graph_findings import _context
+from stageflow_verify.stateful.graph_runs import _context
 from stageflow_verify.stateful.interceptor_reproducers import needs_stack
 
 

@@ -24,7 +24,7 @@ CHECK = "interceptors.stack"
 SAME_STACK = ("SF-RUN-01", "SF-RUN-02", "SF-RUN-03", "SF-RUN-08", "SF-RUN-09", "SF-RUN-11")
 # Measured on 2026-12-02 (verify, ci): each reproduces on these. 0.9.6 is the first release
 # whose built graph takes interceptors (it has no PipelineContext.create: the context is
-# spelled out, see graph_findings._context); before it they are N/A, but for the idempotency
+# spelled out, see graph_runs._context); before it they are N/A, but for the idempotency
 # findings the legacy StageGraph shows (THROUGH_STAGE_GRAPH).
 MEASURED = releases("0.9.6")
 # The idempotency findings a legacy StageGraph shows where built graphs run no interceptors

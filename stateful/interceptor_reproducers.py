@@ -16,7 +16,7 @@ from types import ModuleType
 from typing import Any
 
 import stageflow_verify.core.sut.graphs  # noqa: F401  (silences Stageflow's per-stage error logs)
-from stageflow_verify.stateful.graph_findings import _context
+from stageflow_verify.stateful.graph_runs import _context
 
 
 def needs_stack(sf: ModuleType) -> str | None:

@@ -25,7 +25,7 @@ import stageflow_verify.core.sut.graphs  # noqa: F401  (silences Stageflow's per
 from stageflow_verify.core.run.checks import Finding, Severity, documented, expected, releases
 from stageflow_verify.models import run_lifecycle as model
 from stageflow_verify.stateful.graph_findings import FINDINGS as GRAPH_FINDINGS
-from stageflow_verify.stateful.graph_findings import _context
+from stageflow_verify.stateful.graph_runs import _context
 
 CHECK = "lifecycle.run"
 KNOWN_ELSEWHERE = [f for f in GRAPH_FINDINGS if f.id == "SF-RUN-02"]

@@ -18,7 +18,7 @@ The findings that still reproduce become deviations of the model (see
 reproducing finding already explains.
 
 On a Stageflow whose ``spawn`` takes no ``inherit_data`` (0.5.1) no spawn inherits parent data:
-the drawn flag goes through :func:`~core.sut.subpipelines.bridge_inherit`, so the model and the
+the drawn flag goes through :func:`~core.sut.subpipeline_roots.bridge_inherit`, so the model and the
 harness see the same non-inheriting spawn, and a shrunk program prints ``inherit=False``.
 
 For example::
@@ -46,7 +46,9 @@ from hypothesis.stateful import (
 from stageflow_verify.core.run.checks import Check, count_example, reproducing_ids
 from stageflow_verify.core.sched.choosers import Chooser, HypothesisChooser, ReplayChooser
 from stageflow_verify.core.sched.scheduler import DeterministicLoop
-from stageflow_verify.core.sut.subpipelines import Driver, SubpipelineHarness, bridge_inherit
+from stageflow_verify.core.sut.subpipeline_driver import Driver
+from stageflow_verify.core.sut.subpipeline_roots import bridge_inherit
+from stageflow_verify.core.sut.subpipelines import SubpipelineHarness
 from stageflow_verify.models.subpipeline_batches import linearize
 from stageflow_verify.models.subpipeline_events import Outcome
 from stageflow_verify.models.subpipelines import (

@@ -24,7 +24,7 @@ from typing import Any
 from stageflow_verify.core.sut import stageflow_module
 from stageflow_verify.core.sut.graphs import quiet
 from stageflow_verify.core.sut.lifecycle import behave
-from stageflow_verify.core.sut.subpipelines import ID_FIELDS
+from stageflow_verify.core.sut.subpipeline_roots import ID_FIELDS
 from stageflow_verify.models.graph_run import t7
 from stageflow_verify.models.legacy_graph import Event, LegacyObservation
 from stageflow_verify.models.run_lifecycle import LifeGraph, LifeStage, typed
@@ -96,7 +96,7 @@ class LegacyHarness:
     async def run(self, number: int) -> LegacyObservation:
         self.started = []
         sink = _Sink()
-        # Every id field passed (0.5.1 requires them), as core.sut.subpipelines.root_context.
+        # Every id field passed (0.5.1 requires them), as core.sut.subpipeline_roots.root_context.
         ids: dict[str, Any] = dict.fromkeys(ID_FIELDS)
         ids.update(pipeline_run_id=uuid.UUID(int=number), request_id=uuid.UUID(int=10_000 + number))
         ctx = sf.PipelineContext(**ids, event_sink=sink)

@@ -26,7 +26,7 @@ from typing import Any
 
 from stageflow_verify.core.sched.scheduler import run
 from stageflow_verify.core.sut import stageflow_module
-from stageflow_verify.core.sut.subpipelines import root_context
+from stageflow_verify.core.sut.subpipeline_roots import root_context
 
 Outcome = tuple[Any, ...]
 

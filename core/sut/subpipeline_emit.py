@@ -20,7 +20,7 @@ from typing import Any
 
 from stageflow_verify.core.sched.scheduler import run
 from stageflow_verify.core.sut import stageflow_module
-from stageflow_verify.core.sut.subpipelines import EVENT_NAMES, RecordingSink, root_context
+from stageflow_verify.core.sut.subpipeline_roots import EVENT_NAMES, RecordingSink, root_context
 
 
 class ChildFailure(RuntimeError):

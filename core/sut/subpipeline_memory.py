@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stageflow_verify.core.sut import stageflow_module
-from stageflow_verify.core.sut.subpipelines import root_context
+from stageflow_verify.core.sut.subpipeline_roots import root_context
 
 WARM_UP_CYCLES = 20
 

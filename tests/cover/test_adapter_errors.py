@@ -53,7 +53,7 @@ DELIBERATE = {
     ("lifecycle.py", "ValueError"),
     ("run_helpers.py", "RuntimeError"),  # a stage that fails, for the runner to report
     ("run_helpers.py", "KeyError"),  # caught at once: a log record with exc_info to format
-    ("subpipelines.py", "SinkFailure"),  # a failing event sink
+    ("subpipeline_roots.py", "SinkFailure"),  # a failing event sink
     ("subpipelines.py", "RuntimeError"),  # a child runner that raises
     ("subpipeline_emit.py", "ChildFailure"),  # a child runner that raises
     ("task_group.py", "ValueError"),  # a task, or the group's body, that raises

@@ -11,12 +11,9 @@ import pytest
 
 from stageflow_verify.core.run.checks import discover_checks, discover_findings, reproducing_ids
 from stageflow_verify.core.sut import UnsupportedFeature, stageflow_module, stageflow_version
-from stageflow_verify.core.sut.subpipelines import (
-    Driver,
-    SubpipelineHarness,
-    bridge_inherit,
-    features,
-)
+from stageflow_verify.core.sut.subpipeline_driver import Driver
+from stageflow_verify.core.sut.subpipeline_roots import bridge_inherit, features
+from stageflow_verify.core.sut.subpipelines import SubpipelineHarness
 from stageflow_verify.properties.subpipeline_depth import CHECK as DEPTH_CHECK
 from stageflow_verify.properties.subpipeline_depth import FINDINGS as DEPTH_FINDINGS
 from stageflow_verify.stateful.subpipeline_findings import SUBPIPELINE_FINDINGS
