@@ -140,6 +140,9 @@ def play_current_tenant(prefix: list[tuple[str, str | None]], kinds: list[str],
     main); the answer of every step, in order."""
 
     async def main() -> list[Any]:
+        # Start from no tenant: a value kept outside the task's context (a global where a
+        # ContextVar belongs) must not carry one example's state into the next.
+        _apply("clear", None)
         for op, value in prefix:
             _apply(op, value)
         lanes: list[Callable[[str, str | None], Any]] = [lambda op, v: _wrap(_apply(op, v))]
