@@ -20,6 +20,7 @@ import pytest
 pytest.importorskip("stageflow.auth", reason="no stageflow.auth here")
 
 from stageflow.auth import events, interceptors, tenant
+from stageflow.pipeline.interceptors import InterceptorResult
 
 from stageflow_verify.core.run.checks import reproducing_ids
 from stageflow_verify.models import tenancy as model
@@ -46,7 +47,7 @@ async def _org_without_parsing(self: Any, stage: str, ctx: Any) -> Any:
     auth = ctx.data.get("_auth_context")
     if auth and auth.org_id and resource is not None and resource != auth.org_id:
         # the planted bug: a string is compared with the UUID as it is, never parsed
-        return interceptors.InterceptorResult(stage_ran=False, error="Cross-tenant access denied")
+        return InterceptorResult(stage_ran=False, error="Cross-tenant access denied")
     return await ORIGINAL_ORG_BEFORE(self, stage, ctx)
 
 
@@ -58,7 +59,7 @@ async def _org_passing_strings(self: Any, stage: str, ctx: Any) -> Any:
 
 async def _auth_reading_one_key(self: Any, stage: str, ctx: Any) -> Any:
     if "_auth_token" not in ctx.data:  # the planted bug: data["auth_token"] is not read
-        return interceptors.InterceptorResult(stage_ran=False, error="Missing token")
+        return InterceptorResult(stage_ran=False, error="Missing token")
     return await ORIGINAL_AUTH_BEFORE(self, stage, ctx)
 
 
@@ -75,7 +76,7 @@ async def _auth_forgetting_org(self: Any, stage: str, ctx: Any) -> Any:
 
 
 def _dropping(cls: type, key: str) -> Callable[[Any], dict[str, Any]]:
-    original = cls.to_dict
+    original = getattr(cls, "to_dict")  # noqa: B009  (any of the three event classes)
 
     def to_dict(self: Any) -> dict[str, Any]:
         return {k: v for k, v in original(self).items() if k != key}
@@ -137,7 +138,7 @@ async def _org_denying_userless(self: Any, stage: str, ctx: Any) -> Any:
                  "request_id": str(ctx.request_id) if ctx.request_id else None,
                  "pipeline_run_id": str(ctx.pipeline_run_id)}  # fmt: skip
         ctx.event_sink.try_emit(type="tenant.access_denied", data=event)
-        return interceptors.InterceptorResult(stage_ran=False, error="denied")
+        return InterceptorResult(stage_ran=False, error="denied")
     return await ORIGINAL_ORG_BEFORE(self, stage, ctx)
 
 
