@@ -31,6 +31,9 @@ from stageflow_verify.core.sut.tenancy import (
 )
 from stageflow_verify.models import tenancy as model
 from stageflow_verify.properties.auth_strategies import (
+    MOCK_EMAIL,
+    MOCK_SESSION,
+    MOCK_USER,
     ORGS,
     SESSION,
     USERS,
@@ -132,9 +135,35 @@ def _canonical(answers: tuple[str, ...], org: str | None, resource: object, run_
     return Drawn(run, setup, door)
 
 
+def _mock_canonical(token: str) -> Drawn:
+    # The default validator (jwt_validator left out) and a token of its documented format.
+    both = frozenset({"auth", "org"})
+    kind = token.partition("_")[0]
+    answers = (kind,) if kind in model.RAISES else ("claims",)
+    identity = (
+        model.Identity(USERS[0], MOCK_SESSION, ORGS[0], MOCK_EMAIL, ("admin", "editor"))
+        if kind == "valid"
+        else model.Identity(MOCK_USER, MOCK_SESSION, None)
+    )
+    run = model.AuthRun(both, 2, token, answers, identity, None, False, None)
+    setup = AuthSetup(both, "alone", "direct", 2, {"auth_token": token}, None, None, None)
+    return Drawn(run, setup, "direct")
+
+
 def canonical_runs() -> list[Drawn]:
     both = frozenset({"auth", "org"})
+    mock_tokens = (
+        "expired_t",
+        "invalid_t",
+        "missing_t",
+        "opaque",
+        f"valid_{USERS[0]}_{ORGS[0]}_admin,editor",
+    )
     return [
+        *(_mock_canonical(token) for token in mock_tokens),
+        # claims Stageflow itself refuses, one per stage (SF-RUN-08 lets the chain go on)
+        _canonical(("no_session_id", "no_user_id", "bad_uuid"), ORGS[0], None, None, both, 3),
+        _canonical(("claims",), ORGS[0], spell(ORGS[2], "uuid"), None, both),  # a UUID object
         _canonical(("claims",), None, ORGS[2], None, both),  # a user without an org (SF-AUTH-01)
         _canonical(("claims",), ORGS[0], None, ORGS[1], both),  # another run's org (SF-AUTH-02)
         _canonical(("claims", "crash"), ORGS[0], None, None, both),  # IdP down mid-run (03)

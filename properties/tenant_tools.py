@@ -23,8 +23,10 @@ from hypothesis import strategies as st
 
 from stageflow_verify.core.run.checks import Check, count_example
 from stageflow_verify.core.sut.tenant_tools import (
+    LEVELS,
     Step,
     play_current_tenant,
+    play_org_context,
     play_tenant_context,
     play_validator,
 )
@@ -32,6 +34,7 @@ from stageflow_verify.models import tenant_tools as model
 from stageflow_verify.stateful.auth_findings import has_auth
 
 ORGS = tuple(str(uuid.UUID(int=0xA0 + i)) for i in range(3))
+FEATURES = ("advanced_analytics", "custom_models")
 accesses = st.builds(
     model.Access,
     org=st.sampled_from((ORGS[0], ORGS[1], ORGS[2], None)),
@@ -42,9 +45,16 @@ accesses = st.builds(
 
 @given(strict=st.sampled_from((None, True, False)), calls=st.lists(accesses, max_size=6),
        resources=st.lists(st.sampled_from((ORGS[0], ORGS[1], None)), max_size=3),
-       with_user=st.booleans())  # fmt: skip
+       with_user=st.booleans(),
+       features=st.lists(st.sampled_from(FEATURES), unique=True, max_size=2).map(tuple),
+       plan=st.sampled_from((None, "starter", "pro", "enterprise")))  # fmt: skip
 def validator_law(
-    strict: bool | None, calls: list[model.Access], resources: list[str | None], with_user: bool
+    strict: bool | None,
+    calls: list[model.Access],
+    resources: list[str | None],
+    with_user: bool,
+    features: tuple[str, ...],
+    plan: str | None,
 ) -> None:
     count_example()
     state = model.ValidatorState(ORGS[0], strict is not False)
@@ -64,7 +74,10 @@ def validator_law(
     tenant = play_tenant_context(ORGS[0], resources, with_user)
     allowed = [model.validate_access(ORGS[0], r) for r in resources]
     assert tenant["allowed"] == allowed, f"validate_access {resources} -> {tenant['allowed']}"
-    assert tenant["logged"] == [(ORGS[0], "v")], f"tenant-aware log records {tenant['logged']}"
+    # logger.exception() logs at ERROR, as logging's own does.
+    names = [level.replace("exception", "error") for level in LEVELS]
+    logged = [(name, ORGS[0], None if name == "info" else "v") for name in names]
+    assert tenant["logged"] == logged, f"tenant-aware log records {tenant['logged']}"
     user = str(uuid.UUID(int=0xB0)) if with_user else None
     want: dict[str, object] = {
         "org_id": ORGS[0],
@@ -74,6 +87,13 @@ def validator_law(
     }
     assert tenant["to_dict"] == want, f"to_dict {tenant['to_dict']}"
     assert tenant["from_snapshot"] == ORGS[0] and tenant["from_empty"] is None, tenant
+    org = play_org_context(features, plan, FEATURES)
+    # "Check if feature is enabled" (docs/api/auth.md:113); plan_tier "starter" and tenant_id
+    # None by default (:93-95); "immutable dataclasses" (stageflow/auth/context.py:3).
+    has = [f in features for f in FEATURES]
+    want_org = {"has": has, "plan": plan or "starter", "tenant": None, "frozen": True,
+                "repr_names_org": True}  # fmt: skip
+    assert org == want_org, f"OrgContext(features={features}, plan_tier={plan}): {org}"
 
 
 lane_kinds = st.lists(st.sampled_from(("task", "thread", "to_thread")), min_size=1, max_size=3)

@@ -27,6 +27,7 @@ from stageflow_verify.core.sut import stageflow_module
 from stageflow_verify.models.tenant_tools import RAISES, Access
 
 Step = tuple[int, str, str | None]  # lane index, op, value
+LEVELS = ("debug", "info", "warning", "error", "exception")
 # The validator and the tenant context log each violation; the checks read the answers, not
 # the log (a handler here keeps Python's last-resort handler from printing them).
 logging.getLogger("stageflow.auth.tenant").addHandler(logging.NullHandler())
@@ -89,19 +90,44 @@ def play_tenant_context(tenant: str, resources: list[str | None], with_user: boo
     inner = logging.getLogger("stageflow_verify.tenant_logger")
     inner.addHandler(keep)
     inner.propagate, inner.disabled = False, False
-    inner.setLevel(logging.INFO)
+    inner.setLevel(logging.DEBUG)
+    log = ctx.get_logger("stageflow_verify.tenant_logger")
     try:
-        ctx.get_logger("stageflow_verify.tenant_logger").info("hello", extra={"k": "v"})
+        for level in LEVELS:  # every level; info without an extra dict of its own
+            extra = None if level == "info" else {"k": "v"}
+            getattr(log, level)("hello", extra=extra)
     finally:
         inner.removeHandler(keep)
     from_snapshot = TenantContext.from_snapshot(_snapshot(sf, uuid.UUID(tenant), user))
     return {
         "allowed": allowed,
-        "logged": [(getattr(r, "org_id", None), getattr(r, "k", None)) for r in records],
+        "logged": [
+            (r.levelname.lower(), getattr(r, "org_id", None), getattr(r, "k", None))
+            for r in records
+        ],
         "to_dict": ctx.to_dict(),
         "from_snapshot": None if from_snapshot is None else str(from_snapshot.org_id),
         "from_empty": TenantContext.from_snapshot(_snapshot(sf, None, None)),
     }
+
+
+def play_org_context(features: tuple[str, ...], plan: str | None, asked: tuple[str, ...]
+                     ) -> dict[str, Any]:  # fmt: skip
+    import dataclasses
+
+    from stageflow.auth import OrgContext
+
+    org = uuid.UUID(int=0xA0)
+    given: dict[str, Any] = {} if plan is None else {"plan_tier": plan}
+    ctx = OrgContext(org_id=org, features=features, **given)
+    try:
+        ctx.features = ()  # type: ignore[misc]  # a frozen dataclass must refuse it
+        frozen = False
+    except dataclasses.FrozenInstanceError:
+        frozen = True
+    has = [ctx.has_feature(f) for f in asked]
+    return {"has": has, "plan": ctx.plan_tier, "tenant": ctx.tenant_id, "frozen": frozen,
+            "repr_names_org": str(org) in repr(ctx)}  # fmt: skip
 
 
 def _snapshot(sf: Any, org: uuid.UUID | None, user: uuid.UUID | None) -> Any:
