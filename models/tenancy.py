@@ -48,7 +48,7 @@ next stage's ``OrgEnforcementInterceptor`` reads). Every rule quotes its basis:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 NO_ORG_PASSES = "SF-AUTH-01"
 RUN_ORG_UNCHECKED = "SF-AUTH-02"
@@ -206,7 +206,3 @@ def stage_port_auth(verdict: StageVerdict, active: frozenset[str]) -> Identity |
     """What a running stage reads as ``ctx.inputs.ports.auth``: "Auth context is injected via
     StageInputs ports" (``docs/guides/authentication.md:260``); SF-AUTH-04: never."""
     return None if NO_AUTH_PORT in active else verdict.auth
-
-
-def without_identity(run: AuthRun) -> AuthRun:
-    return replace(run, identity=replace(run.identity, org=None))

@@ -73,14 +73,7 @@ def validate_access(tenant: str, resource: str | None) -> bool:
 
 
 # The current tenant: a program is a list of (lane, op, value) steps over lanes that are the
-# main task, tasks it spawned, and threads. Ops: "set", "clear", "get", "require".
-@dataclass(frozen=True)
-class Lane:
-    name: str
-    kind: str  # "main", "task", "thread" (threading.Thread) or "to_thread"
-    parent_value_at_start: str | None = None
-
-
+# main task, tasks it created, and threads. Ops: "set", "clear", "get", "require".
 def lane_start(kind: str, creator_value: str | None) -> str | None:
     """The value a new lane starts with: a task or ``to_thread`` copies its creator's context
     when it is created; a ``threading.Thread`` starts with none."""
