@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from hypothesis import given
+from hypothesis import strategies as st
 
 from stageflow_verify.core.run.checks import Check, Finding, adopting_known, count_example
 from stageflow_verify.core.sut.tenancy import (
@@ -29,6 +30,7 @@ from stageflow_verify.core.sut.tenancy import (
     doors,
     play_auth_run,
 )
+from stageflow_verify.core.sut.tenancy_reuse import play_tenant_runs
 from stageflow_verify.models import tenancy as model
 from stageflow_verify.properties.auth_strategies import (
     MOCK_EMAIL,
@@ -179,8 +181,42 @@ def canonical_runs() -> list[Drawn]:
     ]
 
 
+# Several tenants' requests on one built graph: the shared interceptors keep nothing of one
+# run for another, whether the runs follow each other or interleave.
+DIRECTORY = {
+    "tok-a": (USERS[0], ORGS[0]),
+    "tok-b": (USERS[1], ORGS[1]),
+    "tok-none": (USERS[0], None),
+}
+tenant_requests = st.tuples(st.sampled_from(sorted(DIRECTORY)), st.sampled_from((None, *ORGS[:2])))
+
+
+@given(runs=st.lists(tenant_requests, min_size=2, max_size=4), concurrent=st.booleans())
+def tenant_runs_law(
+    runs: list[tuple[str, str | None]], concurrent: bool, active: frozenset[str]
+) -> None:
+    count_example()
+    seen = play_tenant_runs(DIRECTORY, runs, concurrent)
+    both = frozenset({"auth", "org"})
+    ids: dict[str, str | None] = dict.fromkeys(
+        ("request_id", "pipeline_run_id", "ip_address", "user_agent")
+    )
+    for n, ((token, resource), (ran, events)) in enumerate(zip(runs, seen, strict=True)):
+        user, org = DIRECTORY[token]
+        run = model.AuthRun(
+            both, 1, token, ("claims",), model.Identity(user, SESSION, org), resource
+        )
+        want = model.predict_run(run, ids, active)
+        types = [e.type for e in want.events]
+        assert (ran, events) == (want.stages[0].ran, types), (
+            f"request {n} of {runs} on one graph ({'concurrent' if concurrent else 'in turn'}): "
+            f"ran {ran}, events {events}; model ran {want.stages[0].ran}, events {types}"
+        )
+
+
 def enforcement_check(active: frozenset[str]) -> None:
     enforcement_law(active=active)
+    tenant_runs_law(active=active)
     for drawn in canonical_runs():
         judge_auth_run(drawn, play_auth_run(drawn.setup), active)
 

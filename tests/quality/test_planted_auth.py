@@ -75,6 +75,16 @@ async def _auth_forgetting_org(self: Any, stage: str, ctx: Any) -> Any:
     return answer
 
 
+async def _auth_remembering_first_user(self: Any, stage: str, ctx: Any) -> Any:
+    remembered = getattr(self, "_remembered", None)
+    if remembered is not None:  # the planted bug: the shared interceptor keeps a tenant
+        ctx.data["_auth_context"] = remembered
+        return None
+    answer = await ORIGINAL_AUTH_BEFORE(self, stage, ctx)
+    self._remembered = ctx.data.get("_auth_context")
+    return answer
+
+
 def _dropping(cls: type, key: str) -> Callable[[Any], dict[str, Any]]:
     original = getattr(cls, "to_dict")  # noqa: B009  (any of the three event classes)
 
@@ -90,6 +100,7 @@ ENFORCEMENT_BUGS = {
     "auth reads one token key": (Auth, "before", _auth_reading_one_key),
     "auth lets a missing token pass": (Auth, "before", _auth_without_token_passes),
     "auth forgets _org_id": (Auth, "before", _auth_forgetting_org),
+    "auth remembers the first user": (Auth, "before", _auth_remembering_first_user),
     "denied event without request_id": (
         events.TenantAccessDeniedEvent,
         "to_dict",
