@@ -78,6 +78,16 @@ IN_SCOPE: tuple[Module, ...] = (
     *_group("events", TARGET, "events/sink.py"),
     # run_simple_pipeline and friends: the helpers a user runs a pipeline with.
     *_group("run helpers", TARGET, "helpers/run_utils.py"),
+    # AuthInterceptor / OrgEnforcementInterceptor, the tenant helpers and the current-tenant
+    # ContextVar: the auth.* checks (issue 16's interceptors, for the tenants).
+    *_group(
+        "auth / tenants",
+        TARGET,
+        "auth/interceptors.py",
+        "auth/tenant.py",
+        "auth/context.py",
+        "auth/events.py",
+    ),
 )
 
 # coverage.py's own default exclusions also apply, and are not promises either: lines marked
