@@ -28,7 +28,7 @@ from typing import Any
 
 from stageflow_verify.core.sut import UnsupportedFeature, stageflow_module
 from stageflow_verify.core.sut.graphs import features, new_pipeline, quiet
-from stageflow_verify.core.sut.subpipelines import RecordingSink
+from stageflow_verify.core.sut.subpipeline_roots import RecordingSink
 
 DOORS = ("direct", "graph", "pipeline_run")
 STACKS = ("alone", "before_defaults", "include_auth")

@@ -18,7 +18,7 @@ from typing import Any
 
 from stageflow_verify.core.sut import stageflow_module
 from stageflow_verify.core.sut.graphs import features, new_pipeline
-from stageflow_verify.core.sut.subpipelines import RecordingSink
+from stageflow_verify.core.sut.subpipeline_roots import RecordingSink
 from stageflow_verify.core.sut.tenancy import _silent
 
 SESSION = str(uuid.UUID(int=0xC0))
