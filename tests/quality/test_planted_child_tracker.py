@@ -95,3 +95,24 @@ def test_planted_tracker_bug_fails_the_machine(
 
 def test_pristine_tracker_passes() -> None:
     expect_pass(run_child_tracker)
+
+
+async def max_follows_the_last_parent(self: Any, parent_id: UUID, child_id: UUID) -> None:
+    async with self._lock:
+        self._children.setdefault(parent_id, set()).add(child_id)
+        self._parents[child_id] = parent_id
+        count = len(self._children[parent_id])
+        if count != self._max_concurrent_children:  # the planted bug: `!=` where `>` belongs
+            self._max_concurrent_children = count
+    async with self._metrics_lock:
+        self._registration_count += 1
+
+
+def test_a_maximum_that_falls_is_caught_by_the_check_as_ci_runs_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The check itself at the ci budget (the machine, then the canonical scenarios), as
+    # verify runs it: the generated mutant subpipeline.py:205 escaped the machine alone.
+    monkeypatch.setattr(Tracker, "register_child", max_follows_the_last_parent)
+    caught = expect_failure(run_child_tracker)
+    assert "max_concurrent_children" in str(caught.error), caught.report
