@@ -21,14 +21,16 @@ For example::
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import io
 import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Literal, TypeVar
 
-from stageflow_verify.core.run.watchdog import REPRODUCER_SECONDS, watchdog
+from stageflow_verify.core.run.watchdog import REPRODUCER_SECONDS, StageflowStuckError, watchdog
 from stageflow_verify.core.sut import forget_harness_errors
 
 if TYPE_CHECKING:
@@ -243,8 +245,22 @@ def still_reproduces(finding: Finding) -> bool:
     sf = stageflow_module()
     if finding.applies(sf) is not None:
         return False
-    with watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"):
-        return finding.reproduce(sf)
+    try:
+        with (
+            watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"),
+            contextlib.redirect_stdout(io.StringIO()),  # its "VIOLATION: ..." is the script's
+        ):
+            return finding.reproduce(sf)
+    except StageflowStuckError:
+        raise  # a hang ends the check, as one anywhere else in it would
+    except Exception:
+        # The finding's own row reports the crash (NEW or ERROR: core/run/verdicts.py). Here
+        # the only question is whether the check keeps excusing the finding's deviation: a crash
+        # cannot show the finding is gone, and dropping its excuse would turn a harness failure
+        # into a NEW row through the deviation the finding names. So the excuse stays and the
+        # check runs: a Stageflow whose get_output returned None crashed SF-RUN-07's reproducer,
+        # and the bag machine that adopts it was ERROR where, left to run, it finds that as NEW.
+        return True
 
 
 def reproducing_ids(findings: Iterable[Finding]) -> frozenset[str]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -140,3 +143,30 @@ def test_what_a_crashing_reproducer_printed_is_in_its_row(
     row = verify.run_finding(_printing_finding(KeyError("gone")), stageflow_module())
     assert "VIOLATION" not in capsys.readouterr().out
     assert row.detail is not None and "it printed: VIOLATION: SF-T-01" in row.detail
+
+
+def test_a_crashing_reproducer_keeps_its_excuse_quietly() -> None:
+    # Whether a check adopts a finding: a crash cannot show the finding is gone (its own row
+    # reports the crash), and what the reproducer prints stays out of verify's table.
+    finding = _printing_finding(KeyError("gone"))
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert registry.still_reproduces(finding)
+    assert out.getvalue() == ""
+
+
+def test_a_reproducer_crashed_by_stageflow_leaves_the_check_to_find_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The generated mutant output_bag.py:212:AddNot:4: get_output answers None for a stored
+    # output. SF-RUN-07's reproducer crashes on it (its row: ERROR); the bag machine, which
+    # adopts SF-RUN-07 and used to be ERROR with it, runs and finds the bug.
+    bag = stageflow_module().context.OutputBag
+
+    def get_output(self: Any, stage_name: str) -> Any:
+        entry = self._entries.get(stage_name)
+        return entry.output if not entry else None
+
+    monkeypatch.setattr(bag, "get_output", get_output)
+    check = next(c for c in registry.discover_checks() if c.name == "bags.output_bag_linearizable")
+    assert verify.run_check(check, stageflow_module()).status == "NEW"
