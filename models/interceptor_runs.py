@@ -34,7 +34,7 @@ from stageflow_verify.models.interceptor_stack import (
     execute,
     t7,
 )
-from stageflow_verify.models.interceptor_state import Data, StackState
+from stageflow_verify.models.interceptor_state import Data, StackState, applies
 
 HANG = 600.0  # virtual seconds the caller waits for a run before giving up on it
 STOPS = {"failed": "failed", "mismatch": "mismatch", "cancel": "cancelled"}
@@ -136,6 +136,18 @@ def _with_observations(
     return tuple(out)
 
 
+def key_guards(graph: Graph, data: RunData, dev: frozenset[str]) -> bool:
+    """Whether ``data``'s key makes a second run wait for the first and replay: only with an
+    idempotency interceptor in the stack, and a stage of a kind it deduplicates (SF-INT-05; the
+    same test as :func:`~models.interceptor_stack.execute`'s). Otherwise the key is plain data
+    and both runs execute: a default stack with ``include_idempotency=False`` and a key met
+    decorrelated jitter, where the two runs raced for the retrier's previous delay and the
+    model had one of them wait."""
+    installed = any(name == "idempotency" for _, name in graph.stack.layers(dev))
+    guarded = any(applies(spec.kind, dev) for spec in graph.stages)
+    return data.key is not None and installed and guarded
+
+
 def duplicates_predictable(graph: Graph, data: RunData, state: StackState, epoch: float,
                            dev: frozenset[str]) -> bool:  # fmt: skip
     """Whether two runs at once with ``data`` have one outcome whatever the schedule.
@@ -150,7 +162,8 @@ def duplicates_predictable(graph: Graph, data: RunData, state: StackState, epoch
     retry = graph.stack.retry
     if not state.quiet():
         return False
-    if retry is not None and retry.jitter == "decorrelated" and data.key is None:
+    guarded = key_guards(graph, data, dev)
+    if retry is not None and retry.jitter == "decorrelated" and not guarded:
         # Both runs execute and race for the jitter's state: decorrelated jitter keeps the
         # previous delay per stage name on the retrier they share (_previous_delays). With a
         # key only the lock's owner executes; which run that is (and so whose draws the
@@ -159,7 +172,7 @@ def duplicates_predictable(graph: Graph, data: RunData, state: StackState, epoch
     alone = predict_run(graph, data, state.fork(), epoch, dev)
     if alone.outcome != "ok":
         return False
-    if data.key is None:
+    if not guarded:
         return True
     return len(graph.stages) == 1 and not state.store and not state.held
 
@@ -203,7 +216,7 @@ def predict_duplicates(
     its jitter from ``rngs[0]``: with a key, which run owns the lock is the schedule's choice,
     so the caller asks for both orders and accepts either (:func:`owner_orders`)."""
     spec = graph.stages[0]
-    if data.key is None:  # nothing couples them: two runs as alone, one after the other
+    if not key_guards(graph, data, dev):  # nothing couples them: two runs as alone, in turn
         return (
             predict_run(graph, data, state, epoch, dev, rngs[0]),
             predict_run(graph, data, state, epoch, dev, rngs[1]),

@@ -31,6 +31,7 @@ RETRY3 = Retry(3, 100, jitter="none")
 ALL_SPELLED = SPELLED | {"backoff_strategy"}
 JITTERY = Retry(3, 100, "linear", "decorrelated")
 EQUAL = Retry(3, 100, "constant", "equal")
+PLAIN_LINEAR = Retry(3, 100, "linear", "none")
 FULL = Retry(2, 100, jitter="full")
 AUTH_PARTS = frozenset({"timeout", "breaker", "idempotency", "auth", "org"})
 ON_FAILED = Retry(3, 100, jitter="none", on_failed=True)
@@ -145,6 +146,15 @@ SCENARIOS: list[tuple[str, Graph, Runs]] = [
     (
         "linear back-off with decorrelated jitter (each delay drawn from the previous one)",
         _one("transient", Stack("custom", frozenset({"retry"}), JITTERY, (), ALL_SPELLED), n=2),
+        [LENIENT],
+    ),
+    (
+        # The generated mutants retry.py:233 (`*` turned `/` or `|`, `+` turned `&`) survived
+        # ci's draws, which met linear back-off only under decorrelated jitter (which ignores it).
+        "linear back-off without jitter: the first delay is the base, 100 ms, an int",
+        _one(
+            "transient", Stack("custom", frozenset({"retry"}), PLAIN_LINEAR, (), ALL_SPELLED), n=2
+        ),
         [LENIENT],
     ),
     (

@@ -13,7 +13,12 @@ import pytest
 from stageflow_verify.core.run.checks import Finding, still_reproduces
 from stageflow_verify.core.sut import stageflow_version
 from stageflow_verify.models import interceptor_state as S
-from stageflow_verify.models.interceptor_runs import Graph, predict_run
+from stageflow_verify.models.interceptor_runs import (
+    Graph,
+    duplicates_predictable,
+    key_guards,
+    predict_run,
+)
 from stageflow_verify.models.interceptor_stack import (
     EVENTS_LOST,
     RETRY_UNTIMED,
@@ -152,3 +157,18 @@ def test_a_probe_sees_the_runs_ids_and_reads_back_its_observation_in_after() -> 
     # b replays a's entry: the probe (inside idempotency) never runs before, so after
     # reads the note a's before left in the run's context.
     assert [h for h, *_ in second] == ["after", "observed"] and second[1][3] == "0.0"
+
+
+def test_a_key_without_an_idempotency_interceptor_couples_nothing() -> None:
+    # A default stack with include_idempotency=False: the key is plain data, so two runs at
+    # once both execute, and under decorrelated jitter they race for the retrier's previous
+    # delay (the model used to have one wait for the other and replay; a ci draw met it).
+    jittery = Retry(2, 100, "linear", "decorrelated")
+    unguarded = one("transient", Stack("defaults", frozenset({"retry"}), jittery), n=1)
+    guarded = one("transient", Stack("defaults", frozenset({"retry", "idempotency"}), jittery), n=1)
+    keyed = RunData(key="k1")
+    assert not key_guards(unguarded, keyed, NONE)
+    assert key_guards(guarded, keyed, NONE)
+    assert not duplicates_predictable(unguarded, keyed, StackState(), 0.0, NONE)
+    transform = Graph((StageSpec("a", "transform", "ok", 1.0),), guarded.stack)
+    assert not key_guards(transform, keyed, NONE)  # a kind it does not deduplicate (SF-INT-05)

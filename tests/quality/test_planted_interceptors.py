@@ -39,6 +39,7 @@ Breaker = interceptors.CircuitBreakerInterceptor
 ORIGINAL = {
     "record": Breaker._record_failure,
     "handle": Retry._handle_retry,
+    "delay": Retry._calculate_delay,
     "after": Idempotency.after,
     "timeout_before": interceptors.TimeoutInterceptor.before,
 }
@@ -231,3 +232,15 @@ def test_a_concurrent_duplicate_executing_again_is_caught(monkeypatch: pytest.Mo
     # on the key's lock must replay, whoever owned it and whatever jitter the owner drew.
     monkeypatch.setattr(Idempotency, "before", no_second_look)
     _caught_shrunk("differs from the model", "idempotency store")
+
+
+def linear_from_zero(self: Any, stage: str, attempt: int) -> int:
+    if self.backoff_strategy.name == "LINEAR":  # the planted bug: base * attempt, not + 1
+        attempt -= 1
+    delay: int = ORIGINAL["delay"](self, stage, attempt)
+    return delay
+
+
+def test_linear_back_off_one_step_behind_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Retry, "_calculate_delay", linear_from_zero)
+    _caught_shrunk("delay_ms", "Retrying stage", "differs from the model")
