@@ -29,6 +29,24 @@ EQUIVALENT: dict[str, str] = {
         "a failed child's (now % start) * 1000: for start <= now < 2*start, now % start is "
         "exactly now - start (fmod and Sterbenz); start is perf_counter's seconds since boot"
     ),
+    # Issue 16's sample of 2026-12-02 (seed 18, 100 of the 596 interceptor mutants):
+    "pipeline/interceptors.py:299:ReplaceBinaryOperator_Sub_Mod:2": (
+        "the breaker's time.time() % last_failure instead of the difference: last_failure is a "
+        "time.time() of the same process, so last <= now < 2*last and fmod is exactly now - last"
+    ),
+    "pipeline/interceptors.py:298:NumberReplacer:17": (
+        "the default of _last_failure.get(stage, 0): read only for an open breaker, and a "
+        "breaker opens only in _record_failure, which stores the stage's last failure first"
+    ),
+    "pipeline/retry.py:243:ReplaceComparisonOperator_Eq_Is:3": (
+        "jitter_strategy is JitterStrategy.FULL instead of ==: a plain Enum compares by "
+        "identity, so == and is agree for every value"
+    ),
+    "pipeline/retry.py:158:NumberReplacer:12": (
+        "the default of retry_state.get('attempt', 0): every dict Stageflow keeps under "
+        "_retry.<stage> has 'attempt' (and the fallback dict too); only a caller writing that "
+        "private key without it could tell"
+    ),
 }
 
 # Survivors of the seed-15 sample of 2026-12-02 (--jobs 1, ci profile), grouped by what the
@@ -110,5 +128,38 @@ KNOWN_GAPS: dict[str, str] = {
         "fork(inherit_data=1) copies all data (pristine: TypeError, 1 is not iterable); the same"
         " for every value of the annotation bool | Iterable[str] (a list or set is never == "
         "True), so only an ill-typed argument tells; kept as a gap, not claimed equivalent"
+    ),
+    # Issue 16's sample of 2026-12-02 (seed 18, 100 of the 596 interceptor mutants):
+    "pipeline/interceptors.py:228:ReplaceBinaryOperator_Mul_FloorDiv:0": (
+        "the logging interceptor's duration_ms in its 'Stage completed' record: the model keeps"
+        " no wall-clock stamps, so no check reads that field"
+    ),
+    "pipeline/interceptors.py:195:ExceptionReplacer:0": (
+        "ChildTrackerMetricsInterceptor's guard around get_metrics(): only reached when the "
+        "tracker's get_metrics raises, which Stageflow's tracker never does"
+    ),
+    "pipeline/retry.py:231:NumberReplacer:31": (
+        "exponential back-off's 2 ** attempt: differs only from the second retry of a run "
+        "(attempt >= 1), which SF-RUN-01 (one retry per run) never reaches on 1.2.0"
+    ),
+    "pipeline/retry.py:161:ReplaceBinaryOperator_Sub_BitXor:0": (
+        "the exhaustion test max_attempts ^ 1: differs from max_attempts - 1 only at attempt "
+        ">= 1, which SF-RUN-01 (one retry per run) never reaches on 1.2.0"
+    ),
+    "pipeline/interceptors.py:299:ReplaceComparisonOperator_Gt_GtE:0": (
+        "the breaker half-opens at exactly 30 s instead of after: the docs say '30 second "
+        "reset' and name no edge, and the machine's waits never land on 30.000000 s"
+    ),
+    "pipeline/interceptors.py:137:RemoveDecorator:11": (
+        "BaseInterceptor.before loses @abstractmethod: a subclass without before() can be "
+        "built; no check builds one (the docs show every subclass defining before)"
+    ),
+    "pipeline/interceptors.py:391:NumberReplacer:33": (
+        "where get_default_interceptors(include_idempotency=True) inserts the idempotency "
+        "interceptor in its list: runs sort by priority; no check reads the list's order"
+    ),
+    "pipeline/interceptors.py:58:ReplaceTrueWithFalse:3": (
+        "InterceptorContext loses __slots__: slots are not documented, and a check on them "
+        "would hold an implementation detail, not a promise"
     ),
 }
