@@ -57,6 +57,10 @@ DELIBERATE = {
     ("subpipelines.py", "RuntimeError"),  # a child runner that raises
     ("subpipeline_emit.py", "ChildFailure"),  # a child runner that raises
     ("task_group.py", "ValueError"),  # a task, or the group's body, that raises
+    ("tenancy.py", "TokenExpiredError"),  # a JwtValidator's documented errors
+    ("tenancy.py", "InvalidTokenError"),
+    ("tenancy.py", "MissingClaimsError"),
+    ("tenancy.py", "IdentityProviderDown"),  # an identity provider that is down (SF-AUTH-03)
     ("task_group.py", "BodyError"),
 }
 ALLOWED = {"HarnessError", "UnsupportedFeature", "StageflowUnavailableError"}
