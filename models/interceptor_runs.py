@@ -31,10 +31,11 @@ from stageflow_verify.models.interceptor_stack import (
     Stack,
     StageRun,
     StageSpec,
+    deduplicates,
     execute,
     t7,
 )
-from stageflow_verify.models.interceptor_state import Data, StackState, applies
+from stageflow_verify.models.interceptor_state import Data, StackState
 
 HANG = 600.0  # virtual seconds the caller waits for a run before giving up on it
 STOPS = {"failed": "failed", "mismatch": "mismatch", "cancel": "cancelled"}
@@ -138,14 +139,13 @@ def _with_observations(
 
 def key_guards(graph: Graph, data: RunData, dev: frozenset[str]) -> bool:
     """Whether ``data``'s key makes a second run wait for the first and replay: only with an
-    idempotency interceptor in the stack, and a stage of a kind it deduplicates (SF-INT-05; the
-    same test as :func:`~models.interceptor_stack.execute`'s). Otherwise the key is plain data
-    and both runs execute: a default stack with ``include_idempotency=False`` and a key met
-    decorrelated jitter, where the two runs raced for the retrier's previous delay and the
-    model had one of them wait."""
-    installed = any(name == "idempotency" for _, name in graph.stack.layers(dev))
-    guarded = any(applies(spec.kind, dev) for spec in graph.stages)
-    return data.key is not None and installed and guarded
+    idempotency interceptor in the stack, and a stage of a kind it deduplicates (SF-INT-05;
+    :func:`~models.interceptor_stack.deduplicates`, which ``execute`` asks too). Otherwise the
+    key is plain data and both runs execute: a default stack with ``include_idempotency=False``
+    and a key met decorrelated jitter, where the two runs raced for the retrier's previous
+    delay and the model had one of them wait."""
+    layers = graph.stack.layers(dev)
+    return bool(data.key) and any(deduplicates(layers, spec, dev) for spec in graph.stages)
 
 
 def duplicates_predictable(graph: Graph, data: RunData, state: StackState, epoch: float,

@@ -93,9 +93,16 @@ __all__ = [
     "Stack",
     "StageRun",
     "StageSpec",
+    "deduplicates",
     "execute",
     "t7",
 ]
+
+
+def deduplicates(layers: tuple[tuple[int, str], ...], spec: StageSpec, dev: frozenset[str]) -> bool:
+    """Whether a run's key guards ``spec``: an idempotency interceptor is among ``layers`` and
+    the stage is of a kind it deduplicates (SF-INT-05)."""
+    return any(name == "idempotency" for _, name in layers) and S.applies(spec.kind, dev)
 
 
 def execute(
@@ -107,7 +114,7 @@ def execute(
     layers = stack.layers(dev)
     run = StageRun(spec.name, "ok", end=t)
     scope = None
-    if any(n == "idempotency" for _, n in layers) and data.key and S.applies(spec.kind, dev):
+    if data.key and deduplicates(layers, spec, dev):
         scope = S.scope(data.key, spec.name, dev)
     params = S.params_hash(data.params)
     short: S.Entry | str | None = None
