@@ -237,6 +237,17 @@ def example_count() -> int:
     return _examples_run
 
 
+def run_reproducer(finding: Finding, sf: ModuleType, printed: io.StringIO | None = None) -> bool:
+    """``finding.reproduce(sf)`` under its wall-clock bound. A reproducer is the standalone
+    script's body, which prints "VIOLATION: ..." for a maintainer; inside a run that would
+    interleave with verify's table, so it goes to ``printed`` (or nowhere)."""
+    with (
+        watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"),
+        contextlib.redirect_stdout(io.StringIO() if printed is None else printed),
+    ):
+        return finding.reproduce(sf)
+
+
 def still_reproduces(finding: Finding) -> bool:
     """Run ``finding``'s reproducer against the stageflow under test (no caching, so a test that
     monkeypatches stageflow sees the patched behaviour)."""
@@ -246,11 +257,7 @@ def still_reproduces(finding: Finding) -> bool:
     if finding.applies(sf) is not None:
         return False
     try:
-        with (
-            watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"),
-            contextlib.redirect_stdout(io.StringIO()),  # its "VIOLATION: ..." is the script's
-        ):
-            return finding.reproduce(sf)
+        return run_reproducer(finding, sf)
     except StageflowStuckError:
         raise  # a hang ends the check, as one anywhere else in it would
     except Exception:

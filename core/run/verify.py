@@ -20,7 +20,6 @@ another, as ``make verify`` does.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import fnmatch
 import io
 import os
@@ -213,16 +212,9 @@ def run_finding(finding: registry.Finding, sf: ModuleType) -> Row:
         return not_run
     start = time.perf_counter()
     forget_harness_errors()  # a reproducer is one example: judged by what it raises itself
-    # A reproducer is the standalone script's body, which prints "VIOLATION: ..." for a
-    # maintainer; inside verify that would interleave with the table, so it is kept and shown
-    # only beside a crash.
-    printed = io.StringIO()
+    printed = io.StringIO()  # shown only beside a crash
     try:
-        with (
-            watchdog(REPRODUCER_SECONDS, f"the reproducer of {finding.id}"),
-            contextlib.redirect_stdout(printed),
-        ):
-            reproduced = finding.reproduce(sf)
+        reproduced = registry.run_reproducer(finding, sf, printed)
     except Exception as exc:
         verdict = classify(exc)
         detail = f"reproducer of {finding.id} crashed instead of answering\n"

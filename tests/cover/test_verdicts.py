@@ -166,7 +166,7 @@ def test_a_reproducer_that_never_ends_is_new_like_a_livelock(
 ) -> None:
     # The watchdog turns a hang into StageflowStuckError, raised from the suite's own
     # watchdog: still a run that never ended, as a LivelockError on the suite's loop is.
-    monkeypatch.setattr(verify, "REPRODUCER_SECONDS", 0.3)
+    monkeypatch.setattr(registry, "REPRODUCER_SECONDS", 0.3)  # run_reproducer's bound
 
     def reproduce(sf: ModuleType) -> bool:
         while True:
@@ -200,7 +200,7 @@ def test_a_hang_in_the_suites_own_code_is_error_not_new(
 ) -> None:
     # The innermost frame that is not a library's is the suite's own (here a stand-in for a
     # model that spins, compiled under a models.* module name): our hang, never a finding.
-    monkeypatch.setattr(verify, "REPRODUCER_SECONDS", 0.3)
+    monkeypatch.setattr(registry, "REPRODUCER_SECONDS", 0.3)  # run_reproducer's bound
     namespace: dict[str, object] = {
         "__name__": "stageflow_verify.models.spinning_model",
         "time": time,
